@@ -1,0 +1,58 @@
+# Two commands do all set-up on a fresh machine (see README.md):
+#   make demo   bring the local platform up and show it is healthy
+#   make test   install everything, run the quality gates and every test tier
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BOOTSTRAP := .tools/bootstrap
+UV := $(BOOTSTRAP)/bin/uv
+VENV := .venv
+LLMOPS := $(VENV)/bin/llmops
+PYTEST_ARGS ?=
+
+.PHONY: help install engine demo test check unit integration cluster clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --extra dev --quiet
+	touch $@
+
+install: $(VENV)/.installed ## the project's venv (.venv) and the pinned helm and kubectl (.tools/bin)
+	$(LLMOPS) tools install
+
+engine: install ## the vLLM-on-CPU engine venv and its models (cached in ~/.cache/llmops)
+	$(LLMOPS) engine build
+
+demo: install ## bring the local cluster up and show it is healthy
+	$(LLMOPS) cluster up
+	$(LLMOPS) cluster status
+	$(LLMOPS) doctor
+
+check: install ## ruff (lint + format), mypy --strict, import-linter
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: install engine check ## everything: quality gates, then unit, integration and cluster tiers
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+unit: install ## only the unit tier (seconds)
+	$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)
+
+integration: install engine ## only the integration tier (real local processes)
+	$(VENV)/bin/pytest -m integration $(PYTEST_ARGS)
+
+cluster: install ## only the cluster tier (real control plane)
+	$(VENV)/bin/pytest -m cluster $(PYTEST_ARGS)
+
+clean: ## stop the local cluster and the engine, remove the venvs (caches stay)
+	-$(LLMOPS) cluster down
+	-$(LLMOPS) engine down
+	rm -rf $(VENV) $(BOOTSTRAP)

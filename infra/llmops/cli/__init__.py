@@ -1,0 +1,1 @@
+"""The `llmops` command line: a thin composition layer over every component."""

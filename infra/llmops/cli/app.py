@@ -1,0 +1,62 @@
+"""Entry point of the `llmops` command.
+
+Each command group lives in its own module and is registered here. A user's
+mistake or a missing prerequisite surfaces as an `LlmopsError`, printed as one line
+on stderr with a non-zero exit code, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from llmops import __version__
+from llmops.errors import LlmopsError
+
+app = typer.Typer(
+    name="llmops",
+    help="Run self-hosted LLMs and RAG on Kubernetes, and ship new model versions safely.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+_err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"llmops {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Run self-hosted LLMs and RAG on Kubernetes, and ship new model versions safely."""
+
+
+def _register() -> None:
+    # Imported here so that `llmops --help` lists every group in one place.
+    from llmops.cli import cluster, doctor, engine, tools
+
+    app.add_typer(cluster.app, name="cluster")
+    app.add_typer(engine.app, name="engine")
+    app.add_typer(tools.app, name="tools")
+    app.command("doctor")(doctor.doctor)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        app()
+    except LlmopsError as err:
+        _err.print(f"[bold red]error[/] {err.one_line()}", highlight=False)
+        sys.exit(2)

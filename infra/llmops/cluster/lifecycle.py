@@ -1,0 +1,259 @@
+"""`up`, `down` and `status` of the local cluster: the I/O shell around `spec`.
+
+`up` is idempotent: a component already running and healthy is left alone, a missing
+one is started, and the call returns once the API server is ready, every fake node is
+Ready and the `default` ServiceAccount exists (pods can be created).
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from llmops.cluster import build, pki, processes, spec
+from llmops.errors import LlmopsError
+from llmops.settings import LocalSettings
+
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int | None
+    healthy: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    components: list[ComponentStatus]
+    nodes: dict[str, bool]  # node name -> Ready
+    version: str | None
+    kubeconfig: Path
+
+    @property
+    def is_healthy(self) -> bool:
+        return (
+            all(c.healthy for c in self.components)
+            and bool(self.nodes)
+            and all(self.nodes.values())
+        )
+
+
+def build_layout(
+    settings: LocalSettings, binaries: build.ControlPlaneBinaries | None = None
+) -> spec.Layout:
+    """The cluster's files and ports. Without `binaries` (status, down) nothing is started,
+    so where the binaries live does not matter: pid files name what was started."""
+    where = binaries or build.ControlPlaneBinaries(Path("/nonexistent"))
+    return spec.Layout(
+        state=settings.cluster_dir,
+        binaries=where.bin_dir,
+        kwok_config=where.kwok_config,
+        etcd_client_port=settings.etcd_client_port,
+        etcd_peer_port=settings.etcd_peer_port,
+        apiserver_port=settings.apiserver_port,
+        controller_manager_port=settings.controller_manager_port,
+        scheduler_port=settings.scheduler_port,
+        kwok_port=settings.kwok_port,
+    )
+
+
+def tls_context(layout: spec.Layout, client: str | None = "admin") -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(layout.pki / "ca.crt"))
+    if client:
+        ctx.load_cert_chain(layout.pki / f"{client}.crt", layout.pki / f"{client}.key")
+    return ctx
+
+
+def write_kubeconfigs(settings: LocalSettings, layout: spec.Layout) -> None:
+    ca = (layout.pki / "ca.crt").read_bytes()
+    for client in pki.CLIENTS:
+        config = spec.build_kubeconfig(
+            cluster=settings.cluster_name,
+            server=layout.server,
+            ca_pem=ca,
+            user=client.user,
+            cert_pem=(layout.pki / f"{client.stem}.crt").read_bytes(),
+            key_pem=(layout.pki / f"{client.stem}.key").read_bytes(),
+        )
+        _write_private(layout.kubeconfig(client.stem), yaml.safe_dump(config, sort_keys=False))
+
+
+def write_impersonating_kubeconfig(
+    settings: LocalSettings, namespace: str, service_account: str, out: Path
+) -> Path:
+    """A kubeconfig that acts as `namespace/service_account` (through impersonation)."""
+    layout = build_layout(settings)
+    if not (layout.pki / "admin.crt").is_file():
+        raise LlmopsError("local cluster", "has no certificates yet", "run `llmops cluster up`")
+    user, groups = spec.service_account_identity(namespace, service_account)
+    config = spec.build_kubeconfig(
+        cluster=settings.cluster_name,
+        server=layout.server,
+        ca_pem=(layout.pki / "ca.crt").read_bytes(),
+        user=user,
+        cert_pem=(layout.pki / "admin.crt").read_bytes(),
+        key_pem=(layout.pki / "admin.key").read_bytes(),
+        impersonate=user,
+        impersonate_groups=groups,
+    )
+    _write_private(out, yaml.safe_dump(config, sort_keys=False))
+    return out
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+def _probe(url: str, ctx: ssl.SSLContext | None) -> tuple[bool, str]:
+    try:
+        response = httpx.get(url, verify=ctx if ctx else True, timeout=2.0)
+    except httpx.HTTPError as err:
+        return False, type(err).__name__
+    return response.status_code == 200, f"HTTP {response.status_code}"
+
+
+def _wait_healthy(
+    layout: spec.Layout, component: spec.ProcessSpec, ctx: ssl.SSLContext, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    detail = ""
+    while time.monotonic() < deadline:
+        if processes.running_pid(layout, component.name) is None:
+            raise LlmopsError(
+                component.name,
+                f"exited while starting: {processes.log_tail(layout.log(component.name))}",
+                f"see {layout.log(component.name)}",
+            )
+        ok, detail = _probe(component.health_url, ctx if component.secure else None)
+        if ok:
+            return
+        time.sleep(0.25)
+    raise LlmopsError(
+        component.name,
+        f"not healthy after {timeout_s:.0f}s ({detail}): "
+        f"{processes.log_tail(layout.log(component.name))}",
+        f"see {layout.log(component.name)}",
+    )
+
+
+def up(
+    settings: LocalSettings, env: Mapping[str, str], report: Report | None = None,
+    progress: build.Progress | None = None,
+) -> ClusterStatus:
+    """Bring the local cluster up (building binaries on first use) and wait until usable."""
+    say = report or (lambda _msg: None)
+    binaries = build.ensure_binaries(settings, env, progress)
+    layout = build_layout(settings, binaries)
+    pki.ensure_pki(layout.pki)
+    write_kubeconfigs(settings, layout)
+    ctx = tls_context(layout)
+    deadline = time.monotonic() + settings.cluster_up_timeout_s
+    for component in spec.build_components(layout):
+        if processes.running_pid(layout, component.name) is not None:
+            ok, _ = _probe(component.health_url, ctx if component.secure else None)
+            if ok:
+                say(f"{component.name}: already running")
+                continue
+            processes.stop(layout, component.name)
+        started = time.monotonic()
+        processes.start(layout, component, env)
+        _wait_healthy(layout, component, ctx, max(5.0, deadline - time.monotonic()))
+        say(f"{component.name}: healthy in {time.monotonic() - started:.1f}s")
+    with _api(layout) as api:
+        _ensure_nodes(api, settings.kwok_nodes)
+        _wait_usable(api, layout, deadline)
+    say("nodes Ready, default ServiceAccount present")
+    return status(settings)
+
+
+def _api(layout: spec.Layout) -> httpx.Client:
+    return httpx.Client(base_url=layout.server, verify=tls_context(layout), timeout=10.0)
+
+
+def _ensure_nodes(api: httpx.Client, count: int) -> None:
+    for index in range(count):
+        node = spec.build_fake_node(f"kwok-node-{index}")
+        response = api.post("/api/v1/nodes", json=node)
+        if response.status_code not in (201, 409):
+            raise LlmopsError(
+                "fake nodes", f"cannot create {node['metadata']['name']}: {response.text[:200]}"
+            )
+
+
+def _wait_usable(api: httpx.Client, layout: spec.Layout, deadline: float) -> None:
+    waiting_for = "nodes Ready"
+    while time.monotonic() < deadline:
+        nodes = _node_readiness(api)
+        if nodes and all(nodes.values()):
+            waiting_for = "the default ServiceAccount"
+            if api.get("/api/v1/namespaces/default/serviceaccounts/default").status_code == 200:
+                return
+        time.sleep(0.25)
+    culprit = "kwok" if waiting_for == "nodes Ready" else "kube-controller-manager"
+    raise LlmopsError(
+        "local cluster",
+        f"timed out waiting for {waiting_for}: {processes.log_tail(layout.log(culprit))}",
+        f"see {layout.log(culprit)}",
+    )
+
+
+def _node_readiness(api: httpx.Client) -> dict[str, bool]:
+    response = api.get("/api/v1/nodes")
+    if response.status_code != 200:
+        return {}
+    return {item["metadata"]["name"]: _is_ready(item) for item in response.json()["items"]}
+
+
+def _is_ready(node: dict[str, Any]) -> bool:
+    conditions = node.get("status", {}).get("conditions", [])
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def status(settings: LocalSettings) -> ClusterStatus:
+    layout = build_layout(settings)
+    has_pki = (layout.pki / "admin.crt").is_file()
+    ctx = tls_context(layout) if has_pki else None
+    components = []
+    for component in spec.build_components(layout):
+        pid = processes.running_pid(layout, component.name)
+        if pid is None:
+            components.append(ComponentStatus(component.name, None, False, "not running"))
+            continue
+        ok, detail = _probe(component.health_url, ctx if component.secure else None)
+        components.append(ComponentStatus(component.name, pid, ok, detail))
+    nodes: dict[str, bool] = {}
+    version = None
+    if ctx is not None and components[1].healthy:
+        with _api(layout) as api:
+            nodes = _node_readiness(api)
+            response = api.get("/version")
+            version = response.json().get("gitVersion") if response.status_code == 200 else None
+    return ClusterStatus(components, nodes, version, layout.kubeconfig("admin"))
+
+
+def down(settings: LocalSettings, purge: bool = False) -> list[str]:
+    """Stop every component (reverse start order). With `purge`, delete all cluster state."""
+    layout = build_layout(settings)
+    stopped = [
+        component.name
+        for component in reversed(spec.build_components(layout))
+        if processes.stop(layout, component.name)
+    ]
+    if purge and settings.cluster_dir.exists():
+        shutil.rmtree(settings.cluster_dir)
+    return stopped

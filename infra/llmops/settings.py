@@ -1,0 +1,91 @@
+"""The one settings object of the local tooling (the `llmops` CLI and the test fixtures).
+
+Every value can be set from the environment with the ``LLMOPS_`` prefix, e.g.
+``LLMOPS_CACHE_DIR=/big/disk/llmops``. Nothing else in `llmops` reads ``os.environ``
+(tests and the CLI pass the object along).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class LocalSettings(BaseSettings):
+    """Where the local platform keeps its binaries, state and ports."""
+
+    model_config = SettingsConfigDict(env_prefix="LLMOPS_", extra="ignore")
+
+    repo_root: Path = Field(default=REPO_ROOT, description="Checkout of this repository.")
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "llmops",
+        description="Built binaries, downloaded wheels and the engine venv; shared by checkouts.",
+    )
+    tools_dir: Path = Field(
+        default=REPO_ROOT / ".tools",
+        description="Project-local helm and kubectl (put on PATH by the CLI and the tests).",
+    )
+
+    # -- local cluster -------------------------------------------------------------
+    cluster_name: str = "llmops"
+    etcd_client_port: int = 12379
+    etcd_peer_port: int = 12380
+    apiserver_port: int = 16443
+    controller_manager_port: int = 20257
+    scheduler_port: int = 20259
+    kwok_port: int = 20247
+    kwok_nodes: int = 2
+    cluster_up_timeout_s: float = 90.0
+
+    # -- an existing cluster instead of the local one ------------------------------
+    use_existing_cluster: bool = False
+    kubeconfig: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("LLMOPS_KUBECONFIG", "KUBECONFIG"),
+        description="Kubeconfig of an existing cluster (used only with use_existing_cluster).",
+    )
+    allowed_contexts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Contexts of an existing cluster that llmops may touch (comma separated).",
+    )
+
+    @field_validator("allowed_contexts", mode="before")
+    @classmethod
+    def _split_contexts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    # -- inference engine (vLLM on the CPU) ----------------------------------------
+    engine_generate_port: int = 18000
+    engine_embed_port: int = 18001
+
+    @cached_property
+    def bin_dir(self) -> Path:
+        """Project-local executables: helm, kubectl."""
+        return self.tools_dir / "bin"
+
+    @cached_property
+    def cluster_dir(self) -> Path:
+        """State of the local cluster: certificates, data, logs, pid files, kubeconfig."""
+        return self.cache_dir / "clusters" / self.cluster_name
+
+    @cached_property
+    def admin_kubeconfig(self) -> Path:
+        return self.cluster_dir / "admin.kubeconfig"
+
+
+def base_env() -> dict[str, str]:
+    """A copy of this process's environment, the base of every child process's env.
+
+    The one place outside the settings object that reads the environment: child
+    processes (Go, helm, kubectl, the control plane) need PATH, HOME and friends.
+    """
+    return dict(os.environ)
