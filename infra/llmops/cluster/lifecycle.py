@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import ssl
+import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -78,6 +79,8 @@ def tls_context(layout: spec.Layout, client: str | None = "admin") -> ssl.SSLCon
 def write_kubeconfigs(settings: LocalSettings, layout: spec.Layout) -> None:
     ca = (layout.pki / "ca.crt").read_bytes()
     for client in pki.CLIENTS:
+        if client.stem == "front-proxy-client":
+            continue  # not a kubeconfig user: the API server presents it to aggregated APIs
         config = spec.build_kubeconfig(
             cluster=settings.cluster_name,
             server=layout.server,
@@ -128,12 +131,16 @@ def _probe(url: str, ctx: ssl.SSLContext | None) -> tuple[bool, str]:
 
 
 def _wait_healthy(
-    layout: spec.Layout, component: spec.ProcessSpec, ctx: ssl.SSLContext, timeout_s: float
+    layout: spec.Layout,
+    component: spec.ProcessSpec,
+    proc: subprocess.Popen[bytes],
+    ctx: ssl.SSLContext,
+    timeout_s: float,
 ) -> None:
     deadline = time.monotonic() + timeout_s
     detail = ""
     while time.monotonic() < deadline:
-        if processes.running_pid(layout, component.name) is None:
+        if proc.poll() is not None:
             raise LlmopsError(
                 component.name,
                 f"exited while starting: {processes.log_tail(layout.log(component.name))}",
@@ -171,8 +178,8 @@ def up(
                 continue
             processes.stop(layout, component.name)
         started = time.monotonic()
-        processes.start(layout, component, env)
-        _wait_healthy(layout, component, ctx, max(5.0, deadline - time.monotonic()))
+        proc = processes.start(layout, component, env)
+        _wait_healthy(layout, component, proc, ctx, max(5.0, deadline - time.monotonic()))
         say(f"{component.name}: healthy in {time.monotonic() - started:.1f}s")
     with _api(layout) as api:
         _ensure_nodes(api, settings.kwok_nodes)

@@ -47,6 +47,8 @@ CLIENTS = (
     # kwok stands in for every kubelet; it updates nodes and pods across namespaces, which
     # the Node authorizer would refuse to a single node's identity.
     ClientIdentity("kwok", "kwok-controller", ("system:masters",)),
+    # The API server's identity towards aggregated API servers (requestheader auth).
+    ClientIdentity("front-proxy-client", "front-proxy-client"),
 )
 
 
@@ -110,6 +112,8 @@ def ensure_pki(root: Path) -> Pki:
     )
     _write(pki, "ca", ca_cert, ca_key)
 
+    # One serving certificate for 127.0.0.1, used by every component that listens on it
+    # (API server, controller manager, scheduler), so clients verify all of them.
     serving_key = ec.generate_private_key(ec.SECP256R1())
     sans: list[x509.GeneralName] = [x509.DNSName(n) for n in API_SANS_DNS]
     sans += [x509.IPAddress(ipaddress.ip_address(i)) for i in API_SANS_IP]

@@ -66,8 +66,12 @@ def is_port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def start(layout: Layout, spec: ProcessSpec, env: Mapping[str, str]) -> int:
-    """Start one component in the background and record its pid."""
+def start(layout: Layout, spec: ProcessSpec, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start one component in the background and record its pid.
+
+    The caller watches the returned process while it starts: right after the fork,
+    /proc shows no command line yet, so the pid file cannot tell "starting" from "gone".
+    """
     if not is_port_free(spec.port):
         raise LlmopsError(
             f"port {spec.port}",
@@ -90,7 +94,7 @@ def start(layout: Layout, spec: ProcessSpec, env: Mapping[str, str]) -> int:
             start_new_session=True,
         )
     layout.pidfile(spec.name).write_text(f"{proc.pid} {spec.argv[0]}\n")
-    return proc.pid
+    return proc
 
 
 def stop(layout: Layout, name: str, grace_s: float = 10.0) -> bool:

@@ -111,6 +111,15 @@ def build_apiserver(layout: Layout) -> ProcessSpec:
             # Nobody reads apiserver audit or OpenAPI v2 aggregation here; PodSecurity stays
             # on (it is enabled by default) so charts can be tested on restricted namespaces.
             "--enable-admission-plugins=NodeRestriction",
+            # The aggregation layer's front proxy; without it every controller logs, many
+            # times a minute, that the requestheader CA bundle is missing.
+            f"--requestheader-client-ca-file={_pki(layout, 'ca.crt')}",
+            "--requestheader-allowed-names=front-proxy-client",
+            "--requestheader-username-headers=X-Remote-User",
+            "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            f"--proxy-client-cert-file={_pki(layout, 'front-proxy-client.crt')}",
+            f"--proxy-client-key-file={_pki(layout, 'front-proxy-client.key')}",
             "--v=0",
         ],
         health_url=f"{layout.server}/readyz",
@@ -130,7 +139,9 @@ def build_controller_manager(layout: Layout) -> ProcessSpec:
             f"--authorization-kubeconfig={kubeconfig}",
             "--bind-address=127.0.0.1",
             f"--secure-port={layout.controller_manager_port}",
-            f"--cert-dir={layout.state / 'controller-manager-certs'}",
+            # Serve with the CA-signed loopback certificate, so health checks verify TLS.
+            f"--tls-cert-file={_pki(layout, 'apiserver.crt')}",
+            f"--tls-private-key-file={_pki(layout, 'apiserver.key')}",
             f"--cluster-signing-cert-file={_pki(layout, 'ca.crt')}",
             f"--cluster-signing-key-file={_pki(layout, 'ca.key')}",
             f"--root-ca-file={_pki(layout, 'ca.crt')}",
@@ -158,7 +169,9 @@ def build_scheduler(layout: Layout) -> ProcessSpec:
             f"--authorization-kubeconfig={kubeconfig}",
             "--bind-address=127.0.0.1",
             f"--secure-port={layout.scheduler_port}",
-            f"--cert-dir={layout.state / 'scheduler-certs'}",
+            # Serve with the CA-signed loopback certificate, so health checks verify TLS.
+            f"--tls-cert-file={_pki(layout, 'apiserver.crt')}",
+            f"--tls-private-key-file={_pki(layout, 'apiserver.key')}",
             "--leader-elect=false",
             "--v=0",
         ],
