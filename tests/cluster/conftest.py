@@ -17,6 +17,7 @@ import pytest
 from llmops import cluster
 from llmops.errors import LlmopsError
 from llmops.settings import LocalSettings, base_env
+from llmops.toolchain import ensure_tools, tool_env
 from tests.cluster.kube import Kube
 
 
@@ -27,8 +28,6 @@ def settings() -> LocalSettings:
 
 @pytest.fixture(scope="session")
 def kube(settings: LocalSettings) -> Iterator[Kube]:
-    from llmops.toolchain import ensure_tools, tool_env
-
     env = base_env()
     started = False
     try:

@@ -75,7 +75,14 @@ def test_should_write_a_kubeconfig_that_acts_as_a_service_account(
     )
     try:
         whoami = subprocess.run(
-            ["kubectl", f"--kubeconfig={out}", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
+            [
+                "kubectl",
+                f"--kubeconfig={out}",
+                "auth",
+                "whoami",
+                "-o",
+                "jsonpath={.status.userInfo.username}",
+            ],
             capture_output=True,
             text=True,
             env=kube.env,

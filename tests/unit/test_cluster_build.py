@@ -56,7 +56,7 @@ def test_should_refuse_an_old_go(tmp_path: Path) -> None:
     fake.write_text("#!/bin/sh\necho go version go1.19.8 linux/amd64\n")
     fake.chmod(0o755)
 
-    with pytest.raises(LlmopsError, match="older than go1.26"):
+    with pytest.raises(LlmopsError, match=r"older than go1\.26"):
         build.go_version({"PATH": str(tmp_path)})
 
 

@@ -8,11 +8,13 @@ on stderr with a non-zero exit code, never as a traceback.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from llmops import __version__
+from llmops.cli import cluster, doctor, engine, tools
 from llmops.errors import LlmopsError
 
 app = typer.Typer(
@@ -34,24 +36,18 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
 ) -> None:
     """Run self-hosted LLMs and RAG on Kubernetes, and ship new model versions safely."""
 
 
-def _register() -> None:
-    # Imported here so that `llmops --help` lists every group in one place.
-    from llmops.cli import cluster, doctor, engine, tools
-
-    app.add_typer(cluster.app, name="cluster")
-    app.add_typer(engine.app, name="engine")
-    app.add_typer(tools.app, name="tools")
-    app.command("doctor")(doctor.doctor)
-
-
-_register()
+app.add_typer(cluster.app, name="cluster")
+app.add_typer(engine.app, name="engine")
+app.add_typer(tools.app, name="tools")
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -24,12 +25,14 @@ console = Console()
 
 @app.command()
 def up(
-    use_existing_cluster: bool = typer.Option(
-        False,
-        "--use-existing-cluster",
-        help="Check the cluster KUBECONFIG points at (its context must be in "
-        "LLMOPS_ALLOWED_CONTEXTS) instead of starting the local one.",
-    ),
+    use_existing_cluster: Annotated[
+        bool,
+        typer.Option(
+            "--use-existing-cluster",
+            help="Check the cluster KUBECONFIG points at (its context must be in "
+            "LLMOPS_ALLOWED_CONTEXTS) instead of starting the local one.",
+        ),
+    ] = False,
 ) -> None:
     """Start the local cluster (building the binaries on first use, ~20 min); idempotent."""
     settings = LocalSettings()
@@ -60,9 +63,10 @@ def up(
 
 @app.command()
 def down(
-    purge: bool = typer.Option(
-        False, "--purge", help="Also delete the cluster's state (etcd data, certificates)."
-    ),
+    purge: Annotated[
+        bool,
+        typer.Option("--purge", help="Also delete the cluster's state (etcd data, certificates)."),
+    ] = False,
 ) -> None:
     """Stop every component of the local cluster; nothing keeps running."""
     stopped = cluster.down(LocalSettings(), purge=purge)
@@ -82,13 +86,17 @@ def status() -> None:
 
 @app.command()
 def kubeconfig(
-    as_service_account: str = typer.Option(
-        "",
-        "--as-service-account",
-        metavar="NAMESPACE/NAME",
-        help="Write a kubeconfig that acts as this ServiceAccount (impersonation), to test RBAC.",
-    ),
-    out: Path | None = typer.Option(None, "--out", help="Where to write the impersonating one."),
+    as_service_account: Annotated[
+        str,
+        typer.Option(
+            "--as-service-account",
+            metavar="NAMESPACE/NAME",
+            help="Write a kubeconfig that acts as this ServiceAccount (impersonation).",
+        ),
+    ] = "",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the impersonating one.")
+    ] = None,
 ) -> None:
     """Print the path of the admin kubeconfig (or of an impersonating one)."""
     settings = LocalSettings()

@@ -105,7 +105,9 @@ def go_version(env: Mapping[str, str]) -> str:
     go = shutil.which("go", path=env.get("PATH"))
     if go is None:
         raise LlmopsError("go", "not found on PATH", "install Go 1.26 or newer from go.dev/dl")
-    out = subprocess.run([go, "version"], capture_output=True, text=True, env=dict(env), check=False)
+    out = subprocess.run(
+        [go, "version"], capture_output=True, text=True, env=dict(env), check=False
+    )
     found = parse_go_version(out.stdout)
     if found is None or found < MIN_GO:
         raise LlmopsError(

@@ -159,7 +159,9 @@ def _wait_healthy(
 
 
 def up(
-    settings: LocalSettings, env: Mapping[str, str], report: Report | None = None,
+    settings: LocalSettings,
+    env: Mapping[str, str],
+    report: Report | None = None,
     progress: build.Progress | None = None,
 ) -> ClusterStatus:
     """Bring the local cluster up (building binaries on first use) and wait until usable."""
