@@ -25,7 +25,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)  # one line, however long
 
 
 def _version(value: bool) -> None:

@@ -123,11 +123,19 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-def _reap(pid: int) -> None:
-    # A child of this very process (tests start the cluster in-process) must be waited
-    # for, or it lingers as a zombie.
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+def _reap(pid: int, timeout_s: float = 5.0) -> None:
+    """Wait for a component that is a child of this very process (tests start the cluster
+    in-process), or it lingers as a zombie. A Go program's main thread turns zombie before
+    its other threads are gone, and cannot be reaped until they are: hence the loop."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            reaped, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return  # not our child (started by another `llmops` call): init reaps it
+        if reaped:
+            return
+        time.sleep(0.02)
 
 
 def log_tail(path: Path, lines: int = 3) -> str:
