@@ -1,7 +1,7 @@
 """The `cluster` tier: one real control plane for the whole session.
 
-The local cluster is started once (or reused if it is already up and healthy) and
-stopped at the end only if this session started it. With
+The local cluster is started once, from empty etcd data (or reused if it is already up
+and healthy), and stopped at the end only if this session started it. With
 ``LLMOPS_USE_EXISTING_CLUSTER=1`` the tests run against the cluster KUBECONFIG points at,
 provided its context is listed in ``LLMOPS_ALLOWED_CONTEXTS``. If the cluster cannot
 start, every test of this tier fails with the reason; none is skipped.
@@ -34,7 +34,7 @@ def kube(settings: LocalSettings) -> Iterator[Kube]:
         ensure_tools(settings)
         target = cluster.resolve_target(settings)
         if target.local and not cluster.status(settings).is_healthy:
-            cluster.up(settings, env)
+            cluster.up(settings, env, fresh=True)
             started = True
     except LlmopsError as err:
         pytest.fail(f"the cluster tier needs a cluster: {err.one_line()}", pytrace=False)

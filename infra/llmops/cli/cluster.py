@@ -33,6 +33,9 @@ def up(
             "LLMOPS_ALLOWED_CONTEXTS) instead of starting the local one.",
         ),
     ] = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start from empty etcd data if it is not running.")
+    ] = False,
 ) -> None:
     """Start the local cluster (building the binaries on first use, ~20 min); idempotent."""
     settings = LocalSettings()
@@ -55,7 +58,9 @@ def up(
         def on_build(step: str, done: int, total: int) -> None:
             bar.update(task, description=step, completed=done, total=total)
 
-        state = cluster.up(settings, base_env(), report=console.print, progress=on_build)
+        state = cluster.up(
+            settings, base_env(), report=console.print, progress=on_build, fresh=fresh
+        )
     _print_status(state)
     console.print(f"[green]cluster up[/] in {time.monotonic() - started:.1f}s")
     console.print(f"export KUBECONFIG={state.kubeconfig}")

@@ -163,11 +163,20 @@ def up(
     env: Mapping[str, str],
     report: Report | None = None,
     progress: build.Progress | None = None,
+    fresh: bool = False,
 ) -> ClusterStatus:
-    """Bring the local cluster up (building binaries on first use) and wait until usable."""
+    """Bring the local cluster up (building binaries on first use) and wait until usable.
+
+    With `fresh`, a cluster that is not running starts from empty etcd data (certificates
+    are kept), so a test session does not inherit objects from an earlier one.
+    """
     say = report or (lambda _msg: None)
     binaries = build.ensure_binaries(settings, env, progress)
     layout = build_layout(settings, binaries)
+    etcd_data = layout.state / "etcd"
+    if fresh and processes.running_pid(layout, "etcd") is None and etcd_data.exists():
+        shutil.rmtree(etcd_data)
+        say("etcd: starting from empty data")
     pki.ensure_pki(layout.pki)
     write_kubeconfigs(settings, layout)
     ctx = tls_context(layout)
