@@ -5,8 +5,6 @@ Each check is a small function returning a `Check`; none of them changes anythin
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ from dataclasses import dataclass
 from llmops.cluster import build, lifecycle, processes, spec
 from llmops.errors import LlmopsError
 from llmops.settings import LocalSettings
+from llmops.toolchain import tools_status
 
 
 @dataclass(frozen=True)
@@ -70,32 +69,25 @@ def check_ports(settings: LocalSettings, _env: Mapping[str, str]) -> list[Check]
     return checks
 
 
-def check_binary(name: str, fix: str) -> CheckFn:
-    """A binary on the tools PATH that answers `--version`-like calls."""
-
-    def check(settings: LocalSettings, env: Mapping[str, str]) -> list[Check]:
-        path = shutil.which(name, path=f"{settings.bin_dir}:{env.get('PATH', '')}")
-        if path is None:
-            return [Check(name, False, "not found", fix)]
-        args = {"helm": ["version", "--short"], "kubectl": ["version", "--client"]}
-        out = subprocess.run(
-            [path, *args.get(name, ["--version"])],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=dict(env),
+def check_tools(settings: LocalSettings, _env: Mapping[str, str]) -> list[Check]:
+    """The pinned helm and kubectl in the project's tools folder (not whatever is on PATH)."""
+    return [
+        Check(
+            tool.name,
+            tool.verified,
+            f"{tool.version} at {tool.path}"
+            if tool.verified
+            else ("differs from its pin" if tool.installed else "not installed"),
+            "" if tool.verified else "llmops tools install",
         )
-        first = (out.stdout or out.stderr).strip().splitlines()[:1]
-        return [Check(name, out.returncode == 0, f"{path}: {' '.join(first)}", fix)]
-
-    return check
+        for tool in tools_status(settings)
+    ]
 
 
 CHECKS: list[CheckFn] = [
     check_python,
     check_go,
-    check_binary("helm", "llmops tools install"),
-    check_binary("kubectl", "llmops tools install"),
+    check_tools,
     check_control_plane,
     check_ports,
 ]
