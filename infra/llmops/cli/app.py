@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from llmops import __version__
-from llmops.cli import cluster, doctor, engine, tools
+from llmops.cli import charts, cluster, doctor, engine, tools
 from llmops.errors import LlmopsError
 
 app = typer.Typer(
@@ -48,6 +48,10 @@ app.add_typer(cluster.app, name="cluster")
 app.add_typer(engine.app, name="engine")
 app.add_typer(tools.app, name="tools")
 app.command("doctor")(doctor.doctor)
+app.command("install")(charts.install)
+app.command("upgrade")(charts.upgrade)
+app.command("uninstall")(charts.uninstall)
+app.command("template")(charts.template)
 
 
 def main() -> None:

@@ -1,0 +1,88 @@
+{{- define "llmops-operator.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "llmops-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "llmops-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "llmops-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "llmops-operator.labels" -}}
+{{ include "llmops-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/part-of: llmops
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "llmops-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "llmops-operator.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Namespaces watched in namespaced scope. */}}
+{{- define "llmops-operator.namespaces" -}}
+{{- if .Values.watch.namespaces -}}
+{{- join "," .Values.watch.namespaces -}}
+{{- else -}}
+{{- .Release.Namespace -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "llmops-operator.validate" -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) -}}
+{{- fail (printf "leaderElection.enabled: must be true with replicaCount %d (two active operators would fight over rollouts)" (int .Values.replicaCount)) -}}
+{{- end -}}
+{{- if and (eq .Values.watch.scope "cluster") .Values.watch.namespaces -}}
+{{- fail "watch.namespaces: only used with watch.scope=namespaced" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+What the operator does to reconcile a ModelDeployment, and nothing more: read its resource and
+write its status; run revisions (Deployments, Services, PVCs); weight HTTPRoutes; run load tests
+(Jobs); read pods; emit Events. Keep in step with llmops_operator's handlers.
+*/}}
+{{- define "llmops-operator.workloadRules" -}}
+- apiGroups: [llmops.dev]
+  resources: [modeldeployments]
+  verbs: [get, list, watch, patch, update]
+- apiGroups: [llmops.dev]
+  resources: [modeldeployments/status]
+  verbs: [get, patch, update]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch, create, patch, update, delete]
+- apiGroups: [""]
+  resources: [services, persistentvolumeclaims]
+  verbs: [get, list, watch, create, patch, update, delete]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [httproutes]
+  verbs: [get, list, watch, patch, update]
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [get, list, watch, create, delete]
+- apiGroups: ["", events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}

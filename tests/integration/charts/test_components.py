@@ -1,0 +1,150 @@
+"""charts/milvus, charts/rag-gateway, charts/llmops-operator: values change what they should."""
+
+from __future__ import annotations
+
+from tests.integration.charts.render import Charts, find, kinds
+
+
+def test_should_run_milvus_standalone_with_embedded_etcd_on_its_own_pvc(charts: Charts) -> None:
+    sts = find(charts.render("milvus", {"persistence": {"size": "5Gi"}}), "StatefulSet")
+    env = {e["name"]: e["value"] for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+    assert env["ETCD_USE_EMBED"] == "true"
+    assert env["COMMON_STORAGETYPE"] == "local"
+    assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"] == {
+        "storage": "5Gi"
+    }
+
+
+def test_should_retain_milvus_data_on_uninstall_unless_told_to_delete(charts: Charts) -> None:
+    default = find(charts.render("milvus"), "StatefulSet")["spec"]
+    delete = find(
+        charts.render("milvus", {"persistence": {"whenDeleted": "Delete"}}), "StatefulSet"
+    )
+
+    assert default["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
+    assert delete["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete"
+    assert "kubectl delete pvc data-r-milvus-0 -n ns" in charts.notes("milvus")
+
+
+def test_should_point_the_gateway_at_in_stack_backends_by_default(charts: Charts) -> None:
+    config = find(charts.render("rag-gateway"), "ConfigMap")["data"]
+
+    assert config["LLMOPS_GATEWAY_INFERENCE_URL"] == "http://r-llm-inference:8000/v1"
+    assert config["LLMOPS_GATEWAY_MILVUS_URI"] == "http://r-milvus:19530"
+
+
+def test_should_point_the_gateway_at_an_external_milvus(charts: Charts) -> None:
+    values = {"milvus": {"host": "milvus.vectors.svc", "port": 443}}
+    config = find(charts.render("rag-gateway", values), "ConfigMap")["data"]
+
+    assert config["LLMOPS_GATEWAY_MILVUS_URI"] == "http://milvus.vectors.svc:443"
+
+
+def test_should_roll_the_gateway_when_its_settings_change(charts: Charts) -> None:
+    def checksum(top_k: int) -> str:
+        docs = charts.render("rag-gateway", {"rag": {"topK": top_k}})
+        return str(find(docs, "Deployment")["spec"]["template"]["metadata"]["annotations"])
+
+    assert checksum(4) != checksum(8)
+
+
+def test_should_read_api_keys_from_the_named_secret(charts: Charts) -> None:
+    values = {"auth": {"existingSecret": "keys", "secretKey": "k"}}
+    container = find(charts.render("rag-gateway", values), "Deployment")["spec"]["template"][
+        "spec"
+    ]["containers"][0]
+
+    assert container["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "keys", "key": "k"}
+
+
+def test_should_let_only_backend_clients_reach_vllm_and_milvus(charts: Charts) -> None:
+    docs = charts.render("rag-gateway")
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    gateway_pod = find(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+
+    assert {
+        p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in policies
+    } == {
+        "inference",
+        "vector-store",
+    }
+    assert policies[0]["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == {
+        "llmops.dev/backend-client": "true"
+    }
+    assert gateway_pod["llmops.dev/backend-client"] == "true"
+    assert "NetworkPolicy" not in kinds(
+        charts.render("rag-gateway", {"networkPolicy": {"enabled": False}})
+    )
+
+
+def test_should_render_ingress_and_httproute_only_when_enabled(charts: Charts) -> None:
+    values = {"httpRoute": {"enabled": True, "parentRefs": [{"name": "gw", "namespace": "infra"}]}}
+    route = find(charts.render("rag-gateway", values), "HTTPRoute")
+
+    assert route["spec"]["parentRefs"] == [{"name": "gw", "namespace": "infra"}]
+    assert not {"Ingress", "HTTPRoute"} & kinds(charts.render("rag-gateway"))
+
+
+def test_should_give_the_operator_cluster_rbac_by_default(charts: Charts) -> None:
+    docs = charts.render("llmops-operator")
+    rules = find(docs, "ClusterRole")["rules"]
+
+    assert {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"} <= kinds(docs)
+    assert any("modeldeployments/status" in r["resources"] for r in rules)
+    assert all("*" not in r["verbs"] and "*" not in r["resources"] for r in rules)
+
+
+def test_should_use_only_namespaced_roles_in_namespaced_mode(charts: Charts) -> None:
+    values = {"watch": {"scope": "namespaced", "namespaces": ["team-a", "team-b"]}}
+    docs = charts.render("llmops-operator", values)
+    roles = {d["metadata"].get("namespace", "release") for d in docs if d["kind"] == "Role"}
+    env = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["env"]
+
+    assert not {"ClusterRole", "ClusterRoleBinding"} & kinds(docs)
+    assert roles == {"team-a", "team-b", "release"}  # "release": the leader-election Lease
+    assert {"name": "LLMOPS_OPERATOR_NAMESPACES", "value": "team-a,team-b"} in env
+
+
+def test_should_omit_the_lease_role_without_leader_election(charts: Charts) -> None:
+    docs = charts.render("llmops-operator", {"leaderElection": {"enabled": False}})
+
+    assert "Role" not in kinds(docs)
+
+
+def test_should_install_gateway_milvus_operator_and_a_first_model_with_one_chart(
+    charts: Charts,
+) -> None:
+    docs = charts.render("llmops-stack")
+    names = {f"{d['kind']}/{d['metadata']['name']}" for d in docs}
+
+    assert {
+        "Deployment/r-llm-inference",
+        "StatefulSet/r-milvus",
+        "Deployment/r-rag-gateway",
+        "Deployment/r-llmops-operator",
+        "CustomResourceDefinition/modeldeployments.llmops.dev",
+        "ConfigMap/r-prometheus-rules",
+        "ConfigMap/r-grafana-dashboards",
+    } <= names
+
+
+def test_should_ship_a_ttft_p95_recording_rule_and_a_dashboard(charts: Charts) -> None:
+    docs = charts.render("llmops-stack", {"observability": {"alerts": {"ttftP95Seconds": 1.5}}})
+    rules = find(docs, "ConfigMap", "r-prometheus-rules")["data"]["llmops.rules.yaml"]
+    dashboards = find(docs, "ConfigMap", "r-grafana-dashboards")
+
+    assert "vllm:time_to_first_token_seconds_bucket" in rules
+    assert "p95_5m > 1.5" in rules
+    assert "{{ $labels.model_name }}" in rules  # Prometheus templating survives Helm's
+    assert dashboards["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert "llmops-overview.json" in dashboards["data"]
+
+
+def test_should_leave_milvus_out_for_an_external_cluster(charts: Charts) -> None:
+    values = {"milvus": {"enabled": False}, "rag-gateway": {"milvus": {"host": "ext.svc"}}}
+    docs = charts.render("llmops-stack", values)
+
+    assert "StatefulSet" not in kinds(docs)
+    config = find(docs, "ConfigMap", "r-rag-gateway")["data"]
+    assert config["LLMOPS_GATEWAY_MILVUS_URI"] == "http://ext.svc:19530"
