@@ -1,0 +1,41 @@
+"""The `integration` tier: real local processes, started once per session.
+
+The vLLM servers are started (or reused when already running, e.g. after
+`llmops engine up`) once per session and stopped at the end only if this session
+started them. If they cannot start, every test that needs them fails with the reason
+(`make engine` builds what is missing); none is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from llmops.engine import EngineHandle, start_engines, stop_engines, wait_ready
+from llmops.errors import LlmopsError
+from llmops.settings import LocalSettings
+
+# A cold start is mostly imports: about 2-3 minutes each, both at once included.
+ENGINE_START_TIMEOUT_S = 600.0
+
+
+@pytest.fixture(scope="session")
+def engine_settings() -> LocalSettings:
+    return LocalSettings()
+
+
+@pytest.fixture(scope="session")
+def engine(engine_settings: LocalSettings) -> Iterator[EngineHandle]:
+    """Both vLLM servers, ready: ``engine.url("generate")``, ``engine.url("embed")``."""
+    handle: EngineHandle | None = None
+    try:
+        handle = start_engines(engine_settings)
+        wait_ready(handle, timeout=ENGINE_START_TIMEOUT_S)
+    except LlmopsError as err:
+        if handle is not None:
+            stop_engines(engine_settings, names=handle.started_names)
+        pytest.fail(f"the integration tier needs the engine: {err.one_line()}", pytrace=False)
+    yield handle
+    if handle.started_names:
+        stop_engines(engine_settings, names=handle.started_names)
