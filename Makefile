@@ -10,7 +10,7 @@ VENV := .venv
 LLMOPS := $(VENV)/bin/llmops
 PYTEST_ARGS ?=
 
-.PHONY: help install engine demo test check unit integration cluster clean
+.PHONY: help install engine control-plane demo test check unit integration cluster clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ install: $(VENV)/.installed ## the project's venv (.venv) and the pinned helm an
 engine: install ## the vLLM-on-CPU engine venv and its models (cached in ~/.cache/llmops)
 	$(LLMOPS) engine build
 
+control-plane: install ## build the Kubernetes control plane from the pinned Go modules (once, cached)
+	$(LLMOPS) cluster build
+
 demo: install ## bring the local cluster up and show it is healthy
 	$(LLMOPS) cluster up
 	$(LLMOPS) cluster status
@@ -40,7 +43,7 @@ check: install ## ruff (lint + format), mypy --strict, import-linter
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: install engine check ## everything: quality gates, then unit, integration and cluster tiers
+test: install engine control-plane check ## everything: quality gates, then unit, integration and cluster tiers
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 unit: install ## only the unit tier (seconds)
@@ -49,7 +52,7 @@ unit: install ## only the unit tier (seconds)
 integration: install engine ## only the integration tier (real local processes)
 	$(VENV)/bin/pytest -m integration $(PYTEST_ARGS)
 
-cluster: install ## only the cluster tier (real control plane)
+cluster: install control-plane ## only the cluster tier (real control plane)
 	$(VENV)/bin/pytest -m cluster $(PYTEST_ARGS)
 
 clean: ## stop the local cluster and the engine, remove the venvs (caches stay)

@@ -25,12 +25,33 @@ def engine_settings() -> LocalSettings:
     return LocalSettings()
 
 
+EARLY_START = pytest.StashKey[EngineHandle | LlmopsError]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the engine as soon as we know a test needs it, without waiting for it.
+
+    A cold start takes minutes of mostly imports; starting at collection lets it overlap
+    with the tests that run before the first one that needs it (the cluster tier).
+    """
+    if any("engine" in getattr(item, "fixturenames", ()) for item in session.items):
+        try:
+            session.stash[EARLY_START] = start_engines(LocalSettings())
+        except LlmopsError as err:
+            session.stash[EARLY_START] = err  # reported by the fixture, as a failure
+
+
 @pytest.fixture(scope="session")
-def engine(engine_settings: LocalSettings) -> Iterator[EngineHandle]:
+def engine(
+    request: pytest.FixtureRequest, engine_settings: LocalSettings
+) -> Iterator[EngineHandle]:
     """Both vLLM servers, ready: ``engine.url("generate")``, ``engine.url("embed")``."""
     handle: EngineHandle | None = None
     try:
-        handle = start_engines(engine_settings)
+        early = request.session.stash.get(EARLY_START, None)
+        if isinstance(early, LlmopsError):
+            raise early
+        handle = early or start_engines(engine_settings)
         wait_ready(handle, timeout=ENGINE_START_TIMEOUT_S)
     except LlmopsError as err:
         if handle is not None:

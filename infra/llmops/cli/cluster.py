@@ -13,6 +13,7 @@ from rich.table import Table
 
 from llmops import cluster
 from llmops.cluster import lifecycle
+from llmops.cluster.build import ensure_binaries
 from llmops.errors import LlmopsError
 from llmops.settings import LocalSettings, base_env
 
@@ -21,6 +22,33 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
+
+
+def _build_progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+@app.command()
+def build() -> None:
+    """Build (once) the control-plane binaries from the pinned Go modules into the cache."""
+    started = time.monotonic()
+    with _build_progress() as bar:
+        task = bar.add_task("checking binaries", total=None)
+
+        def on_build(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
+        binaries = ensure_binaries(LocalSettings(), base_env(), on_build)
+    console.print(
+        f"control plane binaries in {binaries.bin_dir} ({time.monotonic() - started:.0f}s)"
+    )
 
 
 @app.command()
@@ -45,14 +73,7 @@ def up(
         console.print(f"using existing cluster: context {target.context} ({target.kubeconfig})")
         return
     started = time.monotonic()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with _build_progress() as bar:
         task = bar.add_task("checking binaries", total=None)
 
         def on_build(step: str, done: int, total: int) -> None:
