@@ -8,7 +8,6 @@ Every value can be set from the environment with the ``LLMOPS_`` prefix, e.g.
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
@@ -67,17 +66,17 @@ class LocalSettings(BaseSettings):
     engine_generate_port: int = 18000
     engine_embed_port: int = 18001
 
-    @cached_property
+    @property
     def bin_dir(self) -> Path:
         """Project-local executables: helm, kubectl."""
         return self.tools_dir / "bin"
 
-    @cached_property
+    @property
     def cluster_dir(self) -> Path:
         """State of the local cluster: certificates, data, logs, pid files, kubeconfig."""
         return self.cache_dir / "clusters" / self.cluster_name
 
-    @cached_property
+    @property
     def admin_kubeconfig(self) -> Path:
         return self.cluster_dir / "admin.kubeconfig"
 
