@@ -10,7 +10,12 @@ VENV := .venv
 LLMOPS := $(VENV)/bin/llmops
 PYTEST_ARGS ?=
 
-.PHONY: help install engine control-plane demo test check unit integration cluster clean
+# Debian packages the tests use as real parts: Prometheus (rollout analysis) and Chromium
+# (the load-test report is rendered and checked in a headless browser).
+SYSTEM_PACKAGES := prometheus chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help install system-packages engine control-plane demo test check unit integration cluster bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,6 +30,14 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed ## the project's venv (.venv) and the pinned helm and kubectl (.tools/bin)
 	$(LLMOPS) tools install
+
+system-packages: ## Debian's prometheus and chromium, if missing
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 engine: install ## the vLLM-on-CPU engine venv and its models (cached in ~/.cache/llmops)
 	$(LLMOPS) engine build
@@ -43,17 +56,20 @@ check: install ## ruff (lint + format), mypy --strict, import-linter
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: install engine control-plane check ## everything: quality gates, then unit, integration and cluster tiers
+test: install system-packages engine control-plane check ## everything: quality gates, then unit, integration and cluster tiers
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 unit: install ## only the unit tier (seconds)
 	$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)
 
-integration: install engine ## only the integration tier (real local processes)
+integration: install system-packages engine ## only the integration tier (real local processes)
 	$(VENV)/bin/pytest -m integration $(PYTEST_ARGS)
 
-cluster: install control-plane ## only the cluster tier (real control plane)
+cluster: install system-packages control-plane ## only the cluster tier (real control plane)
 	$(VENV)/bin/pytest -m cluster $(PYTEST_ARGS)
+
+bench: install ## benchmarks (figures, not tests): load generator vs plain Locust
+	$(LLMOPS) bench loadgen
 
 clean: ## stop the local cluster and the engine, remove the venvs (caches stay)
 	-$(LLMOPS) cluster down

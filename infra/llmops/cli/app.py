@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from llmops import __version__
-from llmops.cli import charts, cluster, doctor, engine, tools
+from llmops.cli import charts, cluster, doctor, engine, loadtest, tools
 from llmops.errors import LlmopsError
 
 app = typer.Typer(
@@ -47,6 +47,8 @@ def _root(
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(engine.app, name="engine")
 app.add_typer(tools.app, name="tools")
+app.add_typer(loadtest.app, name="loadtest")
+app.add_typer(loadtest.bench_app, name="bench")
 app.command("doctor")(doctor.doctor)
 app.command("install")(charts.install)
 app.command("upgrade")(charts.upgrade)

@@ -1,0 +1,151 @@
+"""Pure manifest builders for an in-cluster load test (no I/O, no Kubernetes client).
+
+`build_loadtest_job` returns everything to apply, in order: the input ConfigMap (profile and
+gate), a ServiceAccount with a Role that may write only the verdict ConfigMap, and the Job.
+The Job runs ``llmops loadtest run`` against a Service URL; when it ends, the ConfigMap
+``<name>-verdict`` holds the verdict for the operator:
+
+- ``data.passed``: ``"true"``, ``"false"`` or ``"error"`` (the run could not happen);
+- ``data.headline``: one line (``PASS (3/3 SLOs met)``, ``FAIL: ttft_p95_s <= 0.5 (...)``);
+- ``data["verdict.json"]``: report.json's ``verdict`` section, plus versions under test.
+
+The Job's own status agrees: exit code 0 completes it, 1 (gate failed) or 2 fails it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Manifest = dict[str, Any]
+INPUT_MOUNT = "/etc/llmops-loadtest"
+REPORT_MOUNT = "/report"
+_RUN_MARGIN_S = 300  # Locust start, report rendering, the last requests in flight
+
+
+@dataclass(frozen=True)
+class LoadtestJobSpec:
+    """What to run where. ``target_url`` is usually a Service: ``http://svc.ns:8000``."""
+
+    name: str
+    namespace: str
+    image: str
+    target_url: str
+    profile_yaml: str
+    gate_yaml: str
+    duration_s: float
+    workers: int = 1
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def verdict_configmap(self) -> str:
+        return f"{self.name}-verdict"
+
+
+def _labels(spec: LoadtestJobSpec) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": "llmops-loadtest",
+        "app.kubernetes.io/instance": spec.name,
+        "app.kubernetes.io/component": "loadtest",
+        "app.kubernetes.io/managed-by": "llmops",
+        **spec.labels,
+    }
+
+
+def _meta(spec: LoadtestJobSpec, name: str) -> dict[str, Any]:
+    return {"name": name, "namespace": spec.namespace, "labels": _labels(spec)}
+
+
+def build_loadtest_command(spec: LoadtestJobSpec) -> list[str]:
+    return [
+        "llmops", "loadtest", "run",
+        "--target", spec.target_url,
+        "--profile", f"{INPUT_MOUNT}/profile.yaml",
+        "--gate", f"{INPUT_MOUNT}/gate.yaml",
+        "--out", REPORT_MOUNT,
+        "--workers", str(spec.workers),
+        "--verdict-configmap", spec.verdict_configmap,
+    ]  # fmt: skip
+
+
+def build_rbac(spec: LoadtestJobSpec) -> list[Manifest]:
+    """May create the verdict ConfigMap and update only that one; nothing else."""
+    rules = [
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": [spec.verdict_configmap],
+            "verbs": ["get", "update", "patch"],
+        },
+    ]
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(spec, spec.name),
+         "automountServiceAccountToken": True},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": _meta(spec, spec.name), "rules": rules},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": _meta(spec, spec.name),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": spec.name},
+         "subjects": [{"kind": "ServiceAccount", "name": spec.name,
+                       "namespace": spec.namespace}]},
+    ]  # fmt: skip
+
+
+def build_job(spec: LoadtestJobSpec) -> Manifest:
+    """The Job: one attempt, a deadline, Pod Security "restricted", inputs read-only."""
+    container = {
+        "name": "loadtest",
+        "image": spec.image,
+        "command": build_loadtest_command(spec),
+        "volumeMounts": [
+            {"name": "input", "mountPath": INPUT_MOUNT, "readOnly": True},
+            {"name": "report", "mountPath": REPORT_MOUNT},
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 -- an emptyDir, not the host's
+        ],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+    pod_spec = {
+        "serviceAccountName": spec.name,
+        "restartPolicy": "Never",
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [
+            {"name": "input", "configMap": {"name": f"{spec.name}-input"}},
+            {"name": "report", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+        ],
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": _meta(spec, spec.name),
+        "spec": {
+            "backoffLimit": 0,  # a gate is judged once: a retry would hide a failure
+            "activeDeadlineSeconds": int(spec.duration_s) + _RUN_MARGIN_S,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {"metadata": {"labels": _labels(spec)}, "spec": pod_spec},
+        },
+    }
+
+
+def build_loadtest_job(spec: LoadtestJobSpec) -> list[Manifest]:
+    """Everything to apply, in order (see the module docstring for the verdict contract)."""
+    inputs = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(spec, f"{spec.name}-input"),
+        "data": {"profile.yaml": spec.profile_yaml, "gate.yaml": spec.gate_yaml},
+    }
+    return [inputs, *build_rbac(spec), build_job(spec)]

@@ -1,0 +1,60 @@
+"""``summary.md``: the verdict and key numbers, for a pull request or a release note."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmops_loadtest.report.fmt import KEY_METRICS, fmt_observed, fmt_threshold, fmt_value
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    verdict = report["verdict"]
+    mark = "PASS" if verdict["passed"] else "FAIL"
+    judged = report["judged_target"]
+    lines = [
+        f"## Load test `{report['profile']['name']}`: **{mark}**",
+        "",
+        f"{verdict['headline']}",
+        "",
+        _versions_line(report),
+        "",
+        "| SLO | observed | threshold | result |",
+        "|---|---|---|---|",
+    ]
+    for slo in verdict["slos"]:
+        result = "pass" if slo["passed"] else "**FAIL**"
+        expression = slo["expression"] + (
+            " (candidate/baseline)" if slo["scope"] == "ratio" else ""
+        )
+        lines.append(f"| `{expression}` | {fmt_observed(slo)} | {fmt_threshold(slo)} | {result} |")
+    targets = list(report["targets"])
+    lines += ["", "| metric | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
+    for key, label in KEY_METRICS:
+        values = [fmt_value(key, report["targets"][t]["metrics"][key]) for t in targets]
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+    if report.get("ratios"):
+        lines += ["", f"Candidate / baseline ratios are computed on `{judged}` vs `{targets[0]}`."]
+    if report.get("sweep"):
+        best = report["sweep"]["max_passing_rate_rps"]
+        text = f"{best:g} req/s" if best is not None else "none of the swept rates"
+        lines += ["", f"Goodput sweep: the highest rate meeting every SLO is **{text}**."]
+    run = report["run"]
+    lines += [
+        "",
+        f"Measured {run['measured_window_s'][1] - run['measured_window_s'][0]:.0f} s of "
+        f"{run['duration_s']:.0f} s (warm-up {run['warmup_s']:g} s and cool-down "
+        f"{run['cooldown_s']:g} s excluded). Full report: `report.html`, data: `report.json`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _versions_line(report: dict[str, Any]) -> str:
+    parts = []
+    for label, described in report["versions"].items():
+        models = ", ".join(f"`{model['id']}`" for model in described["models"])
+        server = (
+            f" (server {described['server_version']})" if described.get("server_version") else ""
+        )
+        parts.append(f"{label}: {described['url']} serving {models}{server}")
+    return "Under test: " + "; ".join(parts)

@@ -1,0 +1,1 @@
+"""Test doubles that are real processes: a scripted OpenAI-style SSE upstream."""

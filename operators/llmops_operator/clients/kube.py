@@ -1,0 +1,82 @@
+"""The few Kubernetes calls the operator makes (sync client; kopf runs handlers in threads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kubernetes
+from kubernetes.client.exceptions import ApiException
+
+from llmops_operator.core.builders import LABEL_HASH, LABEL_MD
+from llmops_operator.core.decision import RevisionObservation
+
+
+def load_config() -> None:
+    """In-cluster credentials when running in a pod, else KUBECONFIG (local runs, tests)."""
+    try:
+        kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
+    except kubernetes.config.ConfigException:
+        kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
+
+
+def apps() -> Any:
+    return kubernetes.client.AppsV1Api()
+
+
+def core() -> Any:
+    return kubernetes.client.CoreV1Api()
+
+
+def custom() -> Any:
+    return kubernetes.client.CustomObjectsApi()
+
+
+def observe_revisions(namespace: str, md_name: str) -> dict[str, RevisionObservation]:
+    """Ready replicas of every revision Deployment of one ModelDeployment, by hash."""
+    found = apps().list_namespaced_deployment(namespace, label_selector=f"{LABEL_MD}={md_name}")
+    out: dict[str, RevisionObservation] = {}
+    for item in found.items:
+        revision_hash = (item.metadata.labels or {}).get(LABEL_HASH)
+        if revision_hash:
+            ready = (item.status.ready_replicas or 0) if item.status else 0
+            out[revision_hash] = RevisionObservation(exists=True, ready_replicas=ready)
+    return out
+
+
+def ensure(kind: str, namespace: str, body: dict[str, Any]) -> None:
+    """Create, or patch to the built manifest (strategic merge keeps others' fields)."""
+    name = body["metadata"]["name"]
+    api, suffix = (apps(), "deployment") if kind == "Deployment" else (core(), "service")
+    try:
+        getattr(api, f"create_namespaced_{suffix}")(namespace, body)
+    except ApiException as err:
+        if err.status != 409:
+            raise
+        getattr(api, f"patch_namespaced_{suffix}")(name, namespace, body)
+
+
+def scale(namespace: str, name: str, replicas: int) -> None:
+    """Only the replicas (for revisions whose template is no longer known)."""
+    apps().patch_namespaced_deployment(name, namespace, {"spec": {"replicas": replicas}})
+
+
+def delete_revisions_except(namespace: str, md_name: str, keep: set[str]) -> list[str]:
+    """Delete the Deployments and Services of this ModelDeployment not in ``keep``."""
+    selector = f"{LABEL_MD}={md_name}"
+    deleted: list[str] = []
+    for item in apps().list_namespaced_deployment(namespace, label_selector=selector).items:
+        if (item.metadata.labels or {}).get(LABEL_HASH) not in keep:
+            _ignore_404(apps().delete_namespaced_deployment, item.metadata.name, namespace)
+            deleted.append(item.metadata.name)
+    for item in core().list_namespaced_service(namespace, label_selector=selector).items:
+        if (item.metadata.labels or {}).get(LABEL_HASH) not in keep:
+            _ignore_404(core().delete_namespaced_service, item.metadata.name, namespace)
+    return deleted
+
+
+def _ignore_404(call: Any, name: str, namespace: str) -> None:
+    try:
+        call(name, namespace)
+    except ApiException as err:
+        if err.status != 404:
+            raise

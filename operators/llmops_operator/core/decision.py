@@ -1,0 +1,97 @@
+"""What the shell tells the machine (`Observations`) and what the machine answers (`Decision`).
+
+The machine never does I/O: the shell observes the cluster, asks `plan_measurements` which
+Prometheus queries are due, runs them, calls `advance`, then applies the `Decision`:
+workloads (every revision that should exist, with replicas; others are deleted), traffic
+(weights per revision and role), an optional load test to start, status, events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from llmops_operator.core.spec import LoadTestSpec, RevisionTemplate
+from llmops_operator.core.status import LoadTestVerdict, MeasurementResult, RolloutStatus
+
+Role = Literal["stable", "canary", "preview"]
+
+
+@dataclass(frozen=True)
+class RevisionObservation:
+    """A revision's Deployment as the API server reports it."""
+
+    exists: bool
+    ready_replicas: int = 0
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One metric measured this tick (see `analysis.plan_measurements`)."""
+
+    metric: str
+    value: float | None
+    threshold: float | None
+    result: MeasurementResult
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class LoadTestObservation:
+    name: str
+    verdict: LoadTestVerdict
+    report_url: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Observations:
+    generation: int = 1
+    stable: RevisionObservation | None = None
+    canary: RevisionObservation | None = None
+    measurements: tuple[Measurement, ...] = ()
+    load_test: LoadTestObservation | None = None
+    # The llmops.dev/command annotation, only when it differs from status.lastCommand.
+    command: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkloadIntent:
+    revision_hash: str
+    template: RevisionTemplate | None  # None: unknown template, only scale what exists
+    replicas: int
+
+
+@dataclass(frozen=True)
+class TrafficShare:
+    revision_hash: str
+    role: Role
+    weight: int
+    template: RevisionTemplate | None
+
+
+@dataclass(frozen=True)
+class LoadTestRequest:
+    name: str
+    revision_hash: str
+    role: Role
+    spec: LoadTestSpec
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One Kubernetes Event (and one metric increment) per phase or step change."""
+
+    reason: str
+    message: str
+    warning: bool = False
+
+
+@dataclass
+class Decision:
+    status: RolloutStatus
+    workloads: tuple[WorkloadIntent, ...] = ()
+    traffic: tuple[TrafficShare, ...] = ()
+    start_load_test: LoadTestRequest | None = None
+    events: list[Transition] = field(default_factory=list)
+    requeue_after: float = 5.0

@@ -1,0 +1,99 @@
+"""The two gates both strategies use: Prometheus analysis and the load test (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from llmops_operator.core.analysis import (
+    GateVerdict,
+    evaluate,
+    next_batch_at,
+    warmup_end,
+)
+from llmops_operator.core.decision import LoadTestRequest, Role
+from llmops_operator.core.spec import AnalysisSpec, LoadTestSpec
+from llmops_operator.core.status import (
+    MAX_ANALYSIS_RUNS,
+    AnalysisRun,
+    LoadTestStatus,
+    LoadTestVerdict,
+)
+from llmops_operator.core.tick import Tick
+
+
+def run_analysis(tick: Tick, gate: AnalysisSpec, step: int) -> tuple[GateVerdict, str, str]:
+    """Record this tick's measurements for ``step`` and add up the gate.
+
+    Returns the verdict, a summary and a reason (``WarmingUp`` while the revision's metrics
+    are still ignored, ``AnalysisRunning`` while batches are missing).
+    """
+    s = tick.status
+    warm_end = warmup_end(s.canary_ready_at, tick.spec.warmup_seconds)
+    if warm_end is None or s.step_started_at is None:
+        return GateVerdict.RUNNING, "waiting for the revision to be Ready", "WaitingForReady"
+    if tick.obs.measurements:
+        batch = [
+            AnalysisRun(
+                step=step,
+                metric=m.metric,
+                value=m.value,
+                threshold=m.threshold,
+                passed={"Successful": True, "Failed": False}.get(m.result.value),
+                result=m.result,
+                message=m.message,
+                at=tick.now,
+            )
+            for m in tick.obs.measurements
+        ]
+        s.analysis_runs = [*s.analysis_runs, *batch][-MAX_ANALYSIS_RUNS:]
+    runs = [run for run in s.analysis_runs if run.step == step]
+    verdict, summary = evaluate(gate, runs)
+    if verdict is GateVerdict.RUNNING:
+        due = next_batch_at(gate, s.step_started_at, warm_end, runs)
+        tick.wait((due - tick.now).total_seconds())
+        if tick.now < warm_end:
+            return verdict, f"warm-up: metrics ignored until {warm_end.isoformat()}", "WarmingUp"
+    return verdict, summary, f"Analysis{verdict.value}"
+
+
+def is_measurement_due(
+    gate: AnalysisSpec,
+    runs: list[AnalysisRun],
+    *,
+    step: int,
+    step_started_at: datetime | None,
+    ready_at: datetime | None,
+    warmup_s: int,
+    now: datetime,
+) -> bool:
+    """True when the shell should query Prometheus before calling `advance`."""
+    warm_end = warmup_end(ready_at, warmup_s)
+    if warm_end is None or step_started_at is None:
+        return False
+    mine = [run for run in runs if run.step == step]
+    if evaluate(gate, mine)[0] is not GateVerdict.RUNNING:
+        return False
+    return now >= next_batch_at(gate, step_started_at, warm_end, mine)
+
+
+def run_load_test(tick: Tick, gate: LoadTestSpec, step: int, role: Role) -> LoadTestVerdict:
+    """Start the step's load test once; then report the verdict the shell observed."""
+    s = tick.status
+    assert s.canary_hash is not None
+    name = f"lt-{s.canary_hash}-s{step}"
+    if s.load_test is None or s.load_test.name != name:
+        s.load_test = LoadTestStatus(name=name, step=step, started_at=tick.now)
+    seen = tick.obs.load_test
+    if seen is not None and seen.name == name and seen.verdict is not LoadTestVerdict.RUNNING:
+        s.load_test = s.load_test.model_copy(
+            update={
+                "verdict": seen.verdict,
+                "report_url": seen.report_url,
+                "message": seen.message,
+            }
+        )
+        return seen.verdict
+    if seen is None or seen.name != name:
+        # Not running (first tick, or lost with a restarted operator): (re)start it.
+        tick.start_load_test = LoadTestRequest(name, s.canary_hash, role, gate)
+    return LoadTestVerdict.RUNNING

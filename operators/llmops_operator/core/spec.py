@@ -1,0 +1,283 @@
+"""Typed `ModelDeployment.spec`, mirroring charts/llmops-operator/crds (camelCase on the wire).
+
+The CRD's schema rejects most bad specs at admission; these models are the operator's second
+line: whatever the API server let through but cannot be rolled out raises `SpecError` with a
+message that names the field, and the shell turns it into phase Failed + a condition.
+
+A *revision* is what runs: the model, the engine settings and the per-revision route settings
+(`RevisionTemplate`). Its identity is `template_hash` (8 hex chars, stable across restarts);
+its label for people is `model.revision`, else the MLflow version, else the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+_DURATION = re.compile(r"^(\d+)(s|m|h)$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600}
+
+
+class SpecError(ValueError):
+    """The spec cannot be rolled out; the message names the field to change."""
+
+
+def parse_duration(value: str) -> int:
+    """Seconds of a CRD duration string (``30s``, ``5m``, ``1h``)."""
+    match = _DURATION.match(value)
+    if match is None:
+        raise SpecError(f"{value!r} is not a duration like 30s, 5m or 1h")
+    return int(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class MlflowRef(_Model):
+    name: str = Field(min_length=1)
+    version: str | None = Field(default=None, pattern=r"^[0-9]+$")
+    alias: str | None = None
+    tracking_uri: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> MlflowRef:
+        if (self.version is None) == (self.alias is None):
+            raise ValueError("set exactly one of mlflow.version and mlflow.alias")
+        return self
+
+
+class ModelRef(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
+    revision: str | None = Field(default=None, max_length=63)
+    uri: str | None = Field(default=None, pattern=r"^(hf|s3|pvc)://.+$")
+    mlflow: MlflowRef | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ModelRef:
+        if (self.uri is None) == (self.mlflow is None):
+            raise ValueError("set exactly one of model.uri and model.mlflow")
+        return self
+
+
+class EngineSpec(_Model):
+    image: str = Field(default="vllm/vllm-openai:v0.11.0", min_length=1)
+    tensor_parallel_size: int = Field(default=1, ge=1)
+    max_model_len: int | None = Field(default=None, ge=16)
+    dtype: Literal["auto", "half", "float16", "bfloat16", "float", "float32"] = "auto"
+    gpu_memory_utilization: float | None = Field(default=None, ge=0.05, le=1.0)
+    quantization: str | None = None
+    gpus: int | None = Field(default=None, ge=0, description="None: one per TP shard.")
+    replicas: int = Field(default=1, ge=0)
+    extra_args: tuple[str, ...] = ()
+    # Seconds a replica may take to load its model (the chart's probes.startupBudgetSeconds):
+    # the progress deadline starts counting only after it, so slow model loads never trip it.
+    load_budget_seconds: int = Field(default=1800, ge=0)
+
+
+class RagSpec(_Model):
+    """Retrieval settings of one revision (the gateway's `RagSettings`, camelCase)."""
+
+    collection: str
+    top_k: int = Field(default=4, ge=1, le=50)
+    template: str = "rag-v1"
+    embedder: str
+    min_score: float = 0.0
+
+
+class RouteSpec(_Model):
+    """Where traffic enters; `router` picks the traffic router (see `routers`)."""
+
+    router: Literal["gateway", "httpRoute", "kserve"] = "gateway"
+    alias: str | None = Field(default=None, description="Gateway alias; default model.name.")
+    http_route: str | None = Field(default=None, min_length=1)
+    inference_service: str | None = None
+    port: int = Field(default=8000, ge=1, le=65535)
+    chat: Literal["native", "completion"] = "native"
+    rag: RagSpec | None = None
+
+    @model_validator(mode="after")
+    def _router_target(self) -> RouteSpec:
+        if self.router == "httpRoute" and not self.http_route:
+            raise ValueError("route.httpRoute is required when route.router is httpRoute")
+        if self.router == "kserve" and not self.inference_service:
+            raise ValueError("route.inferenceService is required when route.router is kserve")
+        return self
+
+
+class PauseStep(_Model):
+    duration: str | None = Field(default=None, pattern=r"^[0-9]+(s|m|h)$")
+
+
+class CustomMetric(_Model):
+    """User PromQL; ``{{alias}} {{revision}} {{namespace}} {{window}}`` are filled in."""
+
+    name: str = Field(min_length=1)
+    query: str = Field(min_length=1)
+    max: float | None = None
+    min: float | None = None
+
+    @model_validator(mode="after")
+    def _threshold(self) -> CustomMetric:
+        if self.max is None and self.min is None:
+            raise ValueError(f"metric {self.name!r}: set max, min or both")
+        return self
+
+
+class AnalysisSpec(_Model):
+    """SLO gates judged every `interval`, `count` times, on the revision's own metrics."""
+
+    interval: str = Field(pattern=r"^[0-9]+(s|m|h)$")
+    count: int = Field(ge=1, le=100)
+    failure_limit: int = Field(default=0, ge=0)
+    inconclusive_limit: int = Field(default=0, ge=0)
+    window: str = Field(default="5m", pattern=r"^[0-9]+(s|m|h)$")
+    max_ttft_p95_seconds: float | None = Field(default=None, ge=0)
+    max_itl_p95_seconds: float | None = Field(default=None, ge=0)
+    max_error_rate: float | None = Field(default=None, ge=0, le=1)
+    max_queue_depth: int | None = Field(default=None, ge=0)
+    metrics: tuple[CustomMetric, ...] = ()
+
+
+class LoadTestSpec(_Model):
+    users: int = Field(ge=1)
+    spawn_rate: float | None = Field(default=None, ge=0.1)
+    duration: str = Field(pattern=r"^[0-9]+(s|m|h)$")
+    profile: Literal["chat", "rag", "long-context"] = "chat"
+
+
+class CanaryStep(_Model):
+    set_weight: int | None = Field(default=None, ge=0, le=100)
+    pause: PauseStep | None = None
+    analysis: AnalysisSpec | None = None
+    load_test: LoadTestSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CanaryStep:
+        held = (self.set_weight, self.pause, self.analysis, self.load_test)
+        if sum(1 for item in held if item is not None) != 1:
+            raise ValueError("each step holds exactly one of setWeight, pause, analysis, loadTest")
+        return self
+
+    @property
+    def kind(self) -> str:
+        if self.set_weight is not None:
+            return "setWeight"
+        if self.pause is not None:
+            return "pause"
+        return "analysis" if self.analysis is not None else "loadTest"
+
+
+class CanaryStrategy(_Model):
+    steps: tuple[CanaryStep, ...] = Field(min_length=1, max_length=50)
+    max_weight: int = Field(default=100, ge=1, le=100)
+    # Extra replicas the canary may add on top of engine.replicas while it shares traffic.
+    max_surge: int = Field(default=1, ge=1)
+    # Seconds after the canary is Ready during which its metrics are ignored (JIT compile,
+    # cache fill): analysis starts after it and never looks back into it.
+    warmup_seconds: int = Field(default=0, ge=0)
+    # The old stable stays scaled up this long after the switch (in-flight requests finish
+    # on it; an undo inside the window switches back instantly).
+    scale_down_delay_seconds: int = Field(default=30, ge=0)
+
+
+class BlueGreenStrategy(_Model):
+    preview_service: str | None = None
+    auto_promote: bool = False
+    auto_promotion_seconds: int = Field(default=0, ge=0)
+    pre_promotion_analysis: AnalysisSpec | None = None
+    pre_promotion_load_test: LoadTestSpec | None = None
+    scale_down_delay_seconds: int = Field(default=30, ge=0)
+    warmup_seconds: int = Field(default=0, ge=0)
+
+
+class StrategySpec(_Model):
+    canary: CanaryStrategy | None = None
+    blue_green: BlueGreenStrategy | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> StrategySpec:
+        if (self.canary is None) == (self.blue_green is None):
+            raise ValueError("set exactly one of strategy.canary and strategy.blueGreen")
+        return self
+
+
+class ModelDeploymentSpec(_Model):
+    model: ModelRef
+    engine: EngineSpec = EngineSpec()
+    route: RouteSpec = RouteSpec()
+    strategy: StrategySpec
+    paused: bool = False
+    # Seconds a new revision may take to become Ready *after* its model-load budget.
+    progress_deadline_seconds: int = Field(default=600, ge=1)
+
+    @property
+    def alias(self) -> str:
+        return self.route.alias or self.model.name
+
+    @property
+    def warmup_seconds(self) -> int:
+        strategy = self.strategy.canary or self.strategy.blue_green
+        assert strategy is not None
+        return strategy.warmup_seconds
+
+
+class RevisionTemplate(_Model):
+    """What one revision runs: changing any of it starts a new rollout."""
+
+    model: ModelRef
+    engine: EngineSpec
+    port: int = 8000
+    chat: Literal["native", "completion"] = "native"
+    rag: RagSpec | None = None
+
+    @property
+    def label(self) -> str:
+        if self.model.revision:
+            return self.model.revision
+        if self.model.mlflow is not None and self.model.mlflow.version:
+            return self.model.mlflow.version
+        return template_hash(self)
+
+
+def template_of(spec: ModelDeploymentSpec) -> RevisionTemplate:
+    route = spec.route
+    # Replicas are not part of a revision: scaling must not start a rollout.
+    engine = spec.engine.model_copy(update={"replicas": 0})
+    return RevisionTemplate(
+        model=spec.model, engine=engine, port=route.port, chat=route.chat, rag=route.rag
+    )
+
+
+def template_hash(template: RevisionTemplate) -> str:
+    """8 hex chars over the canonical JSON of the template: the revision's identity."""
+    canonical = json.dumps(template.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:8]
+
+
+def parse_spec(raw: Any) -> ModelDeploymentSpec:
+    """Validate ``.spec`` or raise `SpecError` naming the first bad field."""
+    try:
+        spec = ModelDeploymentSpec.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "spec"
+        raise SpecError(f"spec.{where}: {first['msg']}") from err
+    for index, step in enumerate(spec.strategy.canary.steps if spec.strategy.canary else ()):
+        for value in (step.pause.duration if step.pause else None,):
+            if value is not None:
+                parse_duration(value)
+        canary = spec.strategy.canary
+        if step.set_weight is not None and canary and step.set_weight > canary.max_weight:
+            raise SpecError(
+                f"spec.strategy.canary.steps.{index}.setWeight: {step.set_weight} is above "
+                f"maxWeight {canary.max_weight}"
+            )
+    return spec

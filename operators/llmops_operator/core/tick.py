@@ -1,0 +1,171 @@
+"""One tick's working state and the moves every strategy shares (pure, no I/O).
+
+`Tick` holds a private copy of the status; strategies mutate it through the helpers below,
+which keep phase, conditions and events in step: a phase or reason change emits exactly one
+`Transition` (an Event and a metric in the shell).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from llmops_operator.core.decision import LoadTestRequest, Observations, Transition
+from llmops_operator.core.phases import ConditionType, Phase, set_condition
+from llmops_operator.core.spec import ModelDeploymentSpec, RevisionTemplate
+from llmops_operator.core.status import MAX_HISTORY, HistoryEntry, RolloutStatus
+
+ACTIVE_REQUEUE_S = 2.0
+IDLE_REQUEUE_S = 30.0
+
+
+@dataclass
+class Tick:
+    spec: ModelDeploymentSpec
+    status: RolloutStatus
+    obs: Observations
+    now: datetime
+    template: RevisionTemplate  # the desired revision (from the spec)
+    desired_hash: str
+    promote: bool = False  # a `promote` command is waiting to be consumed by a wait
+    done: bool = False  # a command already decided this tick (its effect must be written first)
+    events: list[Transition] = field(default_factory=list)
+    requeue_after: float = ACTIVE_REQUEUE_S
+    start_load_test: LoadTestRequest | None = None
+
+    # -- phase and conditions ------------------------------------------------------------
+
+    def set_phase(self, phase: Phase, reason: str, message: str, warning: bool = False) -> None:
+        """Move to ``phase``; an Event is emitted only when phase or reason changes."""
+        s = self.status
+        previous = next((c for c in s.conditions if c.type == ConditionType.PROGRESSING), None)
+        if s.phase != phase or previous is None or previous.reason != reason:
+            self.events.append(Transition(reason=reason, message=message, warning=warning))
+        s.phase, s.message = phase, message
+        now, gen = self.now, self.obs.generation
+        paused = phase is Phase.PAUSED
+        serving = s.stable_hash is not None
+        conditions = set_condition(
+            s.conditions,
+            ConditionType.PROGRESSING,
+            not phase.is_terminal,
+            reason=reason,
+            message=message,
+            now=now,
+            generation=gen,
+        )
+        conditions = set_condition(
+            conditions,
+            ConditionType.PAUSED,
+            paused,
+            reason=reason if paused else "NotPaused",
+            message=message if paused else "",
+            now=now,
+            generation=gen,
+        )
+        conditions = set_condition(
+            conditions,
+            ConditionType.AVAILABLE,
+            serving,
+            reason="StableServing" if serving else "NoStableRevision",
+            message=f"revision {s.stable_revision} serves traffic" if serving else "",
+            now=now,
+            generation=gen,
+        )
+        s.conditions = set_condition(
+            conditions,
+            ConditionType.SPEC_VALID,
+            True,
+            reason="Valid",
+            message="",
+            now=now,
+            generation=gen,
+        )
+        if phase.is_terminal:
+            self.requeue_after = IDLE_REQUEUE_S
+
+    def wait(self, seconds: float) -> None:
+        """Come back no later than ``seconds`` from now."""
+        self.requeue_after = max(0.5, min(self.requeue_after, seconds))
+
+    # -- moves shared by canary and blue-green ------------------------------------------
+
+    def start_candidate(self) -> None:
+        """A new desired revision: reset every rollout timer and counter (clean restart)."""
+        s = self.status
+        if s.canary_hash is not None and s.phase not in (Phase.SUCCEEDED, Phase.ROLLED_BACK):
+            self.events.append(
+                Transition(
+                    "RolloutRestarted",
+                    f"spec changed mid-rollout: candidate {s.canary_revision} dropped",
+                    warning=True,
+                )
+            )
+        s.canary_hash, s.canary_revision = self.desired_hash, self.template.label
+        s.canary_weight, s.current_step_index = 0, 0
+        s.rollout_started_at = s.canary_created_at = s.step_started_at = self.now
+        s.canary_ready_at, s.load_test, s.analysis_runs = None, None, []
+
+    def next_step(self) -> None:
+        s = self.status
+        s.current_step_index = (s.current_step_index or 0) + 1
+        s.step_started_at = self.now
+        self.requeue_after = 0.5
+
+    def is_past_deadline(self) -> bool:
+        """The deadline counts the model-load budget first, then progressDeadlineSeconds."""
+        created = self.status.canary_created_at or self.now
+        budget = self.spec.engine.load_budget_seconds + self.spec.progress_deadline_seconds
+        return self.now >= created + timedelta(seconds=budget)
+
+    def is_candidate_ready(self, replicas: int) -> bool:
+        seen = self.obs.canary
+        wanted = max(1, replicas) if self.spec.engine.replicas > 0 else 0
+        return seen is not None and seen.exists and seen.ready_replicas >= wanted
+
+    def rollback(self, reason: str, message: str) -> None:
+        """Candidate weight to 0 now (RollingBack); the next tick, scaled to 0 (RolledBack)."""
+        self.status.canary_weight = 0
+        self.set_phase(Phase.ROLLING_BACK, reason, message, warning=True)
+        self.requeue_after = 0.5
+        self.done = True
+
+    def finish_rollback(self) -> None:
+        s = self.status
+        self._record(s.canary_hash, s.canary_revision, "RolledBack", s.message)
+        reason = next(
+            (c.reason for c in s.conditions if c.type == ConditionType.PROGRESSING), "RolledBack"
+        )
+        self.set_phase(Phase.ROLLED_BACK, reason, s.message, warning=True)
+
+    def switch_to_candidate(self, scale_down_delay_s: int, reason: str) -> None:
+        """The atomic switch: the candidate becomes stable with all traffic in one write;
+        the old stable stays scaled up for ``scale_down_delay_s`` (instant rollback)."""
+        s = self.status
+        old_hash = s.stable_hash
+        s.stable_hash, s.stable_revision = s.canary_hash, s.canary_revision
+        s.canary_hash = s.canary_revision = None
+        s.canary_weight, s.current_step_index, s.load_test = 0, None, None
+        if old_hash is not None and old_hash != s.stable_hash and scale_down_delay_s > 0:
+            s.scale_down_hash = old_hash
+            s.scale_down_at = self.now + timedelta(seconds=scale_down_delay_s)
+        self._record(s.stable_hash, s.stable_revision, "Promoted", reason)
+        self.set_phase(Phase.SUCCEEDED, reason, f"revision {s.stable_revision} is stable")
+
+    def _record(self, revision_hash: str | None, label: str | None, result: str, msg: str) -> None:
+        if revision_hash is None:
+            return
+        template = self.status.template_for(revision_hash)
+        if revision_hash == self.desired_hash:
+            template = self.template
+        if template is None:
+            return
+        entry = HistoryEntry(
+            revision=label or revision_hash,
+            hash=revision_hash,
+            result=result,
+            at=self.now,
+            message=msg,
+            template=template.model_dump(mode="json", by_alias=True),
+        )
+        self.status.history = [*self.status.history, entry][-MAX_HISTORY:]

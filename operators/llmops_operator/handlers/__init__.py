@@ -1,0 +1,1 @@
+"""kopf handler bodies, one module per verb and noun; `main` only registers them."""

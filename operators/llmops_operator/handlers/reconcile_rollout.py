@@ -1,0 +1,201 @@
+"""One reconcile tick of a ModelDeployment: observe, measure, advance, apply, record.
+
+Order matters for crash safety: workloads first (a revision must exist before traffic
+reaches it), then traffic, then deletions (traffic has already left what is deleted), then
+the status patch. A crash anywhere repeats the tick from the stored status; every step is
+idempotent, so the repeat converges on the same result.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from llmops_operator import metrics
+from llmops_operator.clients import kube
+from llmops_operator.clients.loadtest import ProcessLoadTestRunner
+from llmops_operator.clients.prometheus import measure
+from llmops_operator.core.builders import (
+    RoutingTableConflictError,
+    build_deployment_spec,
+    build_service_spec,
+    service_url,
+    workload_name,
+)
+from llmops_operator.core.decision import Decision, Observations
+from llmops_operator.core.machine import advance, plan_measurements
+from llmops_operator.core.phases import ConditionType, Phase, set_condition
+from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
+from llmops_operator.core.status import RolloutStatus
+from llmops_operator.routers import router_for
+from llmops_operator.settings import OperatorSettings
+
+COMMAND_ANNOTATION = "llmops.dev/command"
+
+
+def reconcile_rollout(
+    *,
+    settings: OperatorSettings,
+    runner: ProcessLoadTestRunner,
+    body: kopf.Body,
+    namespace: str,
+    name: str,
+    patch: kopf.Patch,
+) -> None:
+    started = time.monotonic()
+    now = datetime.now(UTC)
+    status = RolloutStatus.from_raw(body.get("status"))
+    generation = int(body.metadata.get("generation") or 1)
+    try:
+        spec = parse_spec(dict(body.spec))
+        if spec.model.uri is None and not status.resolved_uri:
+            # Never start a revision without weights to load (MLflow lookup: not yet).
+            raise SpecError(
+                "spec.model.mlflow: MLflow registry references are not resolved by this "
+                "operator version yet; set spec.model.uri"
+            )
+    except SpecError as err:
+        mark_invalid(
+            body, status=status, generation=generation, message=str(err), now=now, patch=patch
+        )
+        raise kopf.PermanentError(str(err)) from err
+    seen = kube.observe_revisions(namespace, name)
+    command = body.metadata.annotations.get(COMMAND_ANNOTATION)
+    obs = Observations(
+        generation=generation,
+        stable=seen.get(status.stable_hash or ""),
+        canary=seen.get(status.canary_hash or ""),
+        measurements=tuple(
+            measure_due(settings, spec=spec, status=status, namespace=namespace, name=name, now=now)
+        ),
+        load_test=observe_load_test(runner, status, namespace, name),
+        command=command if command and command != status.last_command else None,
+    )
+    decision = advance(spec, status, obs, now)
+    apply_decision(
+        settings,
+        runner=runner,
+        spec=spec,
+        decision=decision,
+        namespace=namespace,
+        name=name,
+        patch=patch,
+    )
+    for event in decision.events:
+        kopf.event(
+            body,
+            type="Warning" if event.warning else "Normal",
+            reason=event.reason,
+            message=event.message,
+        )
+        phase = decision.status.phase.value if decision.status.phase else ""
+        metrics.TRANSITIONS.labels(namespace, name, phase, event.reason).inc()
+    for m in obs.measurements:
+        metrics.MEASUREMENTS.labels(namespace, name, m.metric, m.result.value).inc()
+    metrics.CANARY_WEIGHT.labels(namespace, name).set(decision.status.canary_weight)
+    metrics.TICK_SECONDS.labels(namespace, name).set(time.monotonic() - started)
+
+
+def measure_due(
+    settings: OperatorSettings,
+    *,
+    spec: ModelDeploymentSpec,
+    status: RolloutStatus,
+    namespace: str,
+    name: str,
+    now: datetime,
+) -> list[Any]:
+    if status.canary_hash is None:
+        return []
+    deployment = workload_name(name, status.canary_hash)
+    queries = plan_measurements(spec, status, namespace, deployment, now)
+    if not queries:
+        return []
+    return list(measure(settings.prometheus_url, queries, settings.prometheus_timeout_s))
+
+
+def observe_load_test(
+    runner: ProcessLoadTestRunner, status: RolloutStatus, namespace: str, name: str
+) -> Any:
+    if status.load_test is None:
+        return None
+    return runner.observe(status.load_test.name, f"{namespace}.{name}.{status.load_test.name}")
+
+
+def apply_decision(
+    settings: OperatorSettings,
+    *,
+    runner: ProcessLoadTestRunner,
+    spec: ModelDeploymentSpec,
+    decision: Decision,
+    namespace: str,
+    name: str,
+    patch: kopf.Patch,
+) -> None:
+    uri = spec.model.uri or decision.status.resolved_uri or ""
+    for intent in decision.workloads:
+        if intent.template is None:
+            kube.scale(namespace, workload_name(name, intent.revision_hash), intent.replicas)
+            continue
+        revision_uri = intent.template.model.uri or uri
+        for kind, body in (
+            (
+                "Deployment",
+                build_deployment_spec(
+                    name, intent.revision_hash, intent.template, intent.replicas, revision_uri
+                ),
+            ),
+            ("Service", build_service_spec(name, intent.revision_hash, intent.template)),
+        ):
+            kopf.adopt(body)
+            kube.ensure(kind, namespace, body)
+    status = decision.status
+    try:
+        router_for(spec, settings).apply(namespace, name, spec, decision.traffic)
+    except RoutingTableConflictError as err:
+        # The gateway would reject the whole table: keep the old one and say why.
+        status.conditions = set_condition(
+            status.conditions,
+            ConditionType.PROGRESSING,
+            False,
+            reason="RoutingTableRejected",
+            message=str(err),
+            now=datetime.now(UTC),
+        )
+        patch.status.update(status.to_raw())
+        raise kopf.TemporaryError(str(err), delay=30) from err
+    kube.delete_revisions_except(namespace, name, {w.revision_hash for w in decision.workloads})
+    if decision.start_load_test is not None and status.canary_hash is not None:
+        request = decision.start_load_test
+        target = service_url(name, request.revision_hash, namespace, spec.route.port)
+        runner.start(request, f"{namespace}.{name}.{request.name}", target)
+    patch.status.update(status.to_raw())
+
+
+def mark_invalid(
+    body: kopf.Body,
+    *,
+    status: RolloutStatus,
+    generation: int,
+    message: str,
+    now: datetime,
+    patch: kopf.Patch,
+) -> None:
+    """Phase Failed with a readable SpecValid=False condition (once per generation)."""
+    if status.phase is Phase.FAILED and status.observed_generation == generation:
+        return
+    status.phase, status.message, status.observed_generation = Phase.FAILED, message, generation
+    status.conditions = set_condition(
+        status.conditions,
+        ConditionType.SPEC_VALID,
+        False,
+        reason="InvalidSpec",
+        message=message,
+        now=now,
+        generation=generation,
+    )
+    patch.status.update(status.to_raw())
+    kopf.event(body, type="Warning", reason="InvalidSpec", message=message)

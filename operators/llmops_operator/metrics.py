@@ -1,0 +1,26 @@
+"""The operator's Prometheus metrics (one per transition, weights, analysis results)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+TRANSITIONS = Counter(
+    "llmops_operator_transitions_total",
+    "Rollout transitions (one per Kubernetes Event), by phase and reason.",
+    ["namespace", "modeldeployment", "phase", "reason"],
+)
+CANARY_WEIGHT = Gauge(
+    "llmops_operator_canary_weight_percent",
+    "Percent of traffic on the candidate revision.",
+    ["namespace", "modeldeployment"],
+)
+MEASUREMENTS = Counter(
+    "llmops_operator_analysis_measurements_total",
+    "Analysis measurements, by metric and result.",
+    ["namespace", "modeldeployment", "metric", "result"],
+)
+TICK_SECONDS = Gauge(
+    "llmops_operator_last_tick_duration_seconds",
+    "Duration of the last reconcile tick.",
+    ["namespace", "modeldeployment"],
+)

@@ -1,0 +1,160 @@
+"""`kubectl-llmops`: the kubectl plugin (``kubectl llmops status|promote|abort|...``).
+
+Every command is a plain Kubernetes write, so `kubectl patch`/`annotate` do the same:
+- promote [--full], abort, retry: ``kubectl annotate md NAME llmops.dev/command=VERB:NONCE``
+  (the operator handles each distinct value once and records it in status.lastCommand);
+- pause / resume: ``kubectl patch md NAME --type merge -p '{"spec":{"paused":true}}'``;
+- undo: patches spec.model/engine/route back to a previous revision from status.history.
+User mistakes end with one readable line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import kubernetes
+import typer
+from kubernetes.client.exceptions import ApiException
+
+from llmops_operator.core.present import build_undo_patch, history_text, status_text
+from llmops_operator.core.spec import SpecError, parse_spec
+from llmops_operator.core.status import RolloutStatus
+
+GROUP, VERSION, PLURAL = "llmops.dev", "v1alpha1", "modeldeployments"
+app = typer.Typer(
+    help="Progressive delivery of model revisions (ModelDeployment).", no_args_is_help=True
+)
+Namespace = Annotated[str | None, typer.Option("--namespace", "-n", help="Default: current.")]
+Name = Annotated[str, typer.Argument(help="The ModelDeployment.")]
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"kubectl-llmops: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _api(namespace: str | None) -> tuple[Any, str]:
+    try:
+        kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
+        listed = kubernetes.config.list_kube_config_contexts()  # type: ignore[no-untyped-call]
+        active = listed[1]
+    except (kubernetes.config.ConfigException, OSError) as err:
+        raise fail(f"no usable kubeconfig: {err}") from err
+    ns = namespace or active.get("context", {}).get("namespace") or "default"
+    return kubernetes.client.CustomObjectsApi(), ns
+
+
+def _get(api: Any, ns: str, name: str) -> dict[str, Any]:
+    try:
+        obj: dict[str, Any] = api.get_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name)
+    except ApiException as err:
+        raise fail(f"modeldeployment {ns}/{name}: {err.reason}") from err
+    return obj
+
+
+def _patch(api: Any, ns: str, name: str, body: dict[str, Any]) -> None:
+    try:
+        api.patch_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name, body)
+    except ApiException as err:
+        raise fail(f"modeldeployment {ns}/{name}: {err.reason}: {err.body}") from err
+
+
+def _command(name: str, namespace: str | None, verb: str) -> None:
+    api, ns = _api(namespace)
+    _get(api, ns, name)
+    value = f"{verb}:{time.time_ns()}"
+    _patch(api, ns, name, {"metadata": {"annotations": {"llmops.dev/command": value}}})
+    typer.echo(f"modeldeployment {ns}/{name}: {verb} requested ({value})")
+
+
+@app.command()
+def status(
+    name: Name,
+    namespace: Namespace = None,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh every 2 s.")] = False,
+) -> None:
+    """The phase, the step list (done / current / to come), analysis and conditions."""
+    api, ns = _api(namespace)
+    while True:
+        obj = _get(api, ns, name)
+        try:
+            spec = parse_spec(obj.get("spec"))
+        except SpecError as err:
+            raise fail(f"invalid spec: {err}") from err
+        text = status_text(name, spec, RolloutStatus.from_raw(obj.get("status")))
+        if not watch:
+            typer.echo(text)
+            return
+        typer.echo("\x1b[2J\x1b[H" + text)
+        time.sleep(2)
+
+
+@app.command()
+def promote(
+    name: Name,
+    namespace: Namespace = None,
+    full: Annotated[bool, typer.Option("--full", help="Skip every remaining step.")] = False,
+) -> None:
+    """End the current pause or gate (``--full``: promote now, skipping all steps)."""
+    _command(name, namespace, "promote-full" if full else "promote")
+
+
+@app.command()
+def abort(name: Name, namespace: Namespace = None) -> None:
+    """Send the candidate's traffic back to 0 and mark the rollout RolledBack."""
+    _command(name, namespace, "abort")
+
+
+@app.command()
+def retry(name: Name, namespace: Namespace = None) -> None:
+    """Restart a RolledBack rollout from its first step."""
+    _command(name, namespace, "retry")
+
+
+@app.command()
+def pause(name: Name, namespace: Namespace = None) -> None:
+    """Freeze the steps (spec.paused=true)."""
+    api, ns = _api(namespace)
+    _patch(api, ns, name, {"spec": {"paused": True}})
+    typer.echo(f"modeldeployment {ns}/{name}: paused")
+
+
+@app.command()
+def resume(name: Name, namespace: Namespace = None) -> None:
+    """Continue the steps (spec.paused=false)."""
+    api, ns = _api(namespace)
+    _patch(api, ns, name, {"spec": {"paused": False}})
+    typer.echo(f"modeldeployment {ns}/{name}: resumed")
+
+
+@app.command()
+def undo(
+    name: Name,
+    namespace: Namespace = None,
+    to_revision: Annotated[str | None, typer.Option(help="Revision or hash.")] = None,
+) -> None:
+    """Roll the spec back to a previous revision (instant inside a scale-down window)."""
+    api, ns = _api(namespace)
+    current = RolloutStatus.from_raw(_get(api, ns, name).get("status"))
+    try:
+        body = build_undo_patch(current, to_revision)
+    except LookupError as err:
+        raise fail(str(err)) from err
+    _patch(api, ns, name, body)
+    typer.echo(f"modeldeployment {ns}/{name}: spec set back to revision {body['spec']['model']}")
+
+
+@app.command()
+def history(name: Name, namespace: Namespace = None) -> None:
+    """Promoted and rolled-back revisions, oldest first."""
+    api, ns = _api(namespace)
+    typer.echo(history_text(RolloutStatus.from_raw(_get(api, ns, name).get("status"))))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

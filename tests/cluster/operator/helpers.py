@@ -1,0 +1,95 @@
+"""Small helpers of the operator's cluster tests: apply examples, read status, wait, plugin."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.cluster.kube import Kube
+from tests.cluster.operator.conftest import Operator
+
+EXAMPLES = Path(__file__).parents[3] / "examples/rollouts"
+
+
+def apply_example(kube: Kube, namespace: str, file: str, **spec_overrides: Any) -> str:
+    """Apply an example with kubectl; its gateway alias becomes the namespace (metrics of
+    parallel tests never mix). Returns the resource name."""
+    doc = yaml.safe_load((EXAMPLES / file).read_text())
+    doc["spec"]["route"]["alias"] = namespace
+    for path, value in spec_overrides.items():
+        target = doc["spec"]
+        *parents, leaf = path.split("__")
+        for part in parents:
+            target = target[part]
+        target[leaf] = value
+    kube.kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(doc))
+    return str(doc["metadata"]["name"])
+
+
+def get_md(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
+    out = kube.kubectl("get", "modeldeployment", name, "-n", namespace, "-o", "json").stdout
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def status_of(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
+    return dict(get_md(kube, namespace, name).get("status") or {})
+
+
+def wait_for(
+    kube: Kube,
+    namespace: str,
+    name: str,
+    check: Callable[[dict[str, Any]], bool],
+    *,
+    timeout: float = 60,
+    operator: Operator | None = None,
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = status_of(kube, namespace, name)
+        if check(status):
+            return status
+        time.sleep(0.5)
+    log = operator.log.read_text()[-3000:] if operator else ""
+    raise AssertionError(f"timed out; last status: {json.dumps(status)[:2500]}\n{log}")
+
+
+def set_revision(kube: Kube, namespace: str, name: str, revision: str) -> None:
+    patch = json.dumps({"spec": {"model": {"revision": revision}}})
+    kube.kubectl("patch", "modeldeployment", name, "-n", namespace, "--type=merge", "-p", patch)
+
+
+def routing_table(kube: Kube, namespace: str) -> dict[str, Any]:
+    out = kube.kubectl("get", "configmap", "llmops-routing", "-n", namespace, "-o", "json").stdout
+    table: dict[str, Any] = yaml.safe_load(json.loads(out)["data"]["routing.yaml"])
+    return table
+
+
+def weights(kube: Kube, namespace: str) -> dict[str, int]:
+    backends = routing_table(kube, namespace)["routes"][namespace]["backends"]
+    return {b["revision"]: b["weight"] for b in backends}
+
+
+def plugin(kube: Kube, *args: str) -> subprocess.CompletedProcess[str]:
+    """`kubectl llmops ...` as kubectl runs it: the plugin process with the user's kubeconfig."""
+    env = {**kube.env, "KUBECONFIG": str(kube.kubeconfig)}
+    return subprocess.run(
+        [sys.executable, "-m", "llmops_operator.plugin", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def reason(status: dict[str, Any], kind: str = "Progressing") -> str:
+    return next((c["reason"] for c in status.get("conditions", []) if c["type"] == kind), "")

@@ -1,0 +1,71 @@
+"""The in-cluster Job builder: valid 1.35 manifests, restricted, and the verdict contract."""
+
+from __future__ import annotations
+
+import json
+
+import kubernetes_validate  # type: ignore[import-untyped]
+
+from llmops_loadtest.k8s.job import LoadtestJobSpec, build_loadtest_job
+from llmops_loadtest.k8s.verdict import build_verdict_configmap
+
+SPEC = LoadtestJobSpec(
+    name="gemma-canary-gate",
+    namespace="llm",
+    image="ghcr.io/example/llmops:0.1.0",
+    target_url="http://gemma-canary.llm:8000",
+    profile_yaml="name: smoke\n",
+    gate_yaml="slos: ['error_ratio <= 0.01']\n",
+    duration_s=120,
+    workers=2,
+)
+
+
+def test_every_manifest_validates_strictly_against_kubernetes_1_35() -> None:
+    for manifest in build_loadtest_job(SPEC):
+        kubernetes_validate.validate(manifest, "1.35.0", strict=True)
+
+
+def test_the_job_runs_the_cli_once_against_the_service() -> None:
+    job = build_loadtest_job(SPEC)[-1]
+    assert job["spec"]["backoffLimit"] == 0
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    command = container["command"]
+    assert command[:3] == ["llmops", "loadtest", "run"]
+    assert command[command.index("--target") + 1] == "http://gemma-canary.llm:8000"
+    assert command[command.index("--verdict-configmap") + 1] == "gemma-canary-gate-verdict"
+    assert command[command.index("--workers") + 1] == "2"
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_the_role_may_update_only_the_verdict_configmap() -> None:
+    role = next(m for m in build_loadtest_job(SPEC) if m["kind"] == "Role")
+    scoped = [rule for rule in role["rules"] if "update" in rule["verbs"]]
+    assert scoped == [
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "resourceNames": ["gemma-canary-gate-verdict"],
+            "verbs": ["get", "update", "patch"],
+        }
+    ]
+
+
+def test_the_verdict_configmap_carries_pass_headline_and_json() -> None:
+    report = {
+        "verdict": {"passed": False, "headline": "FAIL: ttft_p95_s <= 0.5 (observed 0.9)",
+                    "slos": []},
+        "versions": {"target": {"models": [{"id": "gemma-3-270m"}]}},
+        "profile": {"name": "smoke"},
+    }  # fmt: skip
+    configmap = build_verdict_configmap("v", "llm", report)
+    kubernetes_validate.validate(configmap, "1.35.0", strict=True)
+    assert configmap["data"]["passed"] == "false"
+    assert json.loads(configmap["data"]["verdict.json"])["verdict"]["passed"] is False
+    errored = build_verdict_configmap("v", "llm", None, error="target x: unreachable")
+    assert errored["data"] == {
+        "passed": "error",
+        "headline": "target x: unreachable",
+        "verdict.json": '{"error": "target x: unreachable"}',
+    }
