@@ -128,20 +128,29 @@ def build_apiserver(layout: Layout) -> ProcessSpec:
     )
 
 
+def _controller_flags(layout: Layout, who: str, port: int) -> list[str]:
+    """What the controller manager and the scheduler share: identity and serving."""
+    kubeconfig = layout.kubeconfig(who)
+    return [
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
+        # Serve with the CA-signed loopback certificate, so health checks verify TLS.
+        f"--tls-cert-file={_pki(layout, 'apiserver.crt')}",
+        f"--tls-private-key-file={_pki(layout, 'apiserver.key')}",
+        "--leader-elect=false",
+        "--v=0",
+    ]
+
+
 def build_controller_manager(layout: Layout) -> ProcessSpec:
-    kubeconfig = layout.kubeconfig("controller-manager")
     return ProcessSpec(
         name="kube-controller-manager",
         argv=[
             str(layout.binaries / "kube-controller-manager"),
-            f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={layout.controller_manager_port}",
-            # Serve with the CA-signed loopback certificate, so health checks verify TLS.
-            f"--tls-cert-file={_pki(layout, 'apiserver.crt')}",
-            f"--tls-private-key-file={_pki(layout, 'apiserver.key')}",
+            *_controller_flags(layout, "controller-manager", layout.controller_manager_port),
             f"--cluster-signing-cert-file={_pki(layout, 'ca.crt')}",
             f"--cluster-signing-key-file={_pki(layout, 'ca.key')}",
             f"--root-ca-file={_pki(layout, 'ca.crt')}",
@@ -149,8 +158,6 @@ def build_controller_manager(layout: Layout) -> ProcessSpec:
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             # Each controller acts as its own ServiceAccount, so RBAC applies as in production.
             "--use-service-account-credentials=true",
-            "--leader-elect=false",
-            "--v=0",
         ],
         health_url=f"https://127.0.0.1:{layout.controller_manager_port}/healthz",
         port=layout.controller_manager_port,
@@ -159,21 +166,11 @@ def build_controller_manager(layout: Layout) -> ProcessSpec:
 
 
 def build_scheduler(layout: Layout) -> ProcessSpec:
-    kubeconfig = layout.kubeconfig("scheduler")
     return ProcessSpec(
         name="kube-scheduler",
         argv=[
             str(layout.binaries / "kube-scheduler"),
-            f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={layout.scheduler_port}",
-            # Serve with the CA-signed loopback certificate, so health checks verify TLS.
-            f"--tls-cert-file={_pki(layout, 'apiserver.crt')}",
-            f"--tls-private-key-file={_pki(layout, 'apiserver.key')}",
-            "--leader-elect=false",
-            "--v=0",
+            *_controller_flags(layout, "scheduler", layout.scheduler_port),
         ],
         health_url=f"https://127.0.0.1:{layout.scheduler_port}/healthz",
         port=layout.scheduler_port,
