@@ -41,6 +41,9 @@ class LocalSettings(BaseSettings):
     scheduler_port: int = 20259
     kwok_port: int = 20247
     kwok_nodes: int = 2
+    volume_pool_size: int = Field(
+        default=16, description="PersistentVolumes pre-made for claims (no provisioner here)."
+    )
     cluster_up_timeout_s: float = 90.0
 
     # -- an existing cluster instead of the local one ------------------------------

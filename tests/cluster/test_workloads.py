@@ -53,3 +53,34 @@ def test_should_offer_fake_gpus_for_the_inference_chart(kube: Kube) -> None:
 
     assert nodes
     assert all(int(n["status"]["allocatable"]["nvidia.com/gpu"]) > 0 for n in nodes)
+
+
+CLAIM = """
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: cache
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests: {storage: 50Gi}
+"""
+
+
+def test_should_bind_a_claim_without_storage_class_to_the_volume_pool(
+    kube: Kube, namespace: str
+) -> None:
+    kube.kubectl("apply", "-n", namespace, "-f", "-", stdin=CLAIM)
+
+    kube.kubectl(
+        "wait",
+        "-n",
+        namespace,
+        "pvc/cache",
+        "--for=jsonpath={.status.phase}=Bound",
+        "--timeout=30s",
+    )
+
+    claim = json.loads(kube.kubectl("get", "pvc", "cache", "-n", namespace, "-o", "json").stdout)
+    assert claim["spec"]["storageClassName"] == "standard"
+    assert claim["spec"]["volumeName"].startswith("llmops-pool-")

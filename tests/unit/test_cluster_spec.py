@@ -98,3 +98,15 @@ def test_should_impersonate_a_service_account_with_its_groups() -> None:
     auth = config["users"][0]["user"]
     assert auth["as"] == "system:serviceaccount:team-a:bot"
     assert "system:serviceaccounts:team-a" in auth["as-groups"]
+
+
+def test_should_make_the_pool_class_the_default_with_immediate_binding() -> None:
+    storage_class = spec.build_storage_class()
+    volume = spec.build_pool_volume(3)
+
+    assert storage_class["metadata"]["annotations"] == {
+        "storageclass.kubernetes.io/is-default-class": "true"
+    }
+    assert storage_class["volumeBindingMode"] == "Immediate"
+    assert volume["spec"]["storageClassName"] == storage_class["metadata"]["name"]
+    assert volume["metadata"]["name"] == "llmops-pool-03"

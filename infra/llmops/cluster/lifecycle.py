@@ -194,8 +194,9 @@ def up(
         say(f"{component.name}: healthy in {time.monotonic() - started:.1f}s")
     with _api(layout) as api:
         _ensure_nodes(api, settings.kwok_nodes)
+        _ensure_volume_pool(api, settings.volume_pool_size)
         _wait_usable(api, layout, deadline)
-    say("nodes Ready, default ServiceAccount present")
+    say(f"nodes Ready, default ServiceAccount present, {settings.volume_pool_size} volumes")
     return status(settings)
 
 
@@ -206,11 +207,35 @@ def _api(layout: spec.Layout) -> httpx.Client:
 def _ensure_nodes(api: httpx.Client, count: int) -> None:
     for index in range(count):
         node = spec.build_fake_node(f"kwok-node-{index}")
-        response = api.post("/api/v1/nodes", json=node)
-        if response.status_code not in (201, 409):
-            raise LlmopsError(
-                "fake nodes", f"cannot create {node['metadata']['name']}: {response.text[:200]}"
+        _create(api, "/api/v1/nodes", node)
+
+
+def _ensure_volume_pool(api: httpx.Client, count: int) -> None:
+    """The default StorageClass and its volumes; volumes released by deleted claims are
+    made available again (their data is nothing: no container ever wrote to them)."""
+    _create(api, "/apis/storage.k8s.io/v1/storageclasses", spec.build_storage_class())
+    for index in range(count):
+        volume = spec.build_pool_volume(index)
+        _create(api, "/api/v1/persistentvolumes", volume)
+    released = api.get(
+        "/api/v1/persistentvolumes", params={"labelSelector": "llmops.dev/volume-pool=local"}
+    ).json()["items"]
+    for item in released:
+        if item.get("status", {}).get("phase") == "Released":
+            api.patch(
+                f"/api/v1/persistentvolumes/{item['metadata']['name']}",
+                json={"spec": {"claimRef": None}},
+                headers={"Content-Type": "application/merge-patch+json"},
             )
+
+
+def _create(api: httpx.Client, path: str, body: dict[str, Any]) -> None:
+    response = api.post(path, json=body)
+    if response.status_code not in (201, 409):
+        raise LlmopsError(
+            "local cluster",
+            f"cannot create {body['kind']} {body['metadata']['name']}: {response.text[:200]}",
+        )
 
 
 def _wait_usable(api: httpx.Client, layout: spec.Layout, deadline: float) -> None:

@@ -289,3 +289,44 @@ def build_fake_node(name: str, gpus: int = 8) -> dict[str, Any]:
         "spec": {},
         "status": {"capacity": capacity, "allocatable": capacity},
     }
+
+
+STORAGE_CLASS = "standard"
+
+
+def build_storage_class() -> dict[str, Any]:
+    """The default StorageClass: claims bind to the pre-made volume pool right away.
+
+    There is no volume provisioner without a container runtime, so `up` creates a pool of
+    PersistentVolumes and the real PV controller binds claims to them, as it would bind
+    claims to pre-provisioned volumes on any cluster.
+    """
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": STORAGE_CLASS,
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "kubernetes.io/no-provisioner",
+        "volumeBindingMode": "Immediate",
+        "reclaimPolicy": "Retain",
+    }
+
+
+def build_pool_volume(index: int, size: str = "1Ti") -> dict[str, Any]:
+    """One volume of the pool: large enough for any claim (model caches are big)."""
+    name = f"llmops-pool-{index:02d}"
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": name, "labels": {"llmops.dev/volume-pool": "local"}},
+        "spec": {
+            "capacity": {"storage": size},
+            "accessModes": ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": STORAGE_CLASS,
+            # Never mounted: no container runs. The path only makes the object valid.
+            "hostPath": {"path": f"/var/lib/llmops/volumes/{name}", "type": "DirectoryOrCreate"},
+        },
+    }
