@@ -45,8 +45,9 @@ engine: install ## the vLLM-on-CPU engine venv and its models (cached in ~/.cach
 control-plane: install ## build the Kubernetes control plane from the pinned Go modules (once, cached)
 	$(LLMOPS) cluster build
 
-demo: install ## bring the local cluster up and show it is healthy
+demo: install control-plane ## local cluster up, the whole stack installed with one helm install, health shown
 	$(LLMOPS) cluster up
+	$(LLMOPS) upgrade --install
 	$(LLMOPS) cluster status
 	$(LLMOPS) doctor
 

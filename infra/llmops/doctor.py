@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from llmops.cluster import build, lifecycle, processes, spec
+from llmops.engine import engine_status
+from llmops.engine.layout import engine_layout
 from llmops.errors import LlmopsError
 from llmops.settings import LocalSettings
 from llmops.toolchain import tools_status
@@ -84,12 +86,34 @@ def check_tools(settings: LocalSettings, _env: Mapping[str, str]) -> list[Check]
     ]
 
 
+def check_engine(settings: LocalSettings, _env: Mapping[str, str]) -> list[Check]:
+    """The vLLM venv and converted model are built; the engine ports are free or ours."""
+    layout = engine_layout(settings.cache_dir)
+    built = layout.ready_marker.exists() and (layout.gemma_dir / "config.json").exists()
+    checks = [
+        Check(
+            "engine (vLLM on the CPU)",
+            built,
+            f"venv {layout.venv_name}" if built else "venv or converted model missing",
+            "" if built else "make engine (or: llmops engine build)",
+        )
+    ]
+    ours = {s.spec.port for s in engine_status(settings) if s.state != "stopped"}
+    for port in (settings.engine_generate_port, settings.engine_embed_port):
+        free = port in ours or processes.is_port_free(port)
+        detail = "used by our engine" if port in ours else ("free" if free else "in use")
+        fix = "" if free else f"free port {port} or set LLMOPS_ENGINE_*_PORT"
+        checks.append(Check(f"port {port} (engine)", free, detail, fix))
+    return checks
+
+
 CHECKS: list[CheckFn] = [
     check_python,
     check_go,
     check_tools,
     check_control_plane,
     check_ports,
+    check_engine,
 ]
 
 

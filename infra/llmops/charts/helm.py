@@ -110,10 +110,15 @@ async def deploy(
     values: dict[str, Any],
     *,
     upgrade: bool,
+    install_missing: bool = False,
     wait: bool = True,
     helm_timeout: str = "10m",
 ) -> Release:
-    """`helm install` (``upgrade=False``) or `helm upgrade` of the stack, with ``--wait``."""
+    """`helm install` (``upgrade=False``) or `helm upgrade` of the stack, with ``--wait``.
+
+    ``install_missing`` makes an upgrade of a release that is not there an install
+    (`helm upgrade --install`), for scripts that must work the first time and every time.
+    """
     command = _command(target)
     client = Client(command, executable=str(target.helm))
     verb = "upgrade" if upgrade else "install"
@@ -123,7 +128,7 @@ async def deploy(
             raise LlmopsError(
                 f"release {release}", f"is already installed in {namespace}", "llmops upgrade"
             )
-        if upgrade and not exists:
+        if upgrade and not exists and not install_missing:
             raise LlmopsError(
                 f"release {release}", f"is not installed in {namespace}", "llmops install"
             )

@@ -86,7 +86,14 @@ def template(config: ConfigOption = None, set_: SetOption = None) -> None:
     typer.echo(text, nl=False)
 
 
-def _deploy(config: Path | None, sets: list[str] | None, timeout: str, *, upgrade: bool) -> None:
+def _deploy(
+    config: Path | None,
+    sets: list[str] | None,
+    timeout: str,
+    *,
+    upgrade: bool,
+    install_missing: bool = False,
+) -> None:
     settings = LocalSettings()
     platform = load_platform_config(config)
     values = _values(platform, sets)
@@ -99,6 +106,7 @@ def _deploy(config: Path | None, sets: list[str] | None, timeout: str, *, upgrad
                 platform.namespace,
                 values,
                 upgrade=upgrade,
+                install_missing=install_missing,
                 helm_timeout=timeout,
             )
         )
@@ -116,10 +124,16 @@ def install(
 
 
 def upgrade(
-    config: ConfigOption = None, set_: SetOption = None, timeout: TimeoutOption = "10m"
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    timeout: TimeoutOption = "10m",
+    install_missing: Annotated[
+        bool,
+        typer.Option("--install", help="Install the stack if it is not installed yet."),
+    ] = False,
 ) -> None:
     """Apply changed config or charts to an installed stack (`helm upgrade --wait`)."""
-    _deploy(config, set_, timeout, upgrade=True)
+    _deploy(config, set_, timeout, upgrade=True, install_missing=install_missing)
 
 
 def uninstall(config: ConfigOption = None) -> None:
