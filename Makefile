@@ -69,7 +69,8 @@ integration: install system-packages engine ## only the integration tier (real l
 cluster: install system-packages control-plane ## only the cluster tier (real control plane)
 	$(VENV)/bin/pytest -m cluster $(PYTEST_ARGS)
 
-bench: install ## benchmarks (figures, not tests): load generator vs plain Locust
+bench: install ## benchmarks (figures, not tests): gateway overhead, load generator vs plain Locust
+	$(LLMOPS) bench gateway
 	$(LLMOPS) bench loadgen
 
 clean: ## stop the local cluster and the engine, remove the venvs (caches stay)

@@ -23,7 +23,7 @@ def test_should_list_every_command_group_in_help(
 
     out = capsys.readouterr().out
     assert code == 0
-    for group in ("cluster", "engine", "tools", "doctor"):
+    for group in ("cluster", "engine", "tools", "doctor", "gateway", "loadtest", "bench"):
         assert group in out
 
 

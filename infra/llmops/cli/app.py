@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from llmops import __version__
-from llmops.cli import charts, cluster, doctor, engine, loadtest, tools
+from llmops.cli import charts, cluster, doctor, engine, gateway, loadtest, tools
 from llmops.errors import LlmopsError
 
 app = typer.Typer(
@@ -47,8 +47,15 @@ def _root(
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(engine.app, name="engine")
 app.add_typer(tools.app, name="tools")
+app.add_typer(gateway.app, name="gateway")
+app.command("ingest")(gateway.ingest)
 app.add_typer(loadtest.app, name="loadtest")
-app.add_typer(loadtest.bench_app, name="bench")
+
+# One `bench` group for every component's benchmark: figures, not tests.
+bench = typer.Typer(help="Benchmarks (figures, not tests): what our own parts cost.")
+bench.command("gateway")(gateway.bench_gateway)
+bench.command("loadgen")(loadtest.loadgen)
+app.add_typer(bench, name="bench")
 app.command("doctor")(doctor.doctor)
 app.command("install")(charts.install)
 app.command("upgrade")(charts.upgrade)

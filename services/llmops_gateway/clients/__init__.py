@@ -1,0 +1,1 @@
+"""The gateway's edges: upstream OpenAI-compatible servers, the routing file, Milvus."""

@@ -1,0 +1,117 @@
+"""Prometheus metrics of the gateway, on a registry of its own (one per app instance).
+
+Names carry units (``_seconds``, ``_tokens_total``); generation metrics are labelled with
+``route`` (the API endpoint: chat, completions, embeddings, rag), ``model`` (the alias the
+client asked for) and ``revision`` (stable / canary / preview of the backend that served):
+the labels the rollout operator's analysis queries select on.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_ITL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+_GEN = ("route", "model", "revision")
+
+
+class GatewayMetrics:
+    """Every metric the gateway exports (``/metrics``)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "llmops_gateway_requests_total",
+            "Requests answered, by HTTP status code.",
+            [*_GEN, "code"],
+            registry=r,
+        )
+        self.errors = Counter(
+            "llmops_gateway_errors_total",
+            "Failed requests, by error type (OpenAI error code).",
+            [*_GEN, "type"],
+            registry=r,
+        )
+        self.ttft = Histogram(
+            "llmops_gateway_time_to_first_token_seconds",
+            "From request received to first streamed token sent.",
+            _GEN,
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.itl = Histogram(
+            "llmops_gateway_inter_token_latency_seconds",
+            "Between consecutive streamed chunks of one response.",
+            _GEN,
+            buckets=_ITL_BUCKETS,
+            registry=r,
+        )
+        self.latency = Histogram(
+            "llmops_gateway_request_duration_seconds",
+            "End-to-end latency, from request received to last byte sent.",
+            _GEN,
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.retrieval = Histogram(
+            "llmops_gateway_retrieval_duration_seconds",
+            "Embedding the query and searching the collection.",
+            [*_GEN, "collection"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.prompt_tokens = Counter(
+            "llmops_gateway_prompt_tokens_total",
+            "Input tokens, as reported by the backend's usage.",
+            _GEN,
+            registry=r,
+        )
+        self.completion_tokens = Counter(
+            "llmops_gateway_completion_tokens_total",
+            "Output tokens, as reported by the backend's usage.",
+            _GEN,
+            registry=r,
+        )
+        self.team_tokens = Counter(
+            "llmops_gateway_team_tokens_total",
+            "Tokens used per team (direction: in or out).",
+            ["team", "direction"],
+            registry=r,
+        )
+        self.guardrail = Counter(
+            "llmops_gateway_guardrail_decisions_total",
+            "Guardrail decisions by check and action (allow is not counted).",
+            ["route", "model", "check", "action"],
+            registry=r,
+        )
+        self.fallbacks = Counter(
+            "llmops_gateway_backend_fallbacks_total",
+            "Requests moved to another backend because one could not be reached.",
+            ["model", "backend"],
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "llmops_gateway_requests_in_flight",
+            "Requests being served right now.",
+            ["route"],
+            registry=r,
+        )
+        self.routing_reloads = Counter(
+            "llmops_gateway_routing_table_reloads_total",
+            "Routing table loads by result (ok or error).",
+            ["result"],
+            registry=r,
+        )
+        self.feedback = Counter(
+            "llmops_gateway_feedback_total",
+            "User ratings recorded against a response (rating: up or down).",
+            ["model", "revision", "rating"],
+            registry=r,
+        )
+        self.ingested_chunks = Counter(
+            "llmops_gateway_ingested_chunks_total",
+            "Chunks written by ingestion (result: added, unchanged, removed).",
+            ["collection", "result"],
+            registry=r,
+        )

@@ -1,0 +1,186 @@
+"""Robustness against real processes: fallback to another backend of the alias, 503 when
+none is up, no retry after a backend accepted the work, the first-token timeout, and
+cancellation of the upstream stream when the client disconnects. Upstreams are fast
+OpenAI-compatible *test* upstreams (not vLLM)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.integration.gateway.procs import (
+    Proc,
+    backend,
+    free_port,
+    gateway,
+    stats,
+    upstream,
+    write_table,
+)
+
+
+@dataclass
+class Stack:
+    gateway: Proc
+    up: Proc
+    slow: Proc
+    refusing: Proc
+    broken: Proc
+    stalled: Proc
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("robust")
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with (
+        upstream(tmp, "up") as up,
+        upstream(tmp, "slow", token_delay_ms=100) as slow,
+        upstream(tmp, "refusing", fail_status=503) as refusing,
+        upstream(tmp, "broken", fail_status=500) as broken,
+        upstream(tmp, "stalled", token_delay_ms=3000) as stalled,
+    ):
+        table = write_table(
+            tmp / "routing.json",
+            {
+                # The heavy backend is down: every request must fall back to "up".
+                "fallback": {
+                    "backends": [
+                        backend("dead", dead, weight=99),
+                        backend("up", up.url, weight=1, revision="canary"),
+                    ]
+                },
+                "overloaded": {
+                    "backends": [
+                        backend("refusing", refusing.url, weight=99),
+                        backend("up2", up.url, weight=1),
+                    ]
+                },
+                "none": {"backends": [backend("dead1", dead), backend("dead2", dead)]},
+                "broken": {
+                    "backends": [
+                        backend("broken", broken.url, weight=99),
+                        backend("up3", up.url, weight=1),
+                    ]
+                },
+                "slow": {"backends": [backend("slow", slow.url)]},
+                "stalled": {"backends": [backend("stalled", stalled.url)]},
+            },
+        )
+        with gateway(tmp, routing_table=table, first_token_timeout_s=1.5) as proc:
+            yield Stack(proc, up, slow, refusing, broken, stalled)
+
+
+def chat(stack: Stack, model: str, **extra: object) -> httpx.Response:
+    return httpx.post(
+        stack.gateway.url + "/v1/chat/completions",
+        json={
+            "model": model,
+            "messages": [{"role": "user", "content": "x"}],
+            "max_tokens": 2,
+            **extra,
+        },
+        timeout=30,
+    )
+
+
+def test_should_fall_back_to_another_backend_when_one_is_down(stack: Stack) -> None:
+    responses = [chat(stack, "fallback") for _ in range(5)]
+
+    assert [r.status_code for r in responses] == [200] * 5
+    assert {r.headers["x-llmops-backend"] for r in responses} == {"up"}
+
+
+def test_should_fall_back_when_a_backend_answers_503(stack: Stack) -> None:
+    response = chat(stack, "overloaded")
+
+    assert response.status_code == 200
+    assert response.headers["x-llmops-backend"] == "up2"
+
+
+def test_should_answer_503_in_openai_shape_when_no_backend_is_up(stack: Stack) -> None:
+    response = chat(stack, "none", stream=True)
+
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "no_backend_available"
+    assert "dead1" in error["message"] and "dead2" in error["message"]
+    assert int(response.headers["retry-after"]) >= 1
+
+
+def test_should_not_retry_a_backend_error_after_the_work_was_accepted(stack: Stack) -> None:
+    before = stats(stack.up)["requests"]
+
+    response = chat(stack, "broken")
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_error"
+    assert stats(stack.up)["requests"] == before
+
+
+def test_should_answer_504_when_no_token_comes_in_time(stack: Stack) -> None:
+    # The stalled upstream waits 3 s per token; the gateway's first-token timeout is 1.5 s.
+    started = time.monotonic()
+    response = httpx.post(
+        stack.gateway.url + "/v1/completions",
+        json={
+            "model": "stalled",
+            "prompt": "x",
+            "max_tokens": 2,
+            "stream": True,
+        },
+        timeout=30,
+    )
+
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "first_token_timeout"
+    assert time.monotonic() - started < 3
+
+
+def test_should_cancel_the_upstream_stream_when_the_client_disconnects(stack: Stack) -> None:
+    before = stats(stack.slow)
+    with httpx.stream(
+        "POST",
+        stack.gateway.url + "/v1/completions",
+        json={
+            "model": "slow",
+            "prompt": "x",
+            "max_tokens": 200,
+            "stream": True,
+        },
+        timeout=30,
+    ) as response:
+        lines = response.iter_lines()
+        received = [next(lines) for _ in range(4)]  # two events (data + blank line each)
+        assert received[0].startswith("data: ")
+        assert stats(stack.slow)["streams_in_flight"] == before["streams_in_flight"] + 1
+    # Leaving the block closes the connection mid-stream (200 tokens would take 20 s).
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        now = stats(stack.slow)
+        if now["streams_cancelled"] > before["streams_cancelled"]:
+            break
+        time.sleep(0.1)
+    assert now["streams_cancelled"] == before["streams_cancelled"] + 1
+    assert now["streams_in_flight"] == 0
+    assert now["streams_completed"] == before["streams_completed"]
+    metrics = httpx.get(stack.gateway.url + "/metrics").text
+    assert (
+        'llmops_gateway_requests_total{code="499",model="slow",revision="stable",'
+        'route="completions"} 1.0' in metrics
+    )
+
+
+def test_should_not_be_ready_while_an_alias_has_no_backend_up(stack: Stack) -> None:
+    ready = httpx.get(stack.gateway.url + "/readyz", timeout=30)
+
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["status"] == "not ready"
+    assert body["aliases"]["none"] is False and body["aliases"]["fallback"] is True
+    assert httpx.get(stack.gateway.url + "/healthz").status_code == 200
