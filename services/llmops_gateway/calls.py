@@ -52,7 +52,7 @@ class Call:
     """One client request on its way through the gateway."""
 
     runtime: Runtime
-    route: str  # API endpoint label: chat | completions | embeddings | rag
+    route: str  # API endpoint label: chat | completions | embeddings | rag | ingest
     alias: str
     caller: Caller
     headers: Mapping[str, str]

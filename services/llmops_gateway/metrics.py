@@ -1,7 +1,7 @@
 """Prometheus metrics of the gateway, on a registry of its own (one per app instance).
 
 Names carry units (``_seconds``, ``_tokens_total``); generation metrics are labelled with
-``route`` (the API endpoint: chat, completions, embeddings, rag), ``model`` (the alias the
+``route`` (the API endpoint: chat, completions, embeddings, rag, ingest), ``model`` (the alias the
 client asked for) and ``revision`` (stable / canary / preview of the backend that served):
 the labels the rollout operator's analysis queries select on.
 """

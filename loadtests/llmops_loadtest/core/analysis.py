@@ -91,32 +91,69 @@ def verdict_data(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def analyze_sweep(
+def analyze_stages(
     records: Sequence[RequestRecord],
     run_start: float,
     stages: list[Stage],
+    *,
     settle_s: float,
     gate: Gate,
+    measured_s: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
-    """Judge every stage of a goodput sweep on its own; name the highest rate that passes."""
+    """Judge every stage of a sweep or a ramp on its own, its first ``settle_s`` left out.
+
+    ``measured_s`` (offsets from the start) clips each stage to the run's measured window:
+    a stage entirely inside the warm-up or cool-down is not judged. Names the highest rate
+    (sweep) and the highest concurrency (ramp) whose stage met every SLO: how far this
+    target can be pushed before it misses its objectives.
+    """
     rows = []
-    best: float | None = None
+    best_rate: float | None = None
+    best_achieved: float | None = None
+    best_users: int | None = None
+    first, last = measured_s or (0.0, stages[-1].end_s if stages else 0.0)
     for stage in stages:
-        start, end = run_start + stage.start_s + settle_s, run_start + stage.end_s
-        measured = [r for r in records if r.started_at >= start and r.ended_at <= end]
+        start = run_start + max(stage.start_s + settle_s, first)
+        end = run_start + min(stage.end_s, last)
+        if end <= start:
+            continue  # inside the warm-up or the cool-down: nothing of it is measured
+        own = [r for r in records if r.started_at >= run_start + stage.start_s]
+        own = [r for r in own if r.started_at < end]
+        measured = [r for r in own if r.started_at >= start and r.ended_at <= end]
         metrics, _ = summarize_target(measured, (start, end), gate)
         verdict = evaluate_gate(gate, metrics)
-        if verdict.passed and stage.rate_rps is not None:
-            best = max(best or 0.0, stage.rate_rps)
+        if verdict.passed:
+            if stage.rate_rps is not None and stage.rate_rps >= (best_rate or 0.0):
+                best_rate, best_achieved = stage.rate_rps, metrics["requests_per_s"]
+            best_users = max(best_users or 0, stage.users)
         rows.append(
             {
                 "stage": stage.label,
                 "rate_rps": stage.rate_rps,
+                "users": stage.users,
+                "measured_window_s": [start - run_start, end - run_start],
+                "requests_excluded": len(own) - len(measured),
                 "metrics": metrics,
                 "verdict": verdict_data(verdict),
             }
         )
-    return {"max_passing_rate_rps": best, "stages": rows}
+    return {
+        "max_passing_rate_rps": best_rate,
+        # what the target actually served at that stage: short stages and a saturated
+        # target fall short of the asked rate
+        "max_passing_achieved_rps": best_achieved,
+        "max_passing_users": best_users,
+        "stages": rows,
+    }
+
+
+def count_excluded(
+    records: Sequence[RequestRecord], window_start: float, window_end: float
+) -> dict[str, int]:
+    """How many requests the warm-up and the cool-down windows left out of the verdict."""
+    warmup = sum(1 for r in records if r.started_at < window_start)
+    cooldown = sum(1 for r in records if r.started_at >= window_start and r.ended_at > window_end)
+    return {"warmup": warmup, "cooldown": cooldown, "measured": len(records) - warmup - cooldown}
 
 
 def analyze(
@@ -142,6 +179,7 @@ def analyze(
         metrics, summary = summarize_target(measured, window, gate)
         summary["timeseries"] = build_timeseries(own, run_start, run_end - run_start)
         summary["all_requests"] = len(own)
+        summary["requests_by_window"] = count_excluded(own, *window)
         per_target[target] = summary
         metrics_by_target[target] = metrics
     judged = targets[-1]
@@ -165,9 +203,15 @@ def analyze(
     }
     if profile.is_sweep:
         settle = float(getattr(profile.load, "settle_s", 0.0))
-        sweep = analyze_sweep(records, run_start, profile.stages(), settle, gate)
+        sweep = analyze_stages(records, run_start, profile.stages(), settle_s=settle, gate=gate)
         data["sweep"] = sweep
         data["verdict"] = _sweep_verdict(sweep)
+    elif profile.load.shape == "step_ramp":
+        # the verdict stays the whole measured window's; each step is judged for the table
+        window_s = (profile.warmup_s, profile.duration_s - profile.cooldown_s)
+        data["ramp"] = analyze_stages(
+            records, run_start, profile.stages(), settle_s=0.0, gate=gate, measured_s=window_s
+        )
     return data
 
 

@@ -11,6 +11,9 @@ Profile file (YAML)::
     cooldown_s: 1             # left out too: users stopping skew the last seconds
     seed: 7
     extra_body: {ignore_eos: true}   # merged into every request (vLLM: exact output lengths)
+
+For ``api: rag_query`` the model is the gateway's RAG alias; ``api: ingest`` sends no model
+and needs ``extra_body: {collection: NAME}``.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ class Paths(BaseModel):
     chat: str = "/v1/chat/completions"
     models: str = "/v1/models"
     rag_query: str = "/v1/rag/query"
-    ingest: str = "/v1/rag/documents"
+    ingest: str = "/v1/ingest"
 
 
 class Profile(BaseModel):
@@ -56,6 +59,12 @@ class Profile(BaseModel):
     extra_body: dict[str, Any] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
     paths: Paths = Paths()
+
+    @model_validator(mode="after")
+    def _ingest_names_a_collection(self) -> Profile:
+        if self.api == "ingest" and not self.extra_body.get("collection"):
+            raise ValueError("api 'ingest' needs extra_body.collection (where documents go)")
+        return self
 
     @model_validator(mode="after")
     def _windows_leave_a_measurement(self) -> Profile:

@@ -23,6 +23,9 @@ class ErrorKind(StrEnum):
     HTTP_5XX = "http_5xx"  # the target failed
     STREAM = "stream"  # the SSE stream was malformed or ended without [DONE]
     EMPTY = "empty"  # a successful status but no output token
+    MALFORMED = "malformed"  # a successful status but an answer of the wrong shape
+    NO_CITATIONS = "no_citations"  # a RAG answer that cites no retrieved passage
+    DOCUMENT_FAILED = "document_failed"  # the gateway reported an ingested document as failed
 
 
 class RequestKind(StrEnum):

@@ -1,11 +1,14 @@
 """Pure manifest builders for an in-cluster load test (no I/O, no Kubernetes client).
 
 `build_loadtest_job` returns everything to apply, in order: the input ConfigMap (profile and
-gate), a ServiceAccount with a Role that may write only the verdict ConfigMap, and the Job.
-The Job runs ``llmops loadtest run`` against a Service URL; when it ends, the ConfigMap
-``<name>-verdict`` holds the verdict for the operator:
+gate), the verdict ConfigMap ``<name>-verdict`` (``pending``), a ServiceAccount with a Role
+that may read and update that one ConfigMap and nothing else, and the Job. The verdict
+ConfigMap is created up front because RBAC cannot scope ``create`` to a name: the Job only
+ever updates it. The Job runs ``llmops loadtest run`` against a Service URL; when it ends,
+the verdict ConfigMap holds the verdict for the operator:
 
-- ``data.passed``: ``"true"``, ``"false"`` or ``"error"`` (the run could not happen);
+- ``data.passed``: ``"pending"`` (not finished), then ``"true"``, ``"false"`` or ``"error"``
+  (the run could not happen);
 - ``data.headline``: one line (``PASS (3/3 SLOs met)``, ``FAIL: ttft_p95_s <= 0.5 (...)``);
 - ``data["verdict.json"]``: report.json's ``verdict`` section, plus versions under test.
 
@@ -69,9 +72,8 @@ def build_loadtest_command(spec: LoadtestJobSpec) -> list[str]:
 
 
 def build_rbac(spec: LoadtestJobSpec) -> list[Manifest]:
-    """May create the verdict ConfigMap and update only that one; nothing else."""
+    """May read and update the verdict ConfigMap; nothing else (not even create)."""
     rules = [
-        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]},
         {
             "apiGroups": [""],
             "resources": ["configmaps"],
@@ -140,6 +142,16 @@ def build_job(spec: LoadtestJobSpec) -> Manifest:
     }
 
 
+def build_pending_verdict(spec: LoadtestJobSpec) -> Manifest:
+    """The verdict ConfigMap before the Job has judged anything."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(spec, spec.verdict_configmap),
+        "data": {"passed": "pending", "headline": "the load test has not finished"},
+    }
+
+
 def build_loadtest_job(spec: LoadtestJobSpec) -> list[Manifest]:
     """Everything to apply, in order (see the module docstring for the verdict contract)."""
     inputs = {
@@ -148,4 +160,4 @@ def build_loadtest_job(spec: LoadtestJobSpec) -> list[Manifest]:
         "metadata": _meta(spec, f"{spec.name}-input"),
         "data": {"profile.yaml": spec.profile_yaml, "gate.yaml": spec.gate_yaml},
     }
-    return [inputs, *build_rbac(spec), build_job(spec)]
+    return [inputs, build_pending_verdict(spec), *build_rbac(spec), build_job(spec)]

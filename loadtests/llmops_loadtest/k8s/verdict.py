@@ -1,7 +1,9 @@
 """The verdict ConfigMap the in-cluster Job leaves for the operator (see `k8s.job`).
 
 `build_verdict_configmap` is pure; `publish_verdict` writes it with the Pod's
-ServiceAccount (create, or replace when it exists).
+ServiceAccount (replace the pending one `k8s.job` created; create it only if it is missing).
+Outside a cluster it uses the kubeconfig (``KUBECONFIG`` or ``~/.kube/config``) and its
+current context's namespace, so the Pod's exact command can be run from a workstation.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
@@ -48,20 +51,40 @@ def build_verdict_configmap(
     }
 
 
-def publish_verdict(name: str, report: dict[str, Any] | None, error: str = "") -> None:
-    """Create or replace ConfigMap ``name`` in the Pod's own namespace (in-cluster only)."""
+def _connect() -> tuple[client.CoreV1Api, str]:
+    """The API and the namespace: the Pod's own in a cluster, else the kubeconfig's."""
     try:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
-        namespace = NAMESPACE_FILE.read_text().strip()
-    except Exception as err:  # the client's config errors have no common base class
-        raise LoadtestError("--verdict-configmap", f"not inside a cluster: {err}") from None
-    body = build_verdict_configmap(name, namespace, report, error)
-    api = client.CoreV1Api()
+        return client.CoreV1Api(), NAMESPACE_FILE.read_text().strip()
+    except config.ConfigException:
+        pass
     try:
-        api.create_namespaced_config_map(namespace, body)  # type: ignore[arg-type]
+        config.load_kube_config()  # type: ignore[no-untyped-call]
+        _, active = config.list_kube_config_contexts()  # type: ignore[no-untyped-call]
+    except Exception as err:  # the client's config errors have no common base class
+        raise LoadtestError(
+            "--verdict-configmap", f"no cluster to write to: {err}", "run it in a Pod"
+        ) from None
+    namespace = str((active or {}).get("context", {}).get("namespace") or "default")
+    return client.CoreV1Api(), namespace
+
+
+def publish_verdict(name: str, report: dict[str, Any] | None, error: str = "") -> None:
+    """Replace ConfigMap ``name`` (or create it if missing) with the verdict."""
+    api, namespace = _connect()
+    body = build_verdict_configmap(name, namespace, report, error)
+    try:
+        try:
+            api.replace_namespaced_config_map(name, namespace, body)  # type: ignore[arg-type]
+        except ApiException as err:
+            if err.status != 404:
+                raise
+            api.create_namespaced_config_map(namespace, body)  # type: ignore[arg-type]
     except ApiException as err:
-        if err.status != 409:
-            raise LoadtestError(
-                "--verdict-configmap", f"cannot write {name}: {err.reason}"
-            ) from None
-        api.replace_namespaced_config_map(name, namespace, body)  # type: ignore[arg-type]
+        raise LoadtestError(
+            "--verdict-configmap", f"cannot write {namespace}/{name}: {err.reason}"
+        ) from None
+    except urllib3.exceptions.HTTPError as err:  # the API server did not answer
+        raise LoadtestError(
+            "--verdict-configmap", f"cannot reach the API server: {type(err).__name__}"
+        ) from None

@@ -42,3 +42,33 @@ KEY_METRICS: tuple[tuple[str, str], ...] = (
     ("itl_p95_s", "ITL p95"),
     ("e2e_p95_s", "end-to-end p95"),
 )
+
+
+def fmt_margin(result: dict[str, Any]) -> str:
+    """How far an SLO is from its limit: ``107.1 ms over the limit (31 %)``, ``42.0 ms
+    headroom``; ratios in percentage points."""
+    observed, threshold = result["observed"], result["threshold"]
+    if observed is None:
+        return "no samples"
+    upper_bound = result["op"] in ("<=", "<")
+    excess = observed - threshold if upper_bound else threshold - observed
+    if result["scope"] == "ratio":
+        amount = f"{abs(excess):.3f}x"
+    elif result["metric"].endswith("_ratio"):
+        amount = f"{abs(excess) * 100:.2f} pp"  # percentage points of a ratio
+    else:
+        amount = fmt_value(result["metric"], abs(excess))
+    relative = f" ({abs(excess) / abs(threshold) * 100:.0f} %)" if threshold else ""
+    if result["passed"]:
+        return f"{amount} headroom"
+    return f"{amount} {'over' if upper_bound else 'under'} the limit{relative}"
+
+
+def sweep_best(sweep: dict[str, Any]) -> str:
+    """``5 req/s (2.80/s achieved)``: the highest swept rate meeting every SLO."""
+    best = sweep["max_passing_rate_rps"]
+    if best is None:
+        return "none of the swept rates"
+    achieved = sweep.get("max_passing_achieved_rps")
+    served = f" ({achieved:.2f}/s achieved)" if achieved is not None else ""
+    return f"{best:g} req/s{served}"

@@ -12,7 +12,14 @@ from typing import Any
 
 from llmops_loadtest.core.records import RequestRecord
 from llmops_loadtest.core.stats import LATENCIES
-from llmops_loadtest.report.fmt import KEY_METRICS, fmt_observed, fmt_threshold, fmt_value
+from llmops_loadtest.report.fmt import (
+    KEY_METRICS,
+    fmt_margin,
+    fmt_observed,
+    fmt_threshold,
+    fmt_value,
+    sweep_best,
+)
 from llmops_loadtest.report.plots import PLOT_NAMES, render_plots
 
 _CSS = """
@@ -22,6 +29,9 @@ main{max-width:1320px;margin:0 auto;padding:20px 28px}
 .banner{padding:16px 22px;border-radius:8px;color:#fff;margin-bottom:14px}
 .pass{background:#1a7f37}.fail{background:#cf222e}
 .banner h1{margin:0;font-size:26px}.banner p{margin:4px 0 0;font-size:15px;opacity:.95}
+.banner ul{margin:6px 0 0;padding-left:20px;font-size:17px;font-weight:600}
+.banner .under{font-size:14px;opacity:.95}
+.banner code{background:rgba(255,255,255,.22);color:#fff}
 .meta{color:#57606a;margin:0 0 14px}
 section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px 18px;
 margin-bottom:14px}
@@ -48,15 +58,17 @@ def _e(value: object) -> str:
 
 def _slo_table(report: dict[str, Any]) -> str:
     rows = []
-    for slo in report["verdict"]["slos"]:
+    # failed SLOs first: the reader's first question is what broke
+    for slo in sorted(report["verdict"]["slos"], key=lambda slo: slo["passed"]):
         scope = " <small>(candidate/baseline)</small>" if slo["scope"] == "ratio" else ""
         klass, word = ("ok", "PASS") if slo["passed"] else ("bad", "FAIL")
         rows.append(
             f"<tr class='{klass}'><td><code>{_e(slo['expression'])}</code>{scope}</td>"
             f"<td>{_e(fmt_observed(slo))}</td><td>{_e(fmt_threshold(slo))}</td>"
+            f"<td>{_e(fmt_margin(slo))}</td>"
             f'<td class="{klass}">{word}</td></tr>'
         )
-    head = "<tr><th>SLO</th><th>observed</th><th>threshold</th><th>result</th></tr>"
+    head = "<tr><th>SLO</th><th>observed</th><th>threshold</th><th>margin</th><th>result</th></tr>"
     return f"<table>{head}{''.join(rows)}</table>"
 
 
@@ -108,24 +120,37 @@ def _ratio_table(report: dict[str, Any]) -> str:
     return f"<section><h2>Candidate vs baseline (interleaved)</h2><table>{body}</table></section>"
 
 
-def _sweep_table(report: dict[str, Any]) -> str:
-    sweep = report.get("sweep")
-    if not sweep:
+def _stages_table(report: dict[str, Any]) -> str:
+    """One row per sweep rate or ramp step, each judged on its own window."""
+    key = "sweep" if report.get("sweep") else "ramp" if report.get("ramp") else None
+    if key is None:
         return ""
-    rows = ["<tr><th>stage</th><th>req/s achieved</th><th>TTFT p95</th><th>verdict</th></tr>"]
-    for stage in sweep["stages"]:
+    data = report[key]
+    rows = [
+        "<tr><th>stage</th><th>users</th><th>req/s achieved</th><th>TTFT p95</th>"
+        "<th>end-to-end p95</th><th>errors</th><th>verdict</th></tr>"
+    ]
+    for stage in data["stages"]:
         metrics = stage["metrics"]
         klass = "ok" if stage["verdict"]["passed"] else "bad"
+        cells = [
+            stage["stage"],
+            stage["users"],
+            *(fmt_value(name, metrics[name]) for name in
+              ("requests_per_s", "ttft_p95_s", "e2e_p95_s", "error_ratio")),
+        ]  # fmt: skip
         rows.append(
-            f"<tr><td>{_e(stage['stage'])}</td>"
-            f"<td>{_e(fmt_value('requests_per_s', metrics['requests_per_s']))}</td>"
-            f"<td>{_e(fmt_value('ttft_p95_s', metrics['ttft_p95_s']))}</td>"
+            f"<tr class='{klass}'>{''.join(f'<td>{_e(cell)}</td>' for cell in cells)}"
             f"<td class='{klass}'>{_e(stage['verdict']['headline'])}</td></tr>"
         )
-    best = sweep["max_passing_rate_rps"]
-    text = f"{best:g} req/s" if best is not None else "none"
+    if key == "sweep":
+        title = f"Goodput sweep: highest rate meeting every SLO: {sweep_best(data)}"
+    else:
+        users = data["max_passing_users"]
+        title = "Step ramp: highest concurrency meeting every SLO: "
+        title += f"{users} users" if users is not None else "none"
     return (
-        f"<section><h2>Goodput sweep: highest rate meeting every SLO: {_e(text)}</h2>"
+        f"<section data-section='{key}'><h2>{_e(title)}</h2>"
         f"<table>{''.join(rows)}</table></section>"
     )
 
@@ -137,6 +162,28 @@ def _errors(report: dict[str, Any]) -> str:
         for kind, count in target["errors"].items()
     ]
     return f"<ul>{''.join(items)}</ul>" if items else "<p>No failed request.</p>"
+
+
+def _banner(report: dict[str, Any]) -> str:
+    """The first thing read: pass or fail, each failed SLO and by how much, and what ran."""
+    verdict = report["verdict"]
+    klass, word = ("pass", "PASS") if verdict["passed"] else ("fail", "FAIL")
+    failed = [slo for slo in verdict["slos"] if not slo["passed"]]
+    if failed:
+        items = "".join(
+            f"<li>{_e(slo['expression'])}: observed {_e(fmt_observed(slo))}, "
+            f"{_e(fmt_margin(slo))}</li>"
+            for slo in failed
+        )
+        detail = f"<ul>{items}</ul>"
+    else:
+        detail = f"<p>{_e(verdict['headline'])}</p>"
+    started = report["environment"].get("started", "")
+    return (
+        f'<div class="banner {klass}"><h1>{word} &middot; load test '
+        f"{_e(report['profile']['name'])}</h1>{detail}"
+        f'<p class="under">Under test: {_versions(report)} &middot; {_e(started)}</p></div>'
+    )
 
 
 def _versions(report: dict[str, Any]) -> str:
@@ -156,9 +203,19 @@ def render_html(report: dict[str, Any], records: Sequence[RequestRecord]) -> str
     end = run["started_at"] + run["measured_window_s"][1]
     measured_records = [r for r in records if r.started_at >= start and r.ended_at <= end]
     plots = render_plots(report, measured_records)
-    verdict = report["verdict"]
-    klass, word = ("pass", "PASS") if verdict["passed"] else ("fail", "FAIL")
+    word = "PASS" if report["verdict"]["passed"] else "FAIL"
+    sweep = report.get("sweep")
+    # a sweep's verdict is one stage's; its key numbers mix every stage: say so
+    slo_scope = f" (sweep: the stage at {sweep_best(sweep)})" if sweep else ""
+    numbers_scope = "every sweep stage together" if sweep else "measured window"
     measured = run["measured_window_s"][1] - run["measured_window_s"][0]
+    windows = report["targets"][report["judged_target"]].get("requests_by_window")
+    left_out = (
+        f"; requests left out: {windows['warmup']} in the warm-up, {windows['cooldown']} in "
+        "the cool-down or ending after the run"
+        if windows
+        else ""
+    )
     figures = "".join(
         f'<figure data-plot="{name}"><img alt="{name}" '
         f'src="data:image/png;base64,{plots[name]}"></figure>'
@@ -174,17 +231,15 @@ def render_html(report: dict[str, Any], records: Sequence[RequestRecord]) -> str
 <title>{word}: load test {_e(report["profile"]["name"])}</title>
 <style>{_CSS}</style></head>
 <body><main>
-<div class="banner {klass}"><h1>{word} &middot; {_e(report["profile"]["name"])}</h1>
-<p>{_e(verdict["headline"])}</p></div>
-<p class="meta">{_versions(report)}<br>
-{_e(report["environment"].get("started", ""))} &middot; {run["duration_s"]:.0f} s run,
+{_banner(report)}
+<p class="meta">{run["duration_s"]:.0f} s run,
 {measured:.0f} s measured (warm-up {run["warmup_s"]:g} s, cool-down {run["cooldown_s"]:g} s
-excluded) &middot; load: <code>{_e(report["load_label"])}</code></p>
-<section><h2>SLOs</h2>{_slo_table(report)}</section>
-<section><h2>Key numbers ({_e(report["judged_target"])}, measured window)</h2>
+excluded{_e(left_out)}) &middot; load: <code>{_e(report["load_label"])}</code></p>
+<section><h2>SLOs{_e(slo_scope)}</h2>{_slo_table(report)}</section>
+<section><h2>Key numbers ({_e(report["judged_target"])}, {_e(numbers_scope)})</h2>
 {_cards(report)}</section>
 {_ratio_table(report)}
-{_sweep_table(report)}
+{_stages_table(report)}
 <section><h2>Plots</h2><div class="plots">{figures}</div></section>
 <section><h2>Latency percentiles (successful requests, measured window)</h2>
 {_percentile_table(report)}</section>

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmops_loadtest.report.fmt import KEY_METRICS, fmt_observed, fmt_threshold, fmt_value
+from llmops_loadtest.report.fmt import (
+    KEY_METRICS,
+    fmt_margin,
+    fmt_observed,
+    fmt_threshold,
+    fmt_value,
+    sweep_best,
+)
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -18,15 +25,18 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         _versions_line(report),
         "",
-        "| SLO | observed | threshold | result |",
-        "|---|---|---|---|",
+        "| SLO | observed | threshold | margin | result |",
+        "|---|---|---|---|---|",
     ]
-    for slo in verdict["slos"]:
+    for slo in sorted(verdict["slos"], key=lambda slo: slo["passed"]):  # failures first
         result = "pass" if slo["passed"] else "**FAIL**"
         expression = slo["expression"] + (
             " (candidate/baseline)" if slo["scope"] == "ratio" else ""
         )
-        lines.append(f"| `{expression}` | {fmt_observed(slo)} | {fmt_threshold(slo)} | {result} |")
+        lines.append(
+            f"| `{expression}` | {fmt_observed(slo)} | {fmt_threshold(slo)} "
+            f"| {fmt_margin(slo)} | {result} |"
+        )
     targets = list(report["targets"])
     lines += ["", "| metric | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
     for key, label in KEY_METRICS:
@@ -35,15 +45,26 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report.get("ratios"):
         lines += ["", f"Candidate / baseline ratios are computed on `{judged}` vs `{targets[0]}`."]
     if report.get("sweep"):
-        best = report["sweep"]["max_passing_rate_rps"]
-        text = f"{best:g} req/s" if best is not None else "none of the swept rates"
+        text = sweep_best(report["sweep"])
         lines += ["", f"Goodput sweep: the highest rate meeting every SLO is **{text}**."]
+    if report.get("ramp"):
+        users = report["ramp"]["max_passing_users"]
+        text = f"{users} users" if users is not None else "none of the steps"
+        lines += ["", f"Step ramp: the highest concurrency meeting every SLO is **{text}**."]
     run = report["run"]
+    windows = report["targets"][judged].get("requests_by_window", {})
+    left_out = (
+        f"; {windows['warmup']} requests left out by the warm-up, {windows['cooldown']} by "
+        "the cool-down or ending after the run"
+        if windows
+        else ""
+    )
     lines += [
         "",
         f"Measured {run['measured_window_s'][1] - run['measured_window_s'][0]:.0f} s of "
         f"{run['duration_s']:.0f} s (warm-up {run['warmup_s']:g} s and cool-down "
-        f"{run['cooldown_s']:g} s excluded). Full report: `report.html`, data: `report.json`.",
+        f"{run['cooldown_s']:g} s excluded{left_out}). "
+        "Full report: `report.html`, data: `report.json`.",
         "",
     ]
     return "\n".join(lines)

@@ -110,7 +110,10 @@ def _plot_distribution(
         axes.axvline(limit * 1000, color="#dc2626", lw=2, label=f"gate {limit * 1000:g} ms")
     axes.set_xlabel("milliseconds (dashed: p95)")
     axes.set_ylabel("count")
-    axes.legend(fontsize=8)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize=8)
+    else:  # e.g. RAG queries and ingestion are not streamed: there is no first token
+        axes.text(0.5, 0.5, "no samples", ha="center", va="center", transform=axes.transAxes)
     return _png(figure)
 
 

@@ -21,13 +21,17 @@ class RunningUpstream:
 
 @contextmanager
 def start_upstream(
-    ttft_s: float = 0.0, itl_s: float = 0.0, error_rate: float = 0.0, seed: int = 0
+    ttft_s: float = 0.0,
+    itl_s: float = 0.0,
+    error_rate: float = 0.0,
+    seed: int = 0,
+    ttft_per_inflight_s: float = 0.0,
 ) -> Iterator[RunningUpstream]:
     """A `sse_upstream` on a free port, stopped on exit."""
     command = [
         sys.executable, "-m", "llmops_loadtest.testing.sse_upstream", "--port", "0",
         "--ttft-s", str(ttft_s), "--itl-s", str(itl_s), "--error-rate", str(error_rate),
-        "--seed", str(seed),
+        "--seed", str(seed), "--ttft-per-inflight-s", str(ttft_per_inflight_s),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

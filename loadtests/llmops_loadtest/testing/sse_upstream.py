@@ -2,8 +2,10 @@
 
 It is not a model: it streams ``max_tokens`` placeholder tokens (``tok0 tok1 ...``) after
 ``--ttft-s``, ``--itl-s`` apart, fails ``--error-rate`` of requests with HTTP 500, and counts
-what it served at ``GET /stats`` so tests can check a report's counts exactly. Plain asyncio
-and the standard library, fast enough that the load generator is the bottleneck.
+what it served at ``GET /stats`` so tests can check a report's counts exactly. With
+``--ttft-per-inflight-s`` the first token waits that much longer for every other request in
+flight, so latency grows with load the way a saturating server's does (sweeps find a knee).
+Plain asyncio and the standard library, fast enough that the load generator is the bottleneck.
 
 Run: ``python -m llmops_loadtest.testing.sse_upstream --port 0`` prints
 ``listening on http://127.0.0.1:PORT`` once ready.
@@ -29,6 +31,8 @@ class Script:
     itl_s: float = 0.0
     error_rate: float = 0.0
     seed: int = 0
+    ttft_per_inflight_s: float = 0.0
+    in_flight: int = 0
     rng: random.Random = field(init=False)
     stats: dict[str, int] = field(
         default_factory=lambda: {
@@ -36,11 +40,16 @@ class Script:
             "errors": 0,
             "prompt_tokens": 0,
             "completion_tokens": 0,
+            "max_in_flight": 0,
         }
     )
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 -- scripted failures, not secrets
+
+    def first_token_delay_s(self) -> float:
+        """``ttft_s``, plus ``ttft_per_inflight_s`` for each other request being served."""
+        return self.ttft_s + self.ttft_per_inflight_s * max(self.in_flight - 1, 0)
 
 
 def _response(status: str, body: bytes, content_type: str = "application/json") -> bytes:
@@ -67,6 +76,17 @@ def _prompt_tokens(request: dict[str, Any]) -> int:
 async def _complete(
     writer: asyncio.StreamWriter, script: Script, path: str, request: dict[str, Any]
 ) -> None:
+    script.in_flight += 1
+    script.stats["max_in_flight"] = max(script.stats["max_in_flight"], script.in_flight)
+    try:
+        await _generate(writer, script, path, request)
+    finally:
+        script.in_flight -= 1
+
+
+async def _generate(
+    writer: asyncio.StreamWriter, script: Script, path: str, request: dict[str, Any]
+) -> None:
     script.stats["requests"] += 1
     if script.rng.random() < script.error_rate:
         script.stats["errors"] += 1
@@ -85,7 +105,7 @@ async def _complete(
     }
     texts = [f" tok{i}" for i in range(tokens)]
     if not request.get("stream"):
-        await asyncio.sleep(script.ttft_s + script.itl_s * max(tokens - 1, 0))
+        await asyncio.sleep(script.first_token_delay_s() + script.itl_s * max(tokens - 1, 0))
         text = "".join(texts)
         answer: dict[str, Any] = (
             {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
@@ -98,7 +118,7 @@ async def _complete(
         b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
     )
     for index, text in enumerate(texts):
-        delay = script.ttft_s if index == 0 else script.itl_s
+        delay = script.first_token_delay_s() if index == 0 else script.itl_s
         if delay > 0:
             await writer.drain()
             await asyncio.sleep(delay)
@@ -112,6 +132,21 @@ async def _complete(
     writer.write(f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n")
 
 
+def _rag_answer(path: str, body: bytes) -> dict[str, Any]:
+    """The llmops gateway's answer shapes, with one fixed citation (the real one is tested
+    against the gateway itself)."""
+    request = json.loads(body or b"{}")
+    if path == "/v1/ingest":
+        documents = [
+            {"document": doc.get("name"), "status": "added", "chunks": 1, "upserted": 1}
+            for doc in request.get("documents", [])
+        ]
+        return {"object": "ingest.report", "documents": documents}
+    citation = {"index": 1, "document": "scripted.txt", "chunk": 0, "score": 1.0, "text": "-"}
+    usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    return {"answer": "scripted", "citations": [citation], "usage": usage}
+
+
 async def _route(
     writer: asyncio.StreamWriter, script: Script, method: str, path: str, body: bytes
 ) -> None:
@@ -122,11 +157,10 @@ async def _route(
         writer.write(_response("200 OK", json.dumps(script.stats).encode()))
     elif method == "POST" and path in {"/v1/completions", "/v1/chat/completions"}:
         await _complete(writer, script, path, json.loads(body or b"{}"))
-    elif method == "POST" and path in {"/v1/rag/query", "/v1/rag/documents"}:
+    elif method == "POST" and path in {"/v1/rag/query", "/v1/ingest"}:
         script.stats["requests"] += 1
         await asyncio.sleep(script.ttft_s)
-        answer = {"answer": "scripted", "sources": [], "usage": {"prompt_tokens": 1}}
-        writer.write(_response("200 OK", json.dumps(answer).encode()))
+        writer.write(_response("200 OK", json.dumps(_rag_answer(path, body)).encode()))
     else:
         writer.write(_response("404 Not Found", b'{"error":{"message":"not found"}}'))
 
@@ -172,9 +206,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--itl-s", type=float, default=0.0)
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ttft-per-inflight-s", type=float, default=0.0)
     args = parser.parse_args(argv)
     script = Script(
-        ttft_s=args.ttft_s, itl_s=args.itl_s, error_rate=args.error_rate, seed=args.seed
+        ttft_s=args.ttft_s,
+        itl_s=args.itl_s,
+        error_rate=args.error_rate,
+        seed=args.seed,
+        ttft_per_inflight_s=args.ttft_per_inflight_s,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(script, args.host, args.port))

@@ -65,6 +65,9 @@ class VectorStore:
         self._token = token
         self._client: Any = None
         self._limiter = anyio.CapacityLimiter(4)
+        # Concurrent first ingests into one collection would both try to create it (Milvus
+        # answers the second with an error): check-and-create runs one at a time.
+        self._creating = anyio.Lock()
 
     async def open(self) -> None:
         # Imported here: pymilvus takes seconds to import, and gateways without RAG skip it.
@@ -97,6 +100,10 @@ class VectorStore:
         return int(stats.get("row_count", 0))
 
     async def ensure_collection(self, name: str, dim: int) -> None:
+        async with self._creating:
+            await self._create_if_missing(name, dim)
+
+    async def _create_if_missing(self, name: str, dim: int) -> None:
         if await self.has_collection(name):
             return
         from pymilvus import DataType, MilvusClient  # noqa: PLC0415

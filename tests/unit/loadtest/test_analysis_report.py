@@ -102,7 +102,7 @@ def test_html_report_is_self_contained_with_every_plot() -> None:
 def test_markdown_summary_has_the_verdict_and_slo_table() -> None:
     text = render_markdown(_report())
     assert text.startswith("## Load test `unit`: **PASS**")
-    assert "| `ttft_p95_s <= 0.5` | 100.0 ms | <= 500.0 ms | pass |" in text
+    assert "| `ttft_p95_s <= 0.5` | 100.0 ms | <= 500.0 ms | 400.0 ms headroom | pass |" in text
     assert "`m1`" in text
 
 

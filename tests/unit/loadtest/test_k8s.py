@@ -39,10 +39,9 @@ def test_the_job_runs_the_cli_once_against_the_service() -> None:
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
 
 
-def test_the_role_may_update_only_the_verdict_configmap() -> None:
+def test_the_role_may_update_only_the_verdict_configmap_and_create_nothing() -> None:
     role = next(m for m in build_loadtest_job(SPEC) if m["kind"] == "Role")
-    scoped = [rule for rule in role["rules"] if "update" in rule["verbs"]]
-    assert scoped == [
+    assert role["rules"] == [
         {
             "apiGroups": [""],
             "resources": ["configmaps"],
@@ -50,6 +49,16 @@ def test_the_role_may_update_only_the_verdict_configmap() -> None:
             "verbs": ["get", "update", "patch"],
         }
     ]
+
+
+def test_the_verdict_configmap_exists_pending_before_the_job_runs() -> None:
+    manifests = build_loadtest_job(SPEC)
+    kinds = [(m["kind"], m["metadata"]["name"]) for m in manifests]
+    assert kinds.index(("ConfigMap", "gemma-canary-gate-verdict")) < kinds.index(
+        ("Job", "gemma-canary-gate")
+    )
+    pending = manifests[kinds.index(("ConfigMap", "gemma-canary-gate-verdict"))]
+    assert pending["data"]["passed"] == "pending"
 
 
 def test_the_verdict_configmap_carries_pass_headline_and_json() -> None:
