@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,3 +36,46 @@ class OperatorSettings(BaseSettings):
     report_dir: str = Field(default="/tmp/llmops-reports", description="Load-test reports.")  # noqa: S108
     metrics_port: int = Field(default=9090, description="Port of the operator's /metrics.")
     serve_metrics: bool = Field(default=True, description="Serve /metrics at start-up.")
+    # -- MLflow registry (spec.model.mlflow) -----------------------------------------------
+    mlflow_tracking_uri: str = Field(
+        default="", description="MLflow server for references without trackingUri; empty: none."
+    )
+    mlflow_timeout_s: float = Field(default=5.0, gt=0, description="Per-call timeout.")
+    mlflow_retry_s: float = Field(
+        default=30.0, gt=0, description="Delay before an unreachable MLflow is asked again."
+    )
+    mlflow_release_alias: str = Field(
+        default="production", description="Alias moved to a version once its rollout succeeds."
+    )
+    # -- How the process runs (`python -m llmops_operator`; the chart sets these) ----------
+    namespaces: str = Field(
+        default="", description="Comma-separated namespaces to watch; empty: every namespace."
+    )
+    health_port: int = Field(default=8080, description="Port of kopf's /healthz (liveness).")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    leader_election: bool = Field(
+        default=False, description="Act only while holding the Lease (one active replica)."
+    )
+    lease_name: str = Field(default="llmops-operator", description="Name of that Lease.")
+    lease_namespace: str = Field(default="default", description="Namespace of that Lease.")
+    pod_name: str = Field(
+        default="", description="This replica's identity in the Lease; empty: host name + pid."
+    )
+    lease_duration_s: int = Field(
+        default=15, ge=1, description="A standby takes over this long after the last renewal."
+    )
+    renew_deadline_s: float = Field(
+        default=10.0, gt=0, description="A leader that cannot renew this long stops acting."
+    )
+    retry_period_s: float = Field(default=2.0, gt=0, description="How often the Lease is tried.")
+
+    @model_validator(mode="after")
+    def _lease_timing(self) -> OperatorSettings:
+        # The old leader must stop acting before anyone else may take the Lease.
+        if self.renew_deadline_s >= self.lease_duration_s:
+            raise ValueError("renew_deadline_s must be shorter than lease_duration_s")
+        return self
+
+    @property
+    def watched_namespaces(self) -> list[str]:
+        return [ns.strip() for ns in self.namespaces.split(",") if ns.strip()]

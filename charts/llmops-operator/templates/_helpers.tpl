@@ -57,8 +57,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/*
 What the operator does to reconcile a ModelDeployment, and nothing more: read its resource and
-write its status; run revisions (Deployments, Services, PVCs); weight HTTPRoutes; run load tests
-(Jobs); read pods; emit Events. Keep in step with llmops_operator's handlers.
+write its status; run revisions (Deployments, Services, PVCs) and their autoscalers (HPAs, KEDA
+ScaledObjects); weight HTTPRoutes; run load tests (Jobs); read pods; emit Events. Keep in step
+with llmops_operator's handlers.
 */}}
 {{- define "llmops-operator.workloadRules" -}}
 - apiGroups: [llmops.dev]
@@ -86,6 +87,14 @@ write its status; run revisions (Deployments, Services, PVCs); weight HTTPRoutes
 - apiGroups: [serving.kserve.io]
   resources: [inferenceservices]
   verbs: [get, patch]
+# spec.engine.autoscaling: one HPA or KEDA ScaledObject per revision; listing HPAs also finds
+# autoscalers others put on a revision, whose replicas the operator then leaves alone.
+- apiGroups: [autoscaling]
+  resources: [horizontalpodautoscalers]
+  verbs: [get, list, watch, create, patch, update, delete]
+- apiGroups: [keda.sh]
+  resources: [scaledobjects]
+  verbs: [get, list, watch, create, patch, update, delete]
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [get, list, watch, create, delete]

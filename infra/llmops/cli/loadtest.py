@@ -25,6 +25,7 @@ from rich.table import Table
 from llmops_loadtest.bench import run_loadgen_bench
 from llmops_loadtest.errors import LoadtestError
 from llmops_loadtest.k8s.verdict import publish_verdict
+from llmops_loadtest.mlflow_log import ModelVersionRef, log_report, parse_model_ref
 from llmops_loadtest.run import Outcome, run_loadtest
 from llmops_loadtest.runner import Progress as RunProgress
 
@@ -45,6 +46,28 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Report folder.")]
 WorkersOpt = Annotated[
     int, typer.Option("--workers", "-w", help="Locust worker processes (>1: master + workers).")
 ]
+MlflowUriOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow-uri", help="MLflow tracking server: log the run there (with --mlflow-model)."
+    ),
+]
+MlflowModelOpt = Annotated[
+    str | None,
+    typer.Option("--mlflow-model", help="Registered model version under test, NAME/VERSION."),
+]
+
+
+def _mlflow_target(uri: str | None, model: str | None) -> tuple[str, ModelVersionRef] | None:
+    """Checked before any load is generated: a typo must not cost a whole run."""
+    if uri is None and model is None:
+        return None
+    if uri is None or model is None:
+        _fail(LoadtestError("--mlflow-uri/--mlflow-model", "give both or neither"))
+    try:
+        return uri, parse_model_ref(model)
+    except LoadtestError as err:
+        _fail(err)
 
 
 @contextmanager
@@ -78,7 +101,9 @@ def _fail(err: LoadtestError) -> NoReturn:
 
 
 def _finish(
-    run: Callable[[Callable[[RunProgress], None]], Outcome], verdict_configmap: str | None = None
+    run: Callable[[Callable[[RunProgress], None]], Outcome],
+    verdict_configmap: str | None = None,
+    mlflow: tuple[str, ModelVersionRef] | None = None,
 ) -> None:
     try:
         with _live_progress() as update:
@@ -98,6 +123,12 @@ def _finish(
     style = "bold green" if outcome.passed else "bold red"
     _out.print(f"[{style}]{outcome.headline}[/]", highlight=False)
     _out.print(f"report: {outcome.out_dir / 'report.html'}", soft_wrap=True)
+    if mlflow is not None:
+        try:
+            logged = log_report(outcome.out_dir, mlflow[0], mlflow[1])
+        except LoadtestError as err:
+            _fail(err)
+        _out.print(f"MLflow run: {logged.url}", soft_wrap=True)
     raise typer.Exit(0 if outcome.passed else 1)
 
 
@@ -112,13 +143,17 @@ def run(  # noqa: PLR0917 -- one parameter per Typer option
         str | None,
         typer.Option(help="In a cluster: also write the verdict to this ConfigMap (see k8s.job)."),
     ] = None,
+    mlflow_uri: MlflowUriOpt = None,
+    mlflow_model: MlflowModelOpt = None,
 ) -> None:
     """Run a profile against one target and judge it: exit 0 pass, 1 fail, 2 could not run."""
+    mlflow = _mlflow_target(mlflow_uri, mlflow_model)
     _finish(
         lambda update: run_loadtest(
             [("target", target)], profile, gate, out, workers=workers, on_progress=update
         ),
         verdict_configmap,
+        mlflow,
     )
 
 
@@ -130,13 +165,17 @@ def compare(  # noqa: PLR0917 -- one parameter per Typer option
     gate: GateOpt,
     out: OutOpt = Path("loadtest-compare"),
     workers: WorkersOpt = 1,
+    mlflow_uri: MlflowUriOpt = None,
+    mlflow_model: MlflowModelOpt = None,
 ) -> None:
     """Baseline and candidate interleaved request by request; the gate judges the ratios."""
+    mlflow = _mlflow_target(mlflow_uri, mlflow_model)
     targets: Sequence[tuple[str, str]] = [("baseline", baseline), ("candidate", candidate)]
     _finish(
         lambda update: run_loadtest(
             targets, profile, gate, out, workers=workers, on_progress=update
-        )
+        ),
+        mlflow=mlflow,
     )
 
 

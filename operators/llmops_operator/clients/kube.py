@@ -39,12 +39,19 @@ def observe_revisions(namespace: str, md_name: str) -> dict[str, RevisionObserva
         revision_hash = (item.metadata.labels or {}).get(LABEL_HASH)
         if revision_hash:
             ready = (item.status.ready_replicas or 0) if item.status else 0
-            out[revision_hash] = RevisionObservation(exists=True, ready_replicas=ready)
+            replicas = item.spec.replicas if item.spec and item.spec.replicas is not None else 0
+            out[revision_hash] = RevisionObservation(
+                exists=True, ready_replicas=ready, replicas=replicas
+            )
     return out
 
 
-def ensure(kind: str, namespace: str, body: dict[str, Any]) -> None:
-    """Create, or patch to the built manifest (strategic merge keeps others' fields)."""
+def ensure(kind: str, namespace: str, body: dict[str, Any], *, write_replicas: bool = True) -> None:
+    """Create, or patch to the built manifest (strategic merge keeps others' fields).
+
+    ``write_replicas=False``: an autoscaler owns ``spec.replicas``; it is sent only when the
+    Deployment is created, and left out of every patch.
+    """
     name = body["metadata"]["name"]
     api, suffix = (apps(), "deployment") if kind == "Deployment" else (core(), "service")
     try:
@@ -52,6 +59,8 @@ def ensure(kind: str, namespace: str, body: dict[str, Any]) -> None:
     except ApiException as err:
         if err.status != 409:
             raise
+        if not write_replicas:
+            body = {**body, "spec": {k: v for k, v in body["spec"].items() if k != "replicas"}}
         getattr(api, f"patch_namespaced_{suffix}")(name, namespace, body)
 
 

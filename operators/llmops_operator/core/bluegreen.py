@@ -23,8 +23,7 @@ STEPS = ("prePromotionAnalysis", "prePromotionLoadTest", "promotion")
 def reconcile_blue_green(tick: Tick, strategy: BlueGreenStrategy) -> None:  # noqa: PLR0911
     # A straight list of steps, each returning early (Argo Rollouts style): many returns.
     s = tick.status
-    replicas = tick.spec.engine.replicas
-    if not tick.is_candidate_ready(replicas):
+    if not tick.is_candidate_ready(tick.candidate_floor(full_size=True)):
         if tick.is_past_deadline():
             budget = tick.spec.engine.load_budget_seconds + tick.spec.progress_deadline_seconds
             tick.rollback("ProgressDeadlineExceeded", f"preview not Ready within {budget}s")

@@ -7,7 +7,8 @@ Step semantics (`strategy.canary.steps[currentStepIndex]`):
 - ``analysis``: batches every interval after warm-up; failed -> rollback, inconclusive ->
   Paused (``promote`` skips the gate, ``abort`` rolls back);
 - ``loadTest``: start the run once, wait for its verdict; failed -> rollback.
-After the last step: Promoting (the canary scales to engine.replicas), then the switch.
+After the last step: Promoting (the canary scales to full size), then the switch.
+Replica counts and autoscaler bounds: `core.autoscaling`.
 """
 
 from __future__ import annotations
@@ -22,25 +23,19 @@ from llmops_operator.core.status import LoadTestVerdict
 from llmops_operator.core.tick import Tick
 
 
-def canary_replicas(strategy: CanaryStrategy, replicas: int, weight: int) -> int:
-    """Replicas of a canary sharing traffic: proportional to its weight, at least one,
-    at most ``maxSurge`` (extra GPUs are scarce; the stable keeps its full size)."""
-    proportional = -(-weight * replicas // 100)  # ceiling
-    return min(strategy.max_surge, max(1, proportional), max(1, replicas))
-
-
 def reconcile_canary(tick: Tick, strategy: CanaryStrategy) -> None:  # noqa: PLR0911
     # A straight list of steps, each returning early (Argo Rollouts style): many returns.
     s = tick.status
-    replicas = tick.spec.engine.replicas
     if s.phase is Phase.PROMOTING:
+        replicas = tick.candidate_floor(full_size=True)
         if not tick.is_candidate_ready(replicas):
-            # Promotion waits for the canary at full size before it takes all traffic.
+            # Promotion waits for the canary at full size (with an autoscaler: the stable's
+            # current size) before it takes all traffic.
             tick.set_phase(Phase.PROMOTING, "ScalingUp", f"canary scaling to {replicas} replicas")
             return
         tick.switch_to_candidate(strategy.scale_down_delay_seconds, "Promoted")
         return
-    if not tick.is_candidate_ready(canary_replicas(strategy, replicas, s.canary_weight)):
+    if not tick.is_candidate_ready(tick.candidate_floor(full_size=False)):
         if tick.is_past_deadline():
             budget = tick.spec.engine.load_budget_seconds + tick.spec.progress_deadline_seconds
             tick.rollback("ProgressDeadlineExceeded", f"canary not Ready within {budget}s")

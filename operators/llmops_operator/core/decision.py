@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from llmops_operator.core.autoscaling import AutoscalerBounds
 from llmops_operator.core.spec import LoadTestSpec, RevisionTemplate
 from llmops_operator.core.status import LoadTestVerdict, MeasurementResult, RolloutStatus
 
@@ -23,6 +24,7 @@ class RevisionObservation:
 
     exists: bool
     ready_replicas: int = 0
+    replicas: int = 0  # spec.replicas: what its autoscaler (or the operator) asked for
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,18 @@ class Observations:
     load_test: LoadTestObservation | None = None
     # The llmops.dev/command annotation, only when it differs from status.lastCommand.
     command: str | None = None
+    # Revisions whose Deployment an HPA or ScaledObject *not* made by this operator targets.
+    autoscaled: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class WorkloadIntent:
     revision_hash: str
     template: RevisionTemplate | None  # None: unknown template, only scale what exists
-    replicas: int
+    replicas: int  # with an autoscaler: only the count a new Deployment starts with
+    autoscaler: AutoscalerBounds | None = None  # this operator's HPA/ScaledObject, bounds
+    # False when an autoscaler owns spec.replicas (ours or another's): never write it then.
+    write_replicas: bool = True
 
 
 @dataclass(frozen=True)

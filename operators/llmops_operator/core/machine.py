@@ -16,8 +16,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from llmops_operator.core.analysis import MetricQuery, QueryTarget, build_queries, window_seconds
+from llmops_operator.core.autoscaling import (
+    AutoscalerBounds,
+    candidate_size,
+    full_bounds,
+    full_replicas,
+    stable_bounds,
+)
 from llmops_operator.core.bluegreen import reconcile_blue_green
-from llmops_operator.core.canary import canary_replicas, reconcile_canary
+from llmops_operator.core.canary import reconcile_canary
 from llmops_operator.core.decision import (
     Decision,
     Observations,
@@ -121,7 +128,7 @@ def reconcile_first_revision(tick: Tick) -> None:
     if s.phase is Phase.FAILED:
         # Nothing to roll back to: wait for a new spec.
         return
-    if tick.is_candidate_ready(tick.spec.engine.replicas):
+    if tick.is_candidate_ready(tick.candidate_floor(full_size=True)):
         s.canary_ready_at = tick.now
         tick.switch_to_candidate(0, "FirstRevisionReady")
         return
@@ -173,23 +180,48 @@ def _template(s: RolloutStatus, tick: Tick, revision_hash: str) -> RevisionTempl
 def desired_workloads(
     spec: ModelDeploymentSpec, s: RolloutStatus, tick: Tick
 ) -> tuple[WorkloadIntent, ...]:
-    """Every revision that should exist now, with its replicas; the shell deletes others."""
-    full = spec.engine.replicas
+    """Every revision that should exist now, with its replicas or autoscaler bounds (the rule
+    is in `core.autoscaling`); the shell deletes the others."""
+    autoscaling = spec.engine.autoscaling
+    full = full_replicas(spec)
+
+    def intent(
+        revision_hash: str, replicas: int, bounds: AutoscalerBounds | None
+    ) -> WorkloadIntent:
+        # An autoscaler, ours or another's, owns spec.replicas: never write it then. One
+        # exception: an HPA leaves a Deployment at 0 alone ("scaling disabled"), so a revision
+        # of ours coming back from 0 (retry after a rollback) gets its floor written once.
+        seen = {s.stable_hash: tick.obs.stable, s.canary_hash: tick.obs.canary}.get(revision_hash)
+        at_zero = seen is not None and seen.exists and seen.replicas == 0 and replicas > 0
+        write = (bounds is None or at_zero) and revision_hash not in tick.obs.autoscaled
+        template = _template(s, tick, revision_hash)
+        return WorkloadIntent(revision_hash, template, replicas, bounds, write)
+
     out: list[WorkloadIntent] = []
     if s.stable_hash is not None:
-        out.append(WorkloadIntent(s.stable_hash, _template(s, tick, s.stable_hash), full))
+        bounds = stable_bounds(autoscaling, s.canary_weight) if autoscaling else None
+        out.append(intent(s.stable_hash, bounds.min_replicas if bounds else full, bounds))
     if s.canary_hash is not None:
         if s.phase in (Phase.ROLLED_BACK, Phase.FAILED):
-            replicas = 0  # kept (scaled to 0) for inspection and `retry`
-        elif s.stable_hash is None or s.phase is Phase.PROMOTING or spec.strategy.blue_green:
-            replicas = full
+            # Kept (scaled to 0, its autoscaler removed) for inspection and `retry`.
+            out.append(intent(s.canary_hash, 0, None))
         else:
-            assert spec.strategy.canary is not None
-            replicas = canary_replicas(spec.strategy.canary, full, s.canary_weight)
-        out.append(WorkloadIntent(s.canary_hash, _template(s, tick, s.canary_hash), replicas))
+            full_size = (
+                s.stable_hash is None
+                or s.phase is Phase.PROMOTING
+                or spec.strategy.blue_green is not None
+            )
+            replicas, bounds = candidate_size(
+                spec,
+                weight=s.canary_weight,
+                full_size=full_size,
+                stable_replicas=tick.obs.stable.replicas if tick.obs.stable else 0,
+            )
+            out.append(intent(s.canary_hash, replicas, bounds))
     if s.scale_down_hash is not None and s.scale_down_hash not in (s.stable_hash, s.canary_hash):
-        hash_ = s.scale_down_hash
-        out.append(WorkloadIntent(hash_, _template(s, tick, hash_), full))
+        # Kept at full size for an instant undo until scaleDownAt.
+        bounds = full_bounds(autoscaling) if autoscaling else None
+        out.append(intent(s.scale_down_hash, full, bounds))
     return tuple(out)
 
 

@@ -32,6 +32,8 @@ class ConditionType(StrEnum):
     AVAILABLE = "Available"  # True when a stable revision serves traffic
     PAUSED = "Paused"  # True while the rollout waits; reason says for what
     SPEC_VALID = "SpecValid"  # False when the spec cannot be rolled out (message names the field)
+    MODEL_RESOLVED = "ModelResolved"  # spec.model.mlflow pinned to a version; False: MLflow down
+    RELEASE_RECORDED = "ReleaseRecorded"  # the release alias moved to the promoted version
 
 
 class Condition(BaseModel):

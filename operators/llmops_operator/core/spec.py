@@ -67,6 +67,31 @@ class ModelRef(_Model):
         return self
 
 
+class AutoscalingSpec(_Model):
+    """One autoscaler per revision, on queue depth (the rule is in `core.autoscaling`)."""
+
+    kind: Literal["hpa", "keda"] = "hpa"
+    min_replicas: int = Field(default=1, ge=1)
+    max_replicas: int = Field(default=4, ge=1)
+    # Waiting requests (`vllm:num_requests_waiting`) per replica to aim for.
+    target_queue_depth: float = Field(default=5, ge=0.1)
+    # The per-pod metric as the metrics adapter exposes it (kind hpa).
+    hpa_metric_name: str = Field(default="vllm_num_requests_waiting", min_length=1)
+    # Prometheus URL KEDA queries (kind keda: required).
+    prometheus_address: str | None = Field(default=None, min_length=1)
+    # Argo Rollouts' dynamicStableScale: the stable's floor follows its traffic share. Off by
+    # default: a model reload takes minutes, so a rollback must find the stable at full size.
+    dynamic_stable_scale: bool = False
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AutoscalingSpec:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError("autoscaling.maxReplicas must be at least minReplicas")
+        if self.kind == "keda" and self.prometheus_address is None:
+            raise ValueError("autoscaling.prometheusAddress is required when kind is keda")
+        return self
+
+
 class EngineSpec(_Model):
     image: str = Field(default="vllm/vllm-openai:v0.11.0", min_length=1)
     tensor_parallel_size: int = Field(default=1, ge=1)
@@ -80,6 +105,8 @@ class EngineSpec(_Model):
     # Seconds a replica may take to load its model (the chart's probes.startupBudgetSeconds):
     # the progress deadline starts counting only after it, so slow model loads never trip it.
     load_budget_seconds: int = Field(default=1800, ge=0)
+    # Set: replicas belong to one autoscaler per revision and engine.replicas is ignored.
+    autoscaling: AutoscalingSpec | None = None
 
 
 class RagSpec(_Model):
@@ -250,7 +277,7 @@ class RevisionTemplate(_Model):
 def template_of(spec: ModelDeploymentSpec) -> RevisionTemplate:
     route = spec.route
     # Replicas are not part of a revision: scaling must not start a rollout.
-    engine = spec.engine.model_copy(update={"replicas": 0})
+    engine = spec.engine.model_copy(update={"replicas": 0, "autoscaling": None})
     return RevisionTemplate(
         model=spec.model, engine=engine, port=route.port, chat=route.chat, rag=route.rag
     )
@@ -258,7 +285,9 @@ def template_of(spec: ModelDeploymentSpec) -> RevisionTemplate:
 
 def template_hash(template: RevisionTemplate) -> str:
     """8 hex chars over the canonical JSON of the template: the revision's identity."""
-    canonical = json.dumps(template.model_dump(mode="json"), sort_keys=True)
+    # autoscaling is left out (always None in a template): hashes predate it and must not move.
+    data = template.model_dump(mode="json", exclude={"engine": {"autoscaling"}})
+    canonical = json.dumps(data, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:8]
 
 

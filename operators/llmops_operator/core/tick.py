@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from llmops_operator.core.autoscaling import candidate_size, full_replicas
 from llmops_operator.core.decision import LoadTestRequest, Observations, Transition
 from llmops_operator.core.phases import ConditionType, Phase, set_condition
 from llmops_operator.core.spec import ModelDeploymentSpec, RevisionTemplate
@@ -118,9 +119,20 @@ class Tick:
         budget = self.spec.engine.load_budget_seconds + self.spec.progress_deadline_seconds
         return self.now >= created + timedelta(seconds=budget)
 
+    def candidate_floor(self, *, full_size: bool) -> int:
+        """Replicas the candidate must have Ready (see `autoscaling.candidate_size`)."""
+        stable = self.obs.stable.replicas if self.obs.stable is not None else 0
+        floor, _ = candidate_size(
+            self.spec,
+            weight=self.status.canary_weight,
+            full_size=full_size,
+            stable_replicas=stable,
+        )
+        return floor
+
     def is_candidate_ready(self, replicas: int) -> bool:
         seen = self.obs.canary
-        wanted = max(1, replicas) if self.spec.engine.replicas > 0 else 0
+        wanted = max(1, replicas) if full_replicas(self.spec) > 0 else 0
         return seen is not None and seen.exists and seen.ready_replicas >= wanted
 
     def rollback(self, reason: str, message: str) -> None:

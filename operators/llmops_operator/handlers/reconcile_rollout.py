@@ -1,13 +1,15 @@
 """One reconcile tick of a ModelDeployment: observe, measure, advance, apply, record.
 
-Order matters for crash safety: workloads first (a revision must exist before traffic
-reaches it), then traffic, then deletions (traffic has already left what is deleted), then
-the status patch. A crash anywhere repeats the tick from the stored status; every step is
-idempotent, so the repeat converges on the same result.
+Order matters for crash safety: autoscalers no longer wanted go first (a revision leaving
+autoscaling gets its replicas back from the operator), then workloads and their autoscalers
+(a revision must exist before traffic reaches it), then traffic, then deletions (traffic has
+already left what is deleted), then the status patch. A crash anywhere repeats the tick
+from the stored status; every step is idempotent, so the repeat converges on the same result.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -15,9 +17,11 @@ from typing import Any
 import kopf
 
 from llmops_operator import metrics
-from llmops_operator.clients import kube
+from llmops_operator.clients import autoscalers, kube
 from llmops_operator.clients.loadtest import ProcessLoadTestRunner
+from llmops_operator.clients.mlflow import RegistryUnavailableError
 from llmops_operator.clients.prometheus import measure
+from llmops_operator.core.autoscalers import HPA_API, build_autoscaler_spec
 from llmops_operator.core.builders import (
     RoutingTableConflictError,
     build_deployment_spec,
@@ -25,15 +29,21 @@ from llmops_operator.core.builders import (
     service_url,
     workload_name,
 )
-from llmops_operator.core.decision import Decision, Observations
+from llmops_operator.core.decision import Decision, Observations, WorkloadIntent
 from llmops_operator.core.machine import advance, plan_measurements
 from llmops_operator.core.phases import ConditionType, Phase, set_condition
 from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
 from llmops_operator.core.status import RolloutStatus
+from llmops_operator.handlers.resolve_model import (
+    record_release,
+    resolve_model,
+    wait_for_registry,
+)
 from llmops_operator.routers import router_for
 from llmops_operator.settings import OperatorSettings
 
 COMMAND_ANNOTATION = "llmops.dev/command"
+log = logging.getLogger(__name__)
 
 
 def reconcile_rollout(
@@ -50,19 +60,26 @@ def reconcile_rollout(
     status = RolloutStatus.from_raw(body.get("status"))
     generation = int(body.metadata.get("generation") or 1)
     try:
-        spec = parse_spec(dict(body.spec))
-        if spec.model.uri is None and not status.resolved_uri:
-            # Never start a revision without weights to load (MLflow lookup: not yet).
-            raise SpecError(
-                "spec.model.mlflow: MLflow registry references are not resolved by this "
-                "operator version yet; set spec.model.uri"
-            )
+        # A registry reference becomes the URI it pins (asked once, kept in .status).
+        spec, resolution = resolve_model(
+            settings,
+            parse_spec(dict(body.spec)),
+            status,
+            body.get("status"),
+            generation=generation,
+            now=now,
+        )
+    except RegistryUnavailableError as err:
+        wait_for_registry(
+            err, settings=settings, status=status, generation=generation, now=now, patch=patch
+        )
     except SpecError as err:
         mark_invalid(
             body, status=status, generation=generation, message=str(err), now=now, patch=patch
         )
         raise kopf.PermanentError(str(err)) from err
     seen = kube.observe_revisions(namespace, name)
+    foreign = autoscalers.foreign_targets(namespace, name)
     command = body.metadata.annotations.get(COMMAND_ANNOTATION)
     obs = Observations(
         generation=generation,
@@ -73,6 +90,7 @@ def reconcile_rollout(
         ),
         load_test=observe_load_test(runner, status, namespace, name),
         command=command if command and command != status.last_command else None,
+        autoscaled=frozenset(h for h in seen if workload_name(name, h) in foreign),
     )
     decision = advance(spec, status, obs, now)
     apply_decision(
@@ -84,7 +102,18 @@ def reconcile_rollout(
         name=name,
         patch=patch,
     )
+    record_release(
+        settings,
+        spec=spec,
+        resolution=resolution,
+        before=status,
+        decision=decision,
+        deployment=f"{namespace}/{name}",
+        now=now,
+        patch=patch,
+    )
     for event in decision.events:
+        log.info("%s/%s transition %s: %s", namespace, name, event.reason, event.message)
         kopf.event(
             body,
             type="Warning" if event.warning else "Normal",
@@ -136,22 +165,18 @@ def apply_decision(
     patch: kopf.Patch,
 ) -> None:
     uri = spec.model.uri or decision.status.resolved_uri or ""
+    autoscaling = spec.engine.autoscaling
+    scaler_kind = "ScaledObject" if autoscaling and autoscaling.kind == "keda" else HPA_API[1]
+    wanted = {(scaler_kind, w.revision_hash) for w in decision.workloads if w.autoscaler}
+    autoscalers.delete_except(namespace, name, wanted)
     for intent in decision.workloads:
-        if intent.template is None:
-            kube.scale(namespace, workload_name(name, intent.revision_hash), intent.replicas)
-            continue
-        revision_uri = intent.template.model.uri or uri
-        for kind, body in (
-            (
-                "Deployment",
-                build_deployment_spec(
-                    name, intent.revision_hash, intent.template, intent.replicas, revision_uri
-                ),
-            ),
-            ("Service", build_service_spec(name, intent.revision_hash, intent.template)),
-        ):
-            kopf.adopt(body)
-            kube.ensure(kind, namespace, body)
+        ensure_workload(name, namespace, intent, uri)
+        if autoscaling is not None and intent.autoscaler is not None:
+            scaler = build_autoscaler_spec(
+                name, intent.revision_hash, namespace, autoscaling, intent.autoscaler
+            )
+            kopf.adopt(scaler)
+            autoscalers.ensure(namespace, scaler)
     status = decision.status
     try:
         router_for(spec, settings).apply(namespace, name, spec, decision.traffic)
@@ -173,6 +198,24 @@ def apply_decision(
         target = service_url(name, request.revision_hash, namespace, spec.route.port)
         runner.start(request, f"{namespace}.{name}.{request.name}", target)
     patch.status.update(status.to_raw())
+
+
+def ensure_workload(name: str, namespace: str, intent: WorkloadIntent, uri: str) -> None:
+    """The revision's Deployment and Service; replicas only where no autoscaler owns them."""
+    if intent.template is None:
+        if intent.write_replicas:
+            kube.scale(namespace, workload_name(name, intent.revision_hash), intent.replicas)
+        return
+    revision_uri = intent.template.model.uri or uri
+    deployment = build_deployment_spec(
+        name, intent.revision_hash, intent.template, intent.replicas, revision_uri
+    )
+    for kind, body in (
+        ("Deployment", deployment),
+        ("Service", build_service_spec(name, intent.revision_hash, intent.template)),
+    ):
+        kopf.adopt(body)
+        kube.ensure(kind, namespace, body, write_replicas=intent.write_replicas)
 
 
 def mark_invalid(

@@ -25,8 +25,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
+from llmops.charts import CRD_PATH
 from tests.cluster.kube import Kube
-from tests.cluster.operator.crd_additions import merged_crd
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
@@ -53,8 +53,7 @@ def crd(kube: Kube) -> None:
         "--force-conflicts",
         "--field-manager=llmops-operator-tests",
         "-f",
-        "-",
-        stdin=yaml.safe_dump(merged_crd()),
+        str(CRD_PATH),
     )
     kube.kubectl("wait", "--for=condition=Established", "crd/modeldeployments.llmops.dev")
 
@@ -153,20 +152,13 @@ class Operator:
     env: dict[str, str]
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    # None: `kopf run` on the namespace; the image's way is [python, -m, llmops_operator].
+    command: list[str] | None = None
 
     def start(self) -> None:
+        kopf_run = [sys.executable, "-m", "kopf", "run", "--standalone", "-n", self.namespace]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kopf",
-                "run",
-                "--standalone",
-                "-n",
-                self.namespace,
-                "-m",
-                "llmops_operator.main",
-            ],
+            self.command or [*kopf_run, "-m", "llmops_operator.main"],
             env=self.env,
             stdout=self.log.open("a"),
             stderr=subprocess.STDOUT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from llmops_operator.settings import OperatorSettings
 from tests.integration.charts.render import Charts, find, kinds
 
 
@@ -148,3 +149,13 @@ def test_should_leave_milvus_out_for_an_external_cluster(charts: Charts) -> None
     assert "StatefulSet" not in kinds(docs)
     config = find(docs, "ConfigMap", "r-rag-gateway")["data"]
     assert config["LLMOPS_GATEWAY_MILVUS_URI"] == "http://ext.svc:19530"
+
+
+def test_should_start_the_operator_module_with_only_env_its_settings_read(charts: Charts) -> None:
+    deployment = find(charts.render("llmops-operator"), "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    fields = {e["name"].removeprefix("LLMOPS_OPERATOR_").lower() for e in container["env"]}
+
+    assert container["command"] == ["python", "-m", "llmops_operator"]
+    assert fields <= set(OperatorSettings.model_fields)
+    assert {"namespaces", "leader_election", "lease_name", "health_port"} <= fields

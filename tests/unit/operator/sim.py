@@ -56,6 +56,9 @@ class World:
     now: datetime = T0
     status: RolloutStatus = field(default_factory=RolloutStatus)
     ready: dict[str, int] = field(default_factory=dict)  # revision hash -> ready replicas
+    # revision hash -> spec.replicas, as the operator or an autoscaler last set it
+    scale: dict[str, int] = field(default_factory=dict)
+    autoscaled: frozenset[str] = frozenset()  # revisions some other HPA targets
     metric_value: float | None = 0.2  # what "Prometheus" answers; None = no data
     prometheus_up: bool = True
     load_test: LoadTestObservation | None = None
@@ -74,20 +77,35 @@ class World:
             measurements=measurements,
             load_test=self.load_test,
             command=command,
+            autoscaled=self.autoscaled,
         )
         self.last = advance(self.spec, s, obs, self.now)
         self.status = self.last.status
         return self.last
 
     def make_ready(self, decision: Decision | None = None) -> None:
-        """Every requested workload becomes Ready at its requested size."""
+        """Every requested workload becomes Ready at its requested size; an autoscaled one
+        at its current size clamped into its bounds (what an HPA controller does)."""
         for w in (decision or self.last or Decision(self.status)).workloads:
-            self.ready[w.revision_hash] = w.replicas
+            size = self.scale.get(w.revision_hash, w.replicas)
+            if w.autoscaler is not None:
+                bounds = w.autoscaler
+                size = min(bounds.max_replicas, max(bounds.min_replicas, size))
+            elif w.write_replicas:
+                size = w.replicas
+            self.scale[w.revision_hash] = self.ready[w.revision_hash] = size
+
+    def autoscale(self, revision_hash: str | None, replicas: int) -> None:
+        """An autoscaler moved this revision to ``replicas`` (all of them Ready)."""
+        assert revision_hash is not None
+        self.scale[revision_hash] = self.ready[revision_hash] = replicas
 
     def _seen(self, revision_hash: str | None) -> RevisionObservation | None:
         if revision_hash is None:
             return None
-        return RevisionObservation(exists=True, ready_replicas=self.ready.get(revision_hash, 0))
+        ready = self.ready.get(revision_hash, 0)
+        replicas = self.scale.get(revision_hash, ready)
+        return RevisionObservation(exists=True, ready_replicas=ready, replicas=replicas)
 
     def _measure(self, metric: str, bound: float | None) -> Measurement:
         if not self.prometheus_up:
@@ -102,6 +120,16 @@ class World:
     def weights(self) -> dict[str, int]:
         assert self.last is not None
         return {share.role: share.weight for share in self.last.traffic}
+
+    def bounds(self) -> dict[str, tuple[int, int] | None]:
+        """Autoscaler (min, max) per revision hash; None: the operator sets replicas."""
+        assert self.last is not None
+        return {
+            w.revision_hash: (w.autoscaler.min_replicas, w.autoscaler.max_replicas)
+            if w.autoscaler
+            else None
+            for w in self.last.workloads
+        }
 
     def replicas(self) -> dict[str, int]:
         assert self.last is not None

@@ -1,0 +1,226 @@
+"""A finished load test as an MLflow run, linked to the model version it tested.
+
+``llmops loadtest run ... --mlflow-uri URI --mlflow-model NAME/VERSION`` calls
+`log_report` on the report folder once the verdict is known. The run (experiment
+``llmops-loadtests``) holds:
+
+- params: profile, load, gate SLOs, mode, targets and the models they served;
+- metrics: every metric of every target (percentiles, rates, token counts; the judged target
+  unprefixed, the compare baseline as ``baseline.*``), ``ratio.*`` in compare mode, and the
+  verdict as numbers (``verdict_passed``, ``slos_met``, ``slos_total``);
+- artifacts: ``report.json``, ``report.html``, ``summary.md`` (also the run's description);
+- the link: run tags ``llmops.model.name``/``llmops.model.version``, and on the model version
+  ``llmops.loadtest.run_id``, ``llmops.loadtest.verdict``, ``llmops.loadtest.run_url``.
+
+It speaks MLflow's REST API with httpx (no MLflow package; see the operator's
+``clients/mlflow.py``) and needs a server that serves artifacts (``mlflow server``'s
+default). Every failure is a `LoadtestError` with one readable line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from llmops_loadtest.errors import LoadtestError
+
+EXPERIMENT = "llmops-loadtests"
+ARTIFACTS = ("report.json", "report.html", "summary.md")
+_API = "/api/2.0/mlflow"
+_MODEL_REF = re.compile(r"^(?P<name>[^/]+(?:/[^/]+)*)/(?P<version>[0-9]+)$")
+_MAX_PARAM = 6000  # MLflow's limit for a param value
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionRef:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedRun:
+    run_id: str
+    url: str
+
+
+def parse_model_ref(value: str) -> ModelVersionRef:
+    """``NAME/VERSION`` (the version a number; a name may hold slashes)."""
+    match = _MODEL_REF.match(value.strip())
+    if match is None:
+        raise LoadtestError("--mlflow-model", f"{value!r} is not NAME/VERSION, e.g. gemma/3")
+    return ModelVersionRef(match["name"], match["version"])
+
+
+def build_params(report: Mapping[str, Any]) -> dict[str, str]:
+    """What was run: enough to find comparable runs in MLflow's table."""
+    gate = report.get("gate", {})
+    slos = [f"{s['metric']} {s['op']} {s['threshold']}" for s in gate.get("slos", [])]
+    ratios = [f"{s['metric']} {s['op']} {s['threshold']}" for s in gate.get("ratios", [])]
+    params = {
+        "profile": str(report.get("profile", {}).get("name", "")),
+        "load": str(report.get("load_label", "")),
+        "mode": str(report.get("mode", "")),
+        "gate.slos": "; ".join(slos) or "none",
+        "gate.ratios": "; ".join(ratios) or "none",
+    }
+    for label, seen in report.get("versions", {}).items():
+        params[f"target.{label}"] = str(seen.get("url", ""))
+        models = [str(m.get("id", "")) for m in seen.get("models", [])]
+        params[f"target.{label}.models"] = ", ".join(models) or "unknown"
+    return {key: value[:_MAX_PARAM] for key, value in params.items()}
+
+
+def build_metrics(report: Mapping[str, Any]) -> dict[str, float]:
+    """Every numeric metric (None = no data, left out) and the verdict as numbers."""
+    judged = report.get("judged_target", "target")
+    metrics: dict[str, float] = {}
+    for label, summary in report.get("targets", {}).items():
+        prefix = "" if label == judged else f"{label}."
+        metrics.update(_numbers(summary.get("metrics", {}), prefix))
+    metrics.update(_numbers(report.get("ratios") or {}, "ratio."))
+    verdict = report.get("verdict", {})
+    slos = verdict.get("slos", [])
+    metrics["verdict_passed"] = 1.0 if verdict.get("passed") else 0.0
+    metrics["slos_met"] = float(sum(1 for slo in slos if slo.get("passed")))
+    metrics["slos_total"] = float(len(slos))
+    return metrics
+
+
+def _numbers(values: Mapping[str, Any], prefix: str) -> dict[str, float]:
+    return {
+        f"{prefix}{key}": float(value)
+        for key, value in values.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
+def log_report(
+    out_dir: Path, tracking_uri: str, model: ModelVersionRef, *, timeout_s: float = 30.0
+) -> LoggedRun:
+    """Log the report in ``out_dir`` as a finished run linked to ``model``."""
+    try:
+        report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise LoadtestError(f"{out_dir / 'report.json'}", f"cannot read the report: {err}") from err
+    api = _Api(tracking_uri, timeout_s)
+    api.call("GET", "/model-versions/get", params={"name": model.name, "version": model.version})
+    experiment_id = api.experiment_id(EXPERIMENT)
+    verdict = report.get("verdict", {})
+    verdict_word = "pass" if verdict.get("passed") else "fail"
+    tags = {
+        "llmops.model.name": model.name,
+        "llmops.model.version": model.version,
+        "llmops.loadtest.verdict": verdict_word,
+        "llmops.loadtest.headline": str(verdict.get("headline", "")),
+    }
+    summary = out_dir / "summary.md"
+    if summary.is_file():
+        tags["mlflow.note.content"] = summary.read_text(encoding="utf-8")
+    started_ms = int(float(report.get("run", {}).get("started_at", time.time())) * 1000)
+    run = api.call(
+        "POST",
+        "/runs/create",
+        json={
+            "experiment_id": experiment_id,
+            "run_name": f"{report.get('profile', {}).get('name', 'loadtest')}-{model.version}",
+            "start_time": started_ms,
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        },
+    )["run"]["info"]
+    run_id, artifact_uri = run["run_id"], run["artifact_uri"]
+    now_ms = int(time.time() * 1000)
+    api.call(
+        "POST",
+        "/runs/log-batch",
+        json={
+            "run_id": run_id,
+            "params": [{"key": k, "value": v} for k, v in build_params(report).items()],
+            "metrics": [
+                {"key": k, "value": v, "timestamp": now_ms, "step": 0}
+                for k, v in build_metrics(report).items()
+            ],
+        },
+    )
+    for name in ARTIFACTS:
+        if (out_dir / name).is_file():
+            api.upload(artifact_uri, name, (out_dir / name).read_bytes())
+    api.call("POST", "/runs/update", json={"run_id": run_id, "status": "FINISHED",
+                                           "end_time": now_ms})  # fmt: skip
+    url = f"{api.base}/#/experiments/{experiment_id}/runs/{run_id}"
+    for key, value in (("run_id", run_id), ("verdict", verdict_word), ("run_url", url)):
+        api.call(
+            "POST",
+            "/model-versions/set-tag",
+            json={"name": model.name, "version": model.version,
+                  "key": f"llmops.loadtest.{key}", "value": value},
+        )  # fmt: skip
+    return LoggedRun(run_id, url)
+
+
+class _Api:
+    def __init__(self, tracking_uri: str, timeout_s: float) -> None:
+        self.base = tracking_uri.rstrip("/")
+        self.timeout_s = timeout_s
+
+    def call(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        response = self._send(method, f"{self.base}{_API}{endpoint}", params=params, json=json)
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError:
+            body = {}
+        if not response.is_success:
+            detail = body.get("message") or response.reason_phrase
+            raise LoadtestError(
+                f"MLflow at {self.base}", f"{endpoint}: {detail} (HTTP {response.status_code})"
+            )
+        return body
+
+    def experiment_id(self, name: str) -> str:
+        """The experiment's id, created on first use."""
+        found = self._send(
+            "GET", f"{self.base}{_API}/experiments/get-by-name", params={"experiment_name": name}
+        )
+        if found.status_code == 200:
+            return str(found.json()["experiment"]["experiment_id"])
+        return str(self.call("POST", "/experiments/create", json={"name": name})["experiment_id"])
+
+    def upload(self, artifact_uri: str, name: str, content: bytes) -> None:
+        """Through the server's artifact proxy (``mlflow-artifacts:/...`` run roots only)."""
+        prefix = "mlflow-artifacts:/"
+        if not artifact_uri.startswith(prefix):
+            raise LoadtestError(
+                f"MLflow at {self.base}",
+                f"run artifacts go to {artifact_uri}, not through the server",
+                "run `mlflow server` with artifact serving on (its default)",
+            )
+        path = artifact_uri.removeprefix(prefix).lstrip("/")
+        url = f"{self.base}/api/2.0/mlflow-artifacts/artifacts/{path}/{name}"
+        response = self._send("PUT", url, content=content)
+        if not response.is_success:
+            raise LoadtestError(
+                f"MLflow at {self.base}", f"upload of {name} failed (HTTP {response.status_code})"
+            )
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return httpx.request(method, url, timeout=self.timeout_s, **kwargs)
+        except httpx.HTTPError as err:
+            raise LoadtestError(
+                f"MLflow at {self.base}",
+                f"unreachable: {type(err).__name__}: {err}",
+                "check --mlflow-uri",
+            ) from err

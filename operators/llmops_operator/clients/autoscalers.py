@@ -1,0 +1,94 @@
+"""Revision autoscalers in the cluster: HPAs (autoscaling/v2) and KEDA ScaledObjects.
+
+KEDA may be absent: listing ScaledObjects then answers 404 and counts as "none".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kubernetes
+from kubernetes.client.exceptions import ApiException
+
+from llmops_operator.core.autoscalers import HPA_API, is_foreign_autoscaler
+from llmops_operator.core.builders import LABEL_HASH, LABEL_MD
+
+KEDA = ("keda.sh", "v1alpha1", "scaledobjects")
+
+
+def _hpa() -> Any:
+    return kubernetes.client.AutoscalingV2Api()
+
+
+def _custom() -> Any:
+    return kubernetes.client.CustomObjectsApi()
+
+
+def foreign_targets(namespace: str, md_name: str) -> set[str]:
+    """Deployments some HPA not made by this operator targets (KEDA's HPAs included)."""
+    found = _hpa().list_namespaced_horizontal_pod_autoscaler(namespace)
+    client = kubernetes.client.ApiClient()
+    targets = set()
+    for item in found.items:
+        raw = client.sanitize_for_serialization(item)  # type: ignore[no-untyped-call]
+        target = is_foreign_autoscaler(raw, md_name)
+        if target is not None:
+            targets.add(target)
+    return targets
+
+
+def ensure(namespace: str, body: dict[str, Any]) -> None:
+    """Create the HPA or ScaledObject, or patch it to the built bounds."""
+    name = body["metadata"]["name"]
+    if (body["apiVersion"], body["kind"]) == HPA_API:
+        try:
+            _hpa().create_namespaced_horizontal_pod_autoscaler(namespace, body)
+        except ApiException as err:
+            if err.status != 409:
+                raise
+            _hpa().patch_namespaced_horizontal_pod_autoscaler(name, namespace, body)
+        return
+    try:
+        _custom().create_namespaced_custom_object(*KEDA[:2], namespace, KEDA[2], body)
+    except ApiException as err:
+        if err.status != 409:
+            raise
+        _custom().patch_namespaced_custom_object(*KEDA[:2], namespace, KEDA[2], name, body)
+
+
+def delete_except(namespace: str, md_name: str, keep: set[tuple[str, str]]) -> None:
+    """Delete this ModelDeployment's autoscalers not in ``keep`` ((kind, revision hash))."""
+    selector = f"{LABEL_MD}={md_name}"
+    for item in (
+        _hpa().list_namespaced_horizontal_pod_autoscaler(namespace, label_selector=selector).items
+    ):
+        if (HPA_API[1], (item.metadata.labels or {}).get(LABEL_HASH)) not in keep:
+            _ignore_404(
+                _hpa().delete_namespaced_horizontal_pod_autoscaler, item.metadata.name, namespace
+            )
+    try:
+        found = _custom().list_namespaced_custom_object(
+            *KEDA[:2], namespace, KEDA[2], label_selector=selector
+        )
+    except ApiException as err:
+        if err.status == 404:  # KEDA is not installed: nothing of ours can exist
+            return
+        raise
+    for item in found.get("items", []):
+        metadata = item["metadata"]
+        if ("ScaledObject", (metadata.get("labels") or {}).get(LABEL_HASH)) not in keep:
+            _ignore_404(
+                lambda name, ns: _custom().delete_namespaced_custom_object(
+                    *KEDA[:2], ns, KEDA[2], name
+                ),
+                metadata["name"],
+                namespace,
+            )
+
+
+def _ignore_404(call: Any, name: str, namespace: str) -> None:
+    try:
+        call(name, namespace)
+    except ApiException as err:
+        if err.status != 404:
+            raise

@@ -1,0 +1,98 @@
+"""Two operator replicas (the image's entry point, the chart's ServiceAccount and RBAC) share
+one Lease: only the holder acts; killed, the other takes over within the lease duration."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cluster.kube import Kube
+from tests.cluster.operator.chart_identity import LEASE, apply_chart_rbac, chart_operator
+from tests.cluster.operator.conftest import Operator
+from tests.cluster.operator.helpers import apply_example, plugin, set_revision, wait_for
+
+LEASE_S = 4
+ELECTION = {"leader_election": "true", "lease_duration_s": str(LEASE_S)}
+TIMING = {"renew_deadline_s": "3", "retry_period_s": "0.5"}
+STEPS = [{"setWeight": 20}, {"pause": {}}]
+
+
+@pytest.fixture
+def replicas(kube: Kube, crd: None, namespace: str, tmp_path: Path) -> Iterator[list[Operator]]:
+    apply_chart_rbac(kube, namespace)
+    ops = [
+        chart_operator(kube, namespace, tmp_path, identity, **ELECTION, **TIMING)
+        for identity in ("op-a", "op-b")
+    ]
+    yield ops
+    for op in ops:
+        op.stop()
+
+
+def lease_holder(kube: Kube, namespace: str) -> str:
+    found = kube.kubectl("get", "lease", LEASE, "-n", namespace, "-o", "json", check=False)
+    return str(json.loads(found.stdout)["spec"].get("holderIdentity", "")) if found.stdout else ""
+
+
+def wait_until(check: object, timeout: float, what: str) -> float:
+    """Seconds until ``check()`` is true."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():  # type: ignore[operator]
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def health(op: Operator) -> dict[str, object]:
+    port = op.env["LLMOPS_OPERATOR_HEALTH_PORT"]
+    answer: dict[str, object] = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
+    return answer
+
+
+def transitions(op: Operator) -> int:
+    return op.log.read_text().count(" transition ")
+
+
+def test_only_the_lease_holder_acts_and_a_standby_takes_over_when_it_dies(
+    kube: Kube, namespace: str, replicas: list[Operator]
+) -> None:
+    first, second = replicas
+    first.start()
+    wait_until(lambda: lease_holder(kube, namespace) == "op-a", 30, "op-a to take the Lease")
+    second.start()
+    wait_until(lambda: _answers(second), 30, "op-b's /healthz")
+    name = apply_example(kube, namespace, "canary.yaml", strategy__canary__steps=STEPS)
+    wait_for(kube, namespace, name, lambda s: s.get("phase") == "Succeeded", operator=first)
+    set_revision(kube, namespace, name, "2")
+    wait_for(kube, namespace, name, lambda s: s.get("phase") == "Paused", operator=first)
+
+    # both replicas are live; only op-a acted
+    assert health(first)["leader"] == "leader"
+    assert str(health(second)["leader"]).startswith("standby; leader: op-a")
+    assert transitions(first) >= 3 and transitions(second) == 0
+
+    # op-a dies without releasing the Lease: op-b takes it once the lease duration has run out
+    first.kill()
+    took = wait_until(
+        lambda: lease_holder(kube, namespace) == "op-b", LEASE_S + 5, "op-b to take over"
+    )
+    # the Lease expires at most LEASE_S after the kill; op-b tries every 0.5 s; kubectl polls
+    assert took <= LEASE_S + 2
+    assert plugin(kube, "promote", name, "-n", namespace).returncode == 0
+    done = wait_for(
+        kube, namespace, name, lambda s: s.get("stableRevision") == "2", operator=second
+    )
+    assert done["phase"] == "Succeeded" and transitions(second) >= 1
+
+
+def _answers(op: Operator) -> bool:
+    try:
+        return "leader" in health(op)
+    except httpx.HTTPError:
+        return False

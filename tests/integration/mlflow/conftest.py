@@ -1,0 +1,48 @@
+"""One real MLflow tracking server per session (sqlite + a tmp artifact root).
+
+The tool venv is built on first use (seconds with a warm uv cache); if it cannot be built or
+the server does not come up, every test here fails with the reason and the command that
+builds it; none is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from llmops.charts.toolvenv import ensure_tool_venv
+from llmops.errors import LlmopsError
+from llmops.settings import LocalSettings
+from tests.integration.mlflow.server import (
+    BUILD_COMMAND,
+    MLFLOW,
+    MlflowServer,
+    Registry,
+    start_server,
+)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    env = dict(os.environ)
+    try:
+        python = ensure_tool_venv(MLFLOW, LocalSettings(), env)
+    except LlmopsError as err:
+        pytest.fail(
+            f"the MLflow tests need the mlflow tool venv: {err.one_line()}; build it with "
+            f"{BUILD_COMMAND}",
+            pytrace=False,
+        )
+    try:
+        server = start_server(python, tmp_path_factory.mktemp("mlflow"), env)
+    except RuntimeError as err:
+        pytest.fail(f"the MLflow tests need a running mlflow server: {err}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def registry(mlflow_server: MlflowServer) -> Registry:
+    return Registry(mlflow_server.url)
