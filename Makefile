@@ -15,18 +15,28 @@ PYTEST_ARGS ?=
 SYSTEM_PACKAGES := prometheus chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install system-packages engine control-plane demo test check unit integration cluster bench clean
+.PHONY: help lock install system-packages engine control-plane demo test check unit integration cluster bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(UV):
-	python3 -m venv $(BOOTSTRAP)
+	$(PYTHON) -m venv $(BOOTSTRAP)
 	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
-$(VENV)/.installed: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --extra dev --quiet
+# Every dependency is pinned with its hashes in $(LOCK); `make lock` re-resolves it.
+LOCK := infra/locks/project.txt
+PYTHON ?= python3
+
+$(VENV)/.installed: $(UV) pyproject.toml $(LOCK)
+	[ -x $(VENV)/bin/python ] || $(UV) venv --quiet --python "$$(command -v $(PYTHON))" $(VENV)
+	$(UV) pip sync --quiet --python $(VENV)/bin/python --require-hashes $(LOCK)
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	touch $@
+
+lock: $(UV) ## re-resolve every Python dependency into the hashed lock file
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	  --quiet --custom-compile-command "make lock" -o $(LOCK)
 
 install: $(VENV)/.installed ## the project's venv (.venv) and the pinned helm and kubectl (.tools/bin)
 	$(LLMOPS) tools install
