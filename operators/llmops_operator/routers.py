@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import yaml
 from kubernetes.client.exceptions import ApiException
@@ -19,11 +19,19 @@ from llmops_operator.clients import kube
 from llmops_operator.core.builders import (
     build_backends,
     build_routing_table,
-    workload_name,
 )
 from llmops_operator.core.decision import TrafficShare
+from llmops_operator.core.phases import Phase
+from llmops_operator.core.routes import (
+    build_backend_refs,
+    build_canary_traffic_percent,
+    build_http_route_rules,
+)
 from llmops_operator.core.spec import ModelDeploymentSpec
 from llmops_operator.settings import OperatorSettings
+
+HTTP_ROUTE = ("gateway.networking.k8s.io", "v1")  # group, version; plural httproutes
+INFERENCE_SERVICE = ("serving.kserve.io", "v1beta1")  # plural inferenceservices
 
 
 class TrafficRouter(Protocol):
@@ -33,6 +41,7 @@ class TrafficRouter(Protocol):
         md_name: str,
         spec: ModelDeploymentSpec,
         traffic: Sequence[TrafficShare],
+        phase: Phase | None,
     ) -> None: ...
 
 
@@ -49,6 +58,7 @@ class GatewayRouter:
         md_name: str,
         spec: ModelDeploymentSpec,
         traffic: Sequence[TrafficShare],
+        phase: Phase | None,
     ) -> None:
         api = kube.core()
         try:
@@ -78,8 +88,10 @@ class GatewayRouter:
 
 
 class HttpRouteRouter:
-    """Sets the weights of the HTTPRoute's backendRefs that point at our revisions' Services
-    (rules are replaced by one rule holding exactly our backends)."""
+    """Owns the ``backendRefs`` of every rule of the named HTTPRoute (one per revision
+    Service, see `core.routes`); the user's parentRefs, matches and filters stay. A replace
+    with the read resourceVersion: a concurrent writer makes it fail with 409 and the next
+    tick retries."""
 
     def apply(
         self,
@@ -87,23 +99,28 @@ class HttpRouteRouter:
         md_name: str,
         spec: ModelDeploymentSpec,
         traffic: Sequence[TrafficShare],
+        phase: Phase | None,
     ) -> None:
-        refs: list[dict[str, Any]] = [
-            {
-                "name": workload_name(md_name, share.revision_hash),
-                "port": spec.route.port,
-                "weight": share.weight,
-            }
-            for share in traffic
-        ]
-        patch = {"spec": {"rules": [{"backendRefs": refs}]}}
-        kube.custom().patch_namespaced_custom_object(
-            "gateway.networking.k8s.io", "v1", namespace, "httproutes", spec.route.http_route, patch
+        if not traffic:
+            return  # no stable revision yet: an empty rule would answer 500 for the route
+        api = kube.custom()
+        route = api.get_namespaced_custom_object(
+            *HTTP_ROUTE, namespace, "httproutes", spec.route.http_route
+        )
+        refs = build_backend_refs(md_name, spec.route.port, traffic)
+        rules = route.get("spec", {}).get("rules")
+        wanted = build_http_route_rules(rules, refs)
+        if rules == wanted:
+            return
+        route["spec"]["rules"] = wanted
+        api.replace_namespaced_custom_object(
+            *HTTP_ROUTE, namespace, "httproutes", spec.route.http_route, route
         )
 
 
 class KServeRouter:
-    """KServe owns both revisions inside one InferenceService: only the percent is ours."""
+    """KServe owns both revisions inside one InferenceService: only the latest revision's
+    percent is ours (`core.routes.build_canary_traffic_percent`)."""
 
     def apply(
         self,
@@ -111,16 +128,15 @@ class KServeRouter:
         md_name: str,
         spec: ModelDeploymentSpec,
         traffic: Sequence[TrafficShare],
+        phase: Phase | None,
     ) -> None:
-        canary = next((s.weight for s in traffic if s.role == "canary"), 0)
-        patch = {"spec": {"predictor": {"canaryTrafficPercent": canary}}}
+        if not traffic:
+            return
+        percent = build_canary_traffic_percent(traffic, phase)
+        patch = {"spec": {"predictor": {"canaryTrafficPercent": percent}}}
+        # A merge patch of an unchanged value is a no-op for the API server (no new version).
         kube.custom().patch_namespaced_custom_object(
-            "serving.kserve.io",
-            "v1beta1",
-            namespace,
-            "inferenceservices",
-            spec.route.inference_service,
-            patch,
+            *INFERENCE_SERVICE, namespace, "inferenceservices", spec.route.inference_service, patch
         )
 
 

@@ -179,7 +179,7 @@ def apply_decision(
             autoscalers.ensure(namespace, scaler)
     status = decision.status
     try:
-        router_for(spec, settings).apply(namespace, name, spec, decision.traffic)
+        router_for(spec, settings).apply(namespace, name, spec, decision.traffic, status.phase)
     except RoutingTableConflictError as err:
         # The gateway would reject the whole table: keep the old one and say why.
         status.conditions = set_condition(
