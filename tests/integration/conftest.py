@@ -34,6 +34,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     A cold start takes minutes of mostly imports; starting at collection lets it overlap
     with the tests that run before the first one that needs it (the cluster tier).
     """
+    if session.config.option.collectonly:
+        return  # nothing will run, so nothing would ever stop what we started
     if any("engine" in getattr(item, "fixturenames", ()) for item in session.items):
         try:
             session.stash[EARLY_START] = start_engines(LocalSettings())
