@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import time
 from typing import Any, ClassVar
@@ -77,6 +78,31 @@ class LlmopsUser(FastHttpUser):
     def body(self, target: Target, extra: dict[str, Any]) -> dict[str, Any]:
         profile = self.run_ctx.config.profile
         return {"model": target.model, **extra, **profile.extra_body}
+
+    def path(self) -> str:
+        """The endpoint this user posts to, e.g. ``/v1/completions``."""
+        raise NotImplementedError
+
+    def post_json(
+        self, target: Target, body: dict[str, Any], *, stream: bool = False
+    ) -> tuple[Any, float, float]:
+        """POST `body` to this user's path: ``(response, wall-clock start, perf_counter start)``.
+
+        Locust reports nothing for us (`catch_response`): callers turn every outcome,
+        failures included, into one record and fire their own events.
+        """
+        started_at = time.time()
+        sent = time.perf_counter()
+        headers = {"Content-Type": "application/json", **self.run_ctx.config.profile.headers}
+        response = self.client.request(
+            "POST",
+            target.url.rstrip("/") + self.path(),
+            data=json.dumps(body),
+            headers=headers,
+            stream=stream,
+            catch_response=True,
+        )
+        return response, started_at, sent
 
     def report(self, record: RequestRecord) -> None:
         """Write the record and fire Locust events (e2e, and ttft when there was one)."""

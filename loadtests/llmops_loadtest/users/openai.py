@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from typing import Any, ClassVar
 
@@ -66,17 +65,7 @@ class _StreamingUser(LlmopsUser):
 
     def stream(self, target: Target, body: dict[str, Any]) -> RequestRecord:
         """Send one streaming request; every outcome, including failures, becomes a record."""
-        started_at = time.time()
-        sent = time.perf_counter()
-        headers = {"Content-Type": "application/json", **self.run_ctx.config.profile.headers}
-        response = self.client.request(
-            "POST",
-            target.url.rstrip("/") + self.path(),
-            data=json.dumps(body),
-            headers=headers,
-            stream=True,
-            catch_response=True,  # we fire our own events; nothing is reported for us
-        )
+        response, started_at, sent = self.post_json(target, body, stream=True)
         base: dict[str, Any] = {"kind": self.kind, "started_at": started_at, "target": target.label}
         status = response.status_code
         error = getattr(response, "error", None)

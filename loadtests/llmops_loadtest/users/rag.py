@@ -43,16 +43,7 @@ class _JsonUser(LlmopsUser):
 
     def post(self, target: Target, body: dict[str, Any]) -> RequestRecord:
         """Send one request; every outcome, including failures, becomes a record."""
-        started_at = time.time()
-        sent = time.perf_counter()
-        headers = {"Content-Type": "application/json", **self.run_ctx.config.profile.headers}
-        response = self.client.request(
-            "POST",
-            target.url.rstrip("/") + self.path(),
-            data=json.dumps(body),
-            headers=headers,
-            catch_response=True,  # we fire our own events; nothing is reported for us
-        )
+        response, started_at, sent = self.post_json(target, body, stream=False)
         base: dict[str, Any] = {"kind": self.kind, "started_at": started_at, "target": target.label}
         e2e = time.perf_counter() - sent
         status = response.status_code
