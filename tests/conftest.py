@@ -1,15 +1,26 @@
-"""Test tiers and the session-wide local cluster.
+"""Test tiers, and the vLLM engine for every tier that needs it.
 
 Tiers follow folders: everything under ``tests/unit`` is marked ``unit``, under
 ``tests/integration`` ``integration``, under ``tests/cluster`` ``cluster``; select with
 ``-m``. A test outside those folders is an error, so no test escapes its tier.
+
+The vLLM servers (fixture ``engine``) are started (or reused when already running, e.g.
+after `llmops engine up`) once per session and stopped at the end only if this session
+started them. If they cannot start, every test that needs them fails with the reason
+(`make engine` builds what is missing); none is skipped. The integration tier uses them
+most; the cluster tier's load-test gate sends its load to them too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from llmops.engine import EngineHandle, start_engines, stop_engines, wait_ready
+from llmops.errors import LlmopsError
+from llmops.settings import LocalSettings
 
 TIERS = ("unit", "integration", "cluster")
 TESTS = Path(__file__).parent
@@ -22,3 +33,51 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if tier not in TIERS:
             raise pytest.UsageError(f"{relative}: tests must live under one of {TIERS}")
         item.add_marker(getattr(pytest.mark, tier))
+
+
+# A cold start is mostly imports: about 2-3 minutes each, both at once included.
+ENGINE_START_TIMEOUT_S = 600.0
+
+
+@pytest.fixture(scope="session")
+def engine_settings() -> LocalSettings:
+    return LocalSettings()
+
+
+EARLY_START = pytest.StashKey[EngineHandle | LlmopsError]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the engine as soon as we know a test needs it, without waiting for it.
+
+    A cold start takes minutes of mostly imports; starting at collection lets it overlap
+    with the tests that run before the first one that needs it (the cluster tier).
+    """
+    if session.config.option.collectonly:
+        return  # nothing will run, so nothing would ever stop what we started
+    if any("engine" in getattr(item, "fixturenames", ()) for item in session.items):
+        try:
+            session.stash[EARLY_START] = start_engines(LocalSettings())
+        except LlmopsError as err:
+            session.stash[EARLY_START] = err  # reported by the fixture, as a failure
+
+
+@pytest.fixture(scope="session")
+def engine(
+    request: pytest.FixtureRequest, engine_settings: LocalSettings
+) -> Iterator[EngineHandle]:
+    """Both vLLM servers, ready: ``engine.url("generate")``, ``engine.url("embed")``."""
+    handle: EngineHandle | None = None
+    try:
+        early = request.session.stash.get(EARLY_START, None)
+        if isinstance(early, LlmopsError):
+            raise early
+        handle = early or start_engines(engine_settings)
+        wait_ready(handle, timeout=ENGINE_START_TIMEOUT_S)
+    except LlmopsError as err:
+        if handle is not None:
+            stop_engines(engine_settings, names=handle.started_names)
+        pytest.fail(f"this test needs the engine: {err.one_line()}", pytrace=False)
+    yield handle
+    if handle.started_names:
+        stop_engines(engine_settings, names=handle.started_names)

@@ -23,7 +23,7 @@ from llmops_operator.settings import OperatorSettings
 
 GROUP, VERSION, PLURAL = "llmops.dev", "v1alpha1", "modeldeployments"
 SETTINGS = OperatorSettings()
-RUNNER = ProcessLoadTestRunner(SETTINGS.loadtest_command, SETTINGS.report_dir)
+RUNNER = ProcessLoadTestRunner(SETTINGS.report_dir)
 ELECTOR = LeaderElector(SETTINGS) if SETTINGS.leader_election else None
 
 
@@ -46,6 +46,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
 
 @kopf.on.cleanup()
 def release_lease(**_: Any) -> None:
+    RUNNER.close()  # gate runs die with the operator; the next leader starts them again
     if ELECTOR is not None:
         ELECTOR.stop()
 

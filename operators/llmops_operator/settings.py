@@ -28,12 +28,20 @@ class OperatorSettings(BaseSettings):
     tick_interval_s: float = Field(
         default=2.0, description="How often each ModelDeployment's rollout is advanced."
     )
-    loadtest_command: str = Field(
-        default="python -m llmops_loadtest run --profile {profile} --target {target} "
-        "--users {users} --duration {duration} --report {report}",
-        description="Command of the load-test gate; exit 0 = passed. Placeholders as shown.",
+    loadtest_gateway_url: str = Field(
+        default="",
+        description="Load-test gates go through this llmops gateway (the spec's alias, the "
+        "revision pinned with x-llmops-revision); empty: straight to the revision's Service.",
     )
-    report_dir: str = Field(default="/tmp/llmops-reports", description="Load-test reports.")  # noqa: S108
+    loadtest_grace_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="A gate run still going this long after its duration is stopped and fails.",
+    )
+    report_dir: str = Field(
+        default="/tmp/llmops-reports",  # noqa: S108 -- an emptyDir in the pod
+        description="Folder of the load-test gates' inputs, logs and reports.",
+    )
     metrics_port: int = Field(default=9090, description="Port of the operator's /metrics.")
     serve_metrics: bool = Field(default=True, description="Serve /metrics at start-up.")
     # -- MLflow registry (spec.model.mlflow) -----------------------------------------------

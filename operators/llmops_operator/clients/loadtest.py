@@ -1,59 +1,167 @@
-"""Runs the load-test gate as a local process and reports its verdict.
+"""Runs load-test gates as child processes and reports their verdicts.
 
-Contract: the command (``OperatorSettings.loadtest_command``) exits 0 when the report's
-verdict passes; its report lands at ``{report}``. Runs live in this process: a restarted
-operator no longer sees them, and the machine starts the gate again (same name).
+Each run is ``python -m llmops loadtest run`` (the same command as the load-test Job) with
+the profile and gate files `core.loadtests.plan_load_test` wrote, in
+``<report_dir>/<key>/``: exit 0 passed, 1 failed its SLOs, 2 could not run. The verdict's
+headline comes from the run's ``report.json``; the link in status points at its
+``report.html`` (or at the run's log when no report was written).
+
+Runs live in this process: a restarted operator no longer sees them, and the state machine
+starts the gate again under the same name. A run past its time limit is killed and fails;
+`cancel` stops the runs a rollback, abort or new revision made pointless.
 """
 
 from __future__ import annotations
 
-import shlex
+import contextlib
+import json
+import os
+import signal
 import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from llmops_operator.core.decision import LoadTestObservation, LoadTestRequest
-from llmops_operator.core.spec import parse_duration
+import yaml
+
+from llmops_operator.core.decision import LoadTestObservation
+from llmops_operator.core.loadtests import LoadTestPlan
 from llmops_operator.core.status import LoadTestVerdict
 
 
-class ProcessLoadTestRunner:
-    def __init__(self, command: str, report_dir: str) -> None:
-        self.command = command
-        self.report_dir = Path(report_dir)
-        self._runs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
-        self._done: dict[str, LoadTestObservation] = {}  # stderr can be read only once
+@dataclass
+class _Run:
+    name: str
+    process: subprocess.Popen[bytes]
+    folder: Path
+    deadline: float
+    timeout_s: float
 
-    def start(self, request: LoadTestRequest, key: str, target: str) -> None:
-        if key in self._runs:
+
+class ProcessLoadTestRunner:
+    def __init__(self, report_dir: str, python: str = sys.executable) -> None:
+        self.report_dir = Path(report_dir)
+        self.python = python
+        self._runs: dict[str, _Run] = {}
+        self._done: dict[str, LoadTestObservation] = {}
+
+    def start(self, key: str, name: str, plan: LoadTestPlan) -> None:
+        """Start run ``key`` unless it is running or has finished in this process."""
+        if key in self._runs or key in self._done:
             return
-        self.report_dir.mkdir(parents=True, exist_ok=True)
-        report = self.report_dir / f"{key}.json"
+        folder = self.report_dir / key
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "profile.yaml").write_text(yaml.safe_dump(plan.profile, sort_keys=False))
+        (folder / "gate.yaml").write_text(yaml.safe_dump(plan.gate, sort_keys=False))
         argv = [
-            part.format(
-                profile=request.spec.profile,
-                target=target,
-                users=request.spec.users,
-                duration=parse_duration(request.spec.duration),
-                report=report,
-                role=request.role,
+            self.python, "-m", "llmops", "loadtest", "run",
+            "--target", plan.target,
+            "--profile", str(folder / "profile.yaml"),
+            "--gate", str(folder / "gate.yaml"),
+            "--out", str(folder / "report"),
+        ]  # fmt: skip
+        with (folder / "run.log").open("wb") as log:
+            process = subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Locust's own children are killed with it
+                env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
             )
-            for part in shlex.split(self.command)
-        ]
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._runs[key] = (process, report)
+        self._runs[key] = _Run(
+            name, process, folder, time.monotonic() + plan.timeout_s, plan.timeout_s
+        )
+
+    def refuse(self, key: str, name: str, message: str) -> None:
+        """Record a run that cannot start (e.g. a profile that needs the gateway) as failed."""
+        self._done[key] = LoadTestObservation(name, LoadTestVerdict.FAILED, "", message)
 
     def observe(self, name: str, key: str) -> LoadTestObservation | None:
+        """The run's verdict; ``None`` when this process never started it."""
         if key in self._done:
             return self._done[key]
         run = self._runs.get(key)
         if run is None:
             return None
-        process, report = run
-        code = process.poll()
+        code = run.process.poll()
         if code is None:
-            return LoadTestObservation(name, LoadTestVerdict.RUNNING)
-        stderr = (process.stderr.read() if process.stderr else b"").decode(errors="replace")
+            if time.monotonic() < run.deadline:
+                return LoadTestObservation(name, LoadTestVerdict.RUNNING)
+            _stop(run.process)
+            observation = LoadTestObservation(
+                name,
+                LoadTestVerdict.FAILED,
+                (run.folder / "run.log").as_uri(),
+                f"did not finish within {run.timeout_s:g} s (duration + grace); stopped",
+            )
+        else:
+            observation = _finished(name, run, code)
+        del self._runs[key]
+        self._done[key] = observation
+        return observation
+
+    def cancel(self, prefix: str, keep: str | None = None) -> list[str]:
+        """Stop and forget every run whose key starts with ``prefix`` except ``keep``."""
+        stopped = []
+        for key in [k for k in self._runs if k.startswith(prefix) and k != keep]:
+            _stop(self._runs.pop(key).process)
+            stopped.append(key)
+        for key in [k for k in self._done if k.startswith(prefix) and k != keep]:
+            del self._done[key]
+        return stopped
+
+    def close(self) -> None:
+        """Stop every run (the operator is shutting down)."""
+        self.cancel("")
+
+
+def _finished(name: str, run: _Run, code: int) -> LoadTestObservation:
+    report_json = run.folder / "report" / "report.json"
+    report_html = run.folder / "report" / "report.html"
+    log = run.folder / "run.log"
+    if code in {0, 1} and report_json.is_file():
+        try:
+            headline = str(json.loads(report_json.read_text())["verdict"]["headline"])
+        except (OSError, ValueError, KeyError, TypeError):
+            headline = f"exit code {code}; report.json unreadable"
         verdict = LoadTestVerdict.PASSED if code == 0 else LoadTestVerdict.FAILED
-        message = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit code {code}"
-        self._done[key] = LoadTestObservation(name, verdict, report.as_uri(), message)
-        return self._done[key]
+        url = (report_html if report_html.is_file() else report_json).as_uri()
+        return LoadTestObservation(name, verdict, url, headline)
+    lines = [line.strip() for line in _tail(log).splitlines() if line.strip()]
+    reason = lines[-1] if lines else f"exit code {code}"
+    return LoadTestObservation(
+        name, LoadTestVerdict.FAILED, log.as_uri(), f"could not run (exit {code}): {reason}"
+    )
+
+
+def _tail(path: Path, size: int = 4000) -> str:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - size))
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _stop(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """SIGTERM the run's whole process group (Locust's children too); SIGKILL what is left
+    after ``grace_s``."""
+    deadline = time.monotonic() + grace_s
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    while time.monotonic() < deadline and _group_alive(process):
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _group_alive(process: subprocess.Popen[bytes]) -> bool:
+    process.poll()  # reap the leader once it exits, or the group looks alive forever
+    try:
+        os.killpg(process.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -19,12 +19,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from llmops_loadtest.core.gate import Gate
+
 _DURATION = re.compile(r"^(\d+)(s|m|h)$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 
 
 class SpecError(ValueError):
     """The spec cannot be rolled out; the message names the field to change."""
+
+
+def _seconds(value: str) -> int:
+    match = _DURATION.match(value)
+    return int(match.group(1)) * _UNIT_S[match.group(2)] if match else 0
 
 
 def parse_duration(value: str) -> int:
@@ -173,11 +180,66 @@ class AnalysisSpec(_Model):
     metrics: tuple[CustomMetric, ...] = ()
 
 
+class LoadTestRequestSlo(_Model):
+    """What makes one request count towards goodput (``goodput_*`` SLOs need it)."""
+
+    ttft_seconds: float | None = Field(default=None, gt=0)
+    tpot_seconds: float | None = Field(default=None, gt=0)
+    e2e_seconds: float | None = Field(default=None, gt=0)
+
+
 class LoadTestSpec(_Model):
-    users: int = Field(ge=1)
-    spawn_rate: float | None = Field(default=None, ge=0.1)
+    """A Locust run against the revision (llmops_loadtest), judged by ``slos``.
+
+    ``profile`` picks the traffic: ``chat`` (streamed chat, 128 tokens in, 64 out),
+    ``completions`` (streamed completions, same lengths), ``long-context`` (2048 in, 32 out)
+    or ``rag`` (RAG queries; only through the gateway). ``inputTokens``/``outputTokens``
+    override the lengths. ``slos`` are load-test gate expressions (``ttft_p95_s <= 2``).
+    """
+
+    profile: Literal["chat", "completions", "rag", "long-context"] = "chat"
+    users: int = Field(ge=1, le=1000)
     duration: str = Field(pattern=r"^[0-9]+(s|m|h)$")
-    profile: Literal["chat", "rag", "long-context"] = "chat"
+    warmup: str = Field(default="0s", pattern=r"^[0-9]+(s|m|h)$")
+    input_tokens: int | None = Field(default=None, ge=1, le=131072)
+    output_tokens: int | None = Field(default=None, ge=1, le=32768)
+    slos: tuple[str, ...] = Field(default=("error_ratio <= 0.01",), min_length=1)
+    request_slo: LoadTestRequestSlo | None = None
+    min_requests: int = Field(default=5, ge=1)
+
+    def gate_document(self) -> dict[str, Any]:
+        """The gate file ``llmops loadtest run --gate`` reads."""
+        gate: dict[str, Any] = {"slos": list(self.slos), "min_requests": self.min_requests}
+        if self.request_slo is not None:
+            slo = self.request_slo
+            gate["request_slo"] = {
+                key: value
+                for key, value in (
+                    ("ttft_s", slo.ttft_seconds),
+                    ("tpot_s", slo.tpot_seconds),
+                    ("e2e_s", slo.e2e_seconds),
+                )
+                if value is not None
+            }
+        return gate
+
+    @model_validator(mode="after")
+    def _judgeable(self) -> LoadTestSpec:
+        if _seconds(self.warmup) >= _seconds(self.duration):
+            raise ValueError(f"warmup {self.warmup} must be shorter than duration {self.duration}")
+        # The load-test package's own parser: an SLO the gate could not judge is refused
+        # when the spec is read, not minutes later when the gate runs.
+        try:
+            Gate.model_validate(self.gate_document())
+        except ValidationError as err:
+            message = err.errors()[0]["msg"].removeprefix("Value error, ")
+            raise ValueError(
+                message.replace(
+                    "'request_slo' (ttft_s/tpot_s/e2e_s per request)",
+                    "requestSlo (ttftSeconds, tpotSeconds or e2eSeconds per request)",
+                )
+            ) from None
+        return self
 
 
 class CanaryStep(_Model):

@@ -157,7 +157,8 @@ class Tick:
         old_hash = s.stable_hash
         s.stable_hash, s.stable_revision = s.canary_hash, s.canary_revision
         s.canary_hash = s.canary_revision = None
-        s.canary_weight, s.current_step_index, s.load_test = 0, None, None
+        # status.loadTest stays: the gate (and report) that let this revision through.
+        s.canary_weight, s.current_step_index = 0, None
         if old_hash is not None and old_hash != s.stable_hash and scale_down_delay_s > 0:
             s.scale_down_hash = old_hash
             s.scale_down_at = self.now + timedelta(seconds=scale_down_delay_s)

@@ -26,14 +26,14 @@ from llmops_operator.core.builders import (
     RoutingTableConflictError,
     build_deployment_spec,
     build_service_spec,
-    service_url,
     workload_name,
 )
 from llmops_operator.core.decision import Decision, Observations, WorkloadIntent
+from llmops_operator.core.loadtests import LoadTestPlanError, plan_load_test
 from llmops_operator.core.machine import advance, plan_measurements
 from llmops_operator.core.phases import ConditionType, Phase, set_condition
-from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec, template_of
+from llmops_operator.core.status import LoadTestVerdict, RolloutStatus
 from llmops_operator.handlers.resolve_model import (
     record_release,
     resolve_model,
@@ -193,11 +193,51 @@ def apply_decision(
         patch.status.update(status.to_raw())
         raise kopf.TemporaryError(str(err), delay=30) from err
     kube.delete_revisions_except(namespace, name, {w.revision_hash for w in decision.workloads})
-    if decision.start_load_test is not None and status.canary_hash is not None:
-        request = decision.start_load_test
-        target = service_url(name, request.revision_hash, namespace, spec.route.port)
-        runner.start(request, f"{namespace}.{name}.{request.name}", target)
+    run_load_tests(settings, runner, spec=spec, decision=decision, namespace=namespace, name=name)
     patch.status.update(status.to_raw())
+
+
+def run_load_tests(
+    settings: OperatorSettings,
+    runner: ProcessLoadTestRunner,
+    *,
+    spec: ModelDeploymentSpec,
+    decision: Decision,
+    namespace: str,
+    name: str,
+) -> None:
+    """Start the gate run the machine asked for; stop runs it no longer waits on."""
+    status, prefix = decision.status, f"{namespace}.{name}."
+    current = status.load_test
+    waiting = (
+        current is not None
+        and current.verdict is LoadTestVerdict.RUNNING
+        and status.phase is Phase.ANALYZING
+    )
+    keep = f"{prefix}{current.name}" if waiting and current is not None else None
+    for key in runner.cancel(prefix, keep=keep):
+        log.info("%s/%s: load test %s stopped (no longer needed)", namespace, name, key)
+    request = decision.start_load_test
+    if request is None:
+        return
+    key = f"{prefix}{request.name}"
+    try:
+        plan = plan_load_test(
+            request.spec,
+            name=request.name,
+            md_name=name,
+            namespace=namespace,
+            alias=spec.alias,
+            revision_hash=request.revision_hash,
+            role=request.role,
+            template=template_of(spec),
+            gateway_url=settings.loadtest_gateway_url,
+            grace_s=settings.loadtest_grace_s,
+        )
+    except LoadTestPlanError as err:
+        runner.refuse(key, request.name, str(err))
+        return
+    runner.start(key, request.name, plan)
 
 
 def ensure_workload(name: str, namespace: str, intent: WorkloadIntent, uri: str) -> None:

@@ -180,8 +180,19 @@ class Operator:
 
 
 @pytest.fixture
-def operator(
-    kube: Kube, crd: None, namespace: str, prometheus: str, tmp_path: Path
+def operator_extra_env() -> dict[str, str]:
+    """More ``LLMOPS_OPERATOR_*`` settings for the `operator` fixture (override per module)."""
+    return {}
+
+
+@pytest.fixture
+def operator(  # noqa: PLR0917 -- every parameter is a fixture
+    kube: Kube,
+    crd: None,
+    namespace: str,
+    prometheus: str,
+    tmp_path: Path,
+    operator_extra_env: dict[str, str],
 ) -> Iterator[Operator]:
     env = {
         **os.environ,
@@ -192,6 +203,7 @@ def operator(
         "LLMOPS_OPERATOR_TICK_INTERVAL_S": "1",
         "LLMOPS_OPERATOR_SERVE_METRICS": "false",
         "LLMOPS_OPERATOR_REPORT_DIR": str(tmp_path / "reports"),
+        **operator_extra_env,
     }
     handle = Operator(namespace, env, tmp_path / "operator.log")
     handle.start()
