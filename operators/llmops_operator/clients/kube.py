@@ -10,6 +10,8 @@ from kubernetes.client.exceptions import ApiException
 from llmops_operator.core.builders import LABEL_HASH, LABEL_MD
 from llmops_operator.core.decision import RevisionObservation
 
+MODEL_DEPLOYMENTS = ("llmops.dev", "v1alpha1")  # group, version; plural modeldeployments
+
 
 def load_config() -> None:
     """In-cluster credentials when running in a pod, else KUBECONFIG (local runs, tests)."""
@@ -29,6 +31,14 @@ def core() -> Any:
 
 def custom() -> Any:
     return kubernetes.client.CustomObjectsApi()
+
+
+def list_model_deployments(namespace: str) -> list[dict[str, Any]]:
+    """Every ModelDeployment of the namespace as plain JSON (claims compare them)."""
+    found = custom().list_namespaced_custom_object(
+        *MODEL_DEPLOYMENTS, namespace, "modeldeployments"
+    )
+    return list(found.get("items") or [])
 
 
 def observe_revisions(namespace: str, md_name: str) -> dict[str, RevisionObservation]:

@@ -34,6 +34,7 @@ from llmops_operator.core.machine import advance, plan_measurements
 from llmops_operator.core.phases import ConditionType, Phase, set_condition
 from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec, template_of
 from llmops_operator.core.status import LoadTestVerdict, RolloutStatus
+from llmops_operator.handlers.reconcile_claims import reconcile_claims
 from llmops_operator.handlers.resolve_model import (
     record_release,
     resolve_model,
@@ -78,6 +79,19 @@ def reconcile_rollout(
             body, status=status, generation=generation, message=str(err), now=now, patch=patch
         )
         raise kopf.PermanentError(str(err)) from err
+    # One owner per traffic target (core.claims): a loser writes nothing and keeps its
+    # workloads and progress as they are until the target is free.
+    if not reconcile_claims(
+        body,
+        spec=spec,
+        status=status,
+        namespace=namespace,
+        name=name,
+        generation=generation,
+        now=now,
+        patch=patch,
+    ):
+        return
     seen = kube.observe_revisions(namespace, name)
     foreign = autoscalers.foreign_targets(namespace, name)
     command = body.metadata.annotations.get(COMMAND_ANNOTATION)

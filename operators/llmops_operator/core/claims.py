@@ -1,0 +1,192 @@
+"""Claims: which ModelDeployment owns a traffic target (pure, no I/O).
+
+Each ModelDeployment writes one traffic target, the one its router names: ``routes.<alias>``
+of the namespace's gateway routing table, the HTTPRoute ``route.httpRoute`` or the
+InferenceService ``route.inferenceService``. Two that name the same target would overwrite
+each other on every tick, so every target has exactly one owner: the oldest claimant by
+``creationTimestamp``, ties broken by name. A ModelDeployment being deleted, or whose spec
+does not parse (it writes no traffic), claims nothing.
+
+A loser is frozen: it writes no traffic, its workloads and rollout progress stay as they
+are, and its status says who owns the target (`mark_conflict`). When the owner goes away or
+moves to another target, the loser takes over on its next tick (`clear_conflict`) and the
+state machine resumes from the stored status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from llmops_operator.core.decision import Transition
+from llmops_operator.core.phases import ConditionType, Phase, set_condition
+from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
+from llmops_operator.core.status import RolloutStatus
+
+ALIAS_CONFLICT = "AliasConflict"  # condition reason and Warning Event of a lost claim
+ALIAS_CLAIMED = "AliasClaimed"  # Normal Event: a former loser now owns its target
+# Phases the machine must resume from exactly (a switch or a rollback under way, or a
+# rollout that ended without the candidate): a conflict keeps them. Any other phase becomes
+# Paused, which the machine re-derives from the stored step on the first tick after.
+KEPT_PHASES = frozenset({Phase.PROMOTING, Phase.ROLLING_BACK, Phase.ROLLED_BACK, Phase.FAILED})
+NEVER = datetime.max.replace(tzinfo=UTC)  # no creationTimestamp: loses every tie
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    """A traffic target, named by the spec field that points at it."""
+
+    field: str  # "spec.route.alias" | "spec.route.httpRoute" | "spec.route.inferenceService"
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.name!r}"
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """A ModelDeployment as far as claims go."""
+
+    namespace: str
+    name: str
+    created: datetime
+    targets: frozenset[Target]
+    deleting: bool = False
+
+
+@dataclass(frozen=True)
+class LostClaim:
+    target: Target
+    owner: str  # the ModelDeployment that owns the target
+
+
+def claimed_targets(spec: ModelDeploymentSpec) -> frozenset[Target]:
+    """The target the spec's router writes (`routers.router_for` picks the same one)."""
+    route = spec.route
+    if route.router == "httpRoute":
+        return frozenset({Target("spec.route.httpRoute", route.http_route or "")})
+    if route.router == "kserve":
+        return frozenset({Target("spec.route.inferenceService", route.inference_service or "")})
+    return frozenset({Target("spec.route.alias", spec.alias)})
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """A Kubernetes timestamp (``2026-01-01T00:00:00Z``); missing or malformed: `NEVER`."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return NEVER
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def build_claimant(obj: Mapping[str, Any]) -> Claimant:
+    """A listed ModelDeployment (plain JSON) as a claimant; an unparsable spec claims nothing."""
+    metadata = obj.get("metadata") or {}
+    try:
+        targets = claimed_targets(parse_spec(dict(obj.get("spec") or {})))
+    except SpecError:
+        targets = frozenset()
+    return Claimant(
+        namespace=str(metadata.get("namespace") or ""),
+        name=str(metadata.get("name") or ""),
+        created=parse_timestamp(metadata.get("creationTimestamp")),
+        targets=targets,
+        deleting=metadata.get("deletionTimestamp") is not None,
+    )
+
+
+def owner_of(target: Target, claimants: Iterable[Claimant]) -> Claimant | None:
+    """The oldest live claimant of ``target`` (ties: the smaller name), if any."""
+    live = [c for c in claimants if target in c.targets and not c.deleting]
+    return min(live, key=lambda c: (c.created, c.name), default=None)
+
+
+def lost_claims(me: Claimant, others: Iterable[Claimant]) -> tuple[LostClaim, ...]:
+    """Every target of ``me`` that another ModelDeployment of its namespace owns.
+
+    ``others`` may include ``me`` (a namespace listing does); other namespaces are ignored.
+    """
+    rivals = [c for c in others if c.namespace == me.namespace and c.name != me.name]
+    lost: list[LostClaim] = []
+    for target in sorted(me.targets):
+        owner = owner_of(target, [me, *rivals])
+        if owner is not None and owner.name != me.name:
+            lost.append(LostClaim(target, owner.name))
+    return tuple(lost)
+
+
+def build_conflict_message(lost: Iterable[LostClaim]) -> str:
+    """One readable sentence per lost target: who owns it and the two ways out."""
+    return "; ".join(
+        f"{claim.target} is owned by ModelDeployment {claim.owner!r} (created earlier): "
+        f"no traffic is written until you change {claim.target.field} or delete {claim.owner}"
+        for claim in lost
+    )
+
+
+def is_in_conflict(status: RolloutStatus) -> bool:
+    return any(
+        c.type == ConditionType.SPEC_VALID and c.reason == ALIAS_CONFLICT for c in status.conditions
+    )
+
+
+def mark_conflict(
+    status: RolloutStatus, lost: Iterable[LostClaim], *, now: datetime, generation: int
+) -> Transition | None:
+    """Record lost claims in ``status`` (in place); a Warning Event only when new.
+
+    ``SpecValid=False/AliasConflict`` is the marker `clear_conflict` looks for. Unless the
+    phase is in `KEPT_PHASES`, the phase becomes Paused (a person must act) with the same
+    message, ``Progressing=False`` and ``Paused=True``; the machine rewrites all three on its
+    first tick after the conflict. Rollout timers, steps and history are left untouched.
+    """
+    message = build_conflict_message(lost)
+    previous = next((c for c in status.conditions if c.type == ConditionType.SPEC_VALID), None)
+    is_new = previous is None or previous.reason != ALIAS_CONFLICT or previous.message != message
+    status.observed_generation = generation
+    conditions = set_condition(
+        status.conditions,
+        ConditionType.SPEC_VALID,
+        False,
+        reason=ALIAS_CONFLICT,
+        message=message,
+        now=now,
+        generation=generation,
+    )
+    if status.phase not in KEPT_PHASES:
+        status.phase, status.message = Phase.PAUSED, message
+        for kind, value in ((ConditionType.PROGRESSING, False), (ConditionType.PAUSED, True)):
+            conditions = set_condition(
+                conditions,
+                kind,
+                value,
+                reason=ALIAS_CONFLICT,
+                message=message,
+                now=now,
+                generation=generation,
+            )
+    status.conditions = conditions
+    return Transition(ALIAS_CONFLICT, message, warning=True) if is_new else None
+
+
+def clear_conflict(
+    status: RolloutStatus, targets: Iterable[Target], *, now: datetime, generation: int
+) -> Transition | None:
+    """After a conflict: ``SpecValid=True`` again (in place) and one Normal Event; else None."""
+    if not is_in_conflict(status):
+        return None
+    status.conditions = set_condition(
+        status.conditions,
+        ConditionType.SPEC_VALID,
+        True,
+        reason="Valid",
+        message="",
+        now=now,
+        generation=generation,
+    )
+    owned = ", ".join(str(t) for t in sorted(targets))
+    return Transition(ALIAS_CLAIMED, f"{owned} is free: this ModelDeployment now owns it")
