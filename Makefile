@@ -76,7 +76,7 @@ unit: install ## only the unit tier (seconds)
 integration: install system-packages engine ## only the integration tier (real local processes)
 	$(VENV)/bin/pytest -m integration $(PYTEST_ARGS)
 
-cluster: install system-packages control-plane ## only the cluster tier (real control plane)
+cluster: install system-packages engine control-plane ## only the cluster tier (real control plane; the load-test gate uses the engine)
 	$(VENV)/bin/pytest -m cluster $(PYTEST_ARGS)
 
 bench: install ## benchmarks (figures, not tests): gateway overhead, load generator vs plain Locust

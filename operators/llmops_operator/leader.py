@@ -5,6 +5,10 @@ only the one holding the Lease acts: handlers ask `LeaderElector.is_leader` firs
 tries the Lease every ``retry_period_s``; see `core.lease` for why two replicas never act at
 once. The chart grants exactly what this uses: ``create`` leases, and ``get``/``update`` on
 the one Lease named ``lease_name`` in ``lease_namespace``.
+
+Metrics: ``llmops_operator_leader{identity}`` is 1 while this replica acts, 0 while it stands
+by; ``llmops_operator_leader_transitions_total{identity,change}`` counts each change
+(``acquired`` / ``lost``), so "no replica leads" and "leadership flaps" are both visible.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ from typing import Any
 import kubernetes
 from kubernetes.client.exceptions import ApiException
 
+from llmops_operator import metrics
 from llmops_operator.core.lease import (
+    LeadershipChange,
     LeaseMove,
     LeaseRecord,
     build_lease_spec,
     build_released_spec,
     decide_lease,
+    leadership_change,
 )
 from llmops_operator.settings import OperatorSettings
 
@@ -57,6 +64,10 @@ class LeaderElector:
         self._renewed_at = 0.0  # time.monotonic() of our last successful write
         self._announced = False  # "stands by" is logged once, not every retry
         self._thread = threading.Thread(target=self._run, name="leader-election", daemon=True)
+        # Export 0 and zero counts from the start: a standby is visible, and rate() works.
+        metrics.LEADER.labels(self.identity).set(0)
+        for change in LeadershipChange:
+            metrics.LEADER_TRANSITIONS.labels(self.identity, change.value)
 
     @property
     def is_leader(self) -> bool:
@@ -72,7 +83,7 @@ class LeaderElector:
         if self._thread.is_alive():
             self._thread.join(self.settings.retry_period_s + 5)
         if self.is_leader:
-            self._leading.clear()
+            self._set_leading(False)
             self._release()
 
     def _run(self) -> None:
@@ -128,7 +139,7 @@ class LeaderElector:
         self.holder = self.identity
         if not self.is_leader:
             log.info("leader election: %s is now the leader", self.identity)
-            self._leading.set()
+            self._set_leading(True)
 
     def _check_deadline(self) -> None:
         if self.is_leader and time.monotonic() - self._renewed_at > self.settings.renew_deadline_s:
@@ -137,10 +148,21 @@ class LeaderElector:
     def _lose(self, why: str) -> None:
         if self.is_leader:
             log.warning("leader election: %s stops acting: %s", self.identity, why)
-            self._leading.clear()
+            self._set_leading(False)
         elif not self._announced:
             log.info("leader election: %s stands by: %s", self.identity, why)
         self._announced = True
+
+    def _set_leading(self, leading: bool) -> None:
+        """The one place leadership changes: the flag handlers read, and the metrics."""
+        change = leadership_change(self.is_leader, leading)
+        if leading:
+            self._leading.set()
+        else:
+            self._leading.clear()
+        metrics.LEADER.labels(self.identity).set(1 if leading else 0)
+        if change is not None:
+            metrics.LEADER_TRANSITIONS.labels(self.identity, change.value).inc()
 
     def _release(self) -> None:
         s = self.settings

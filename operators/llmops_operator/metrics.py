@@ -1,4 +1,4 @@
-"""The operator's Prometheus metrics (one per transition, weights, analysis results)."""
+"""The operator's Prometheus metrics (one per transition, weights, analysis results, leadership)."""
 
 from __future__ import annotations
 
@@ -23,4 +23,14 @@ TICK_SECONDS = Gauge(
     "llmops_operator_last_tick_duration_seconds",
     "Duration of the last reconcile tick.",
     ["namespace", "modeldeployment"],
+)
+LEADER = Gauge(
+    "llmops_operator_leader",
+    "1 while this replica holds the leader-election Lease (and acts), else 0.",
+    ["identity"],
+)
+LEADER_TRANSITIONS = Counter(
+    "llmops_operator_leader_transitions_total",
+    "Times this replica became the leader (acquired) or stopped being it (lost).",
+    ["identity", "change"],
 )

@@ -17,8 +17,16 @@ import kubernetes
 import typer
 from kubernetes.client.exceptions import ApiException
 
-from llmops_operator.core.present import build_undo_patch, history_text, status_text
-from llmops_operator.core.spec import SpecError, parse_spec
+from llmops_operator.clients.autoscalers import KEDA
+from llmops_operator.core.builders import LABEL_MD
+from llmops_operator.core.present import (
+    AutoscalersSeen,
+    build_autoscaler_views,
+    build_undo_patch,
+    history_text,
+    status_text,
+)
+from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
 from llmops_operator.core.status import RolloutStatus
 
 GROUP, VERSION, PLURAL = "llmops.dev", "v1alpha1", "modeldeployments"
@@ -60,6 +68,31 @@ def _patch(api: Any, ns: str, name: str, body: dict[str, Any]) -> None:
         raise fail(f"modeldeployment {ns}/{name}: {err.reason}: {err.body}") from err
 
 
+def _autoscalers(ns: str, name: str, spec: ModelDeploymentSpec) -> AutoscalersSeen | None:
+    """The revisions' HPAs and ScaledObjects as they are now (their bounds and the HPA
+    controller's current/desired replicas); None when the spec asks for no autoscaling."""
+    if spec.engine.autoscaling is None:
+        return None
+    selector = f"{LABEL_MD}={name}"
+    hpa_api: Any = kubernetes.client.AutoscalingV2Api()
+    custom: Any = kubernetes.client.CustomObjectsApi()
+    try:
+        listed = hpa_api.list_namespaced_horizontal_pod_autoscaler(ns, label_selector=selector)
+    except ApiException as err:
+        return AutoscalersSeen(problem=f"horizontalpodautoscalers: {err.reason}")
+    client: Any = kubernetes.client.ApiClient()
+    hpas = [client.sanitize_for_serialization(item) for item in listed.items]
+    try:
+        found = custom.list_namespaced_custom_object(
+            *KEDA[:2], ns, KEDA[2], label_selector=selector
+        )
+    except ApiException as err:
+        if err.status != 404:  # 404: KEDA is not installed, so there are no ScaledObjects
+            return AutoscalersSeen(problem=f"scaledobjects: {err.reason}")
+        found = {}
+    return AutoscalersSeen(views=build_autoscaler_views(hpas, found.get("items", [])))
+
+
 def _command(name: str, namespace: str | None, verb: str) -> None:
     api, ns = _api(namespace)
     _get(api, ns, name)
@@ -74,7 +107,8 @@ def status(
     namespace: Namespace = None,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh every 2 s.")] = False,
 ) -> None:
-    """The phase, the step list (done / current / to come), analysis and conditions."""
+    """The phase, the step list (done / current / to come), analysis, each revision's
+    autoscaler (bounds, current/desired replicas) and conditions."""
     api, ns = _api(namespace)
     while True:
         obj = _get(api, ns, name)
@@ -82,7 +116,8 @@ def status(
             spec = parse_spec(obj.get("spec"))
         except SpecError as err:
             raise fail(f"invalid spec: {err}") from err
-        text = status_text(name, spec, RolloutStatus.from_raw(obj.get("status")))
+        rollout = RolloutStatus.from_raw(obj.get("status"))
+        text = status_text(name, spec, rollout, _autoscalers(ns, name, spec))
         if not watch:
             typer.echo(text)
             return

@@ -53,6 +53,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- if and (eq .Values.watch.scope "cluster") .Values.watch.namespaces -}}
 {{- fail "watch.namespaces: only used with watch.scope=namespaced" -}}
 {{- end -}}
+{{- with .Values.leaderElection -}}
+{{- if ge (float64 .renewDeadlineSeconds) (float64 .leaseDurationSeconds) -}}
+{{- fail (printf "leaderElection.renewDeadlineSeconds: must be shorter than leaderElection.leaseDurationSeconds (%v), so an old leader stops acting before a standby may take over; got %v" .leaseDurationSeconds .renewDeadlineSeconds) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/*

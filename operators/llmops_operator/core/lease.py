@@ -23,6 +23,19 @@ class LeaseMove(StrEnum):
     STAND_BY = "StandBy"  # another replica holds a fresh Lease: do not act
 
 
+class LeadershipChange(StrEnum):
+    """A replica's own view changing (the metric label of `leadership_change`)."""
+
+    ACQUIRED = "acquired"
+    LOST = "lost"  # not renewed in time, taken over, or released on shutdown
+
+
+def leadership_change(was_leader: bool, is_leader: bool) -> LeadershipChange | None:
+    if was_leader == is_leader:
+        return None
+    return LeadershipChange.ACQUIRED if is_leader else LeadershipChange.LOST
+
+
 @dataclass(frozen=True)
 class LeaseRecord:
     """The Lease's spec as read (``holderIdentity`` empty when released)."""

@@ -2,12 +2,129 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from llmops_operator.core.autoscalers import HPA_API, SCALED_OBJECT_API, bounds_of
+from llmops_operator.core.autoscaling import AutoscalerBounds
 from llmops_operator.core.bluegreen import STEPS as BLUE_GREEN_STEPS
+from llmops_operator.core.builders import LABEL_HASH
 from llmops_operator.core.spec import CanaryStep, ModelDeploymentSpec
 from llmops_operator.core.status import RolloutStatus
+
+HPA_KIND, SCALED_OBJECT_KIND = HPA_API[1], SCALED_OBJECT_API[1]
+SHORT_KIND = {HPA_KIND: "HPA", SCALED_OBJECT_KIND: "ScaledObject"}
+
+
+@dataclass(frozen=True)
+class AutoscalerView:
+    """One revision's autoscaler as it is in the cluster (not as the status plans it)."""
+
+    revision_hash: str
+    kind: str  # "HorizontalPodAutoscaler" | "ScaledObject"
+    bounds: AutoscalerBounds
+    # From the HPA's status (a ScaledObject's: the HPA KEDA runs for it); None until the HPA
+    # controller has looked at it.
+    current_replicas: int | None = None
+    desired_replicas: int | None = None
+
+
+@dataclass(frozen=True)
+class AutoscalersSeen:
+    """What the plugin found: the views, or why it could not read them."""
+
+    views: tuple[AutoscalerView, ...] = ()
+    problem: str = ""
+
+
+def _scaled_object_of(hpa: dict[str, Any]) -> str | None:
+    owners = (hpa.get("metadata") or {}).get("ownerReferences") or []
+    return next((str(o["name"]) for o in owners if o.get("kind") == SCALED_OBJECT_KIND), None)
+
+
+def _replicas(hpa: dict[str, Any] | None, field: str) -> int | None:
+    value = ((hpa or {}).get("status") or {}).get(field)
+    return int(value) if value is not None else None
+
+
+def build_autoscaler_views(
+    hpas: list[dict[str, Any]], scaled_objects: list[dict[str, Any]]
+) -> tuple[AutoscalerView, ...]:
+    """One view per revision autoscaler, from the HPAs and ScaledObjects (as JSON) labelled
+    with one ModelDeployment.
+
+    KEDA scales through an HPA it owns and labels like its ScaledObject: that HPA gives the
+    ScaledObject's replicas and is not a row of its own. Objects without a revision hash are
+    not the operator's and are left out.
+    """
+    keda_hpas = {owner: hpa for hpa in hpas if (owner := _scaled_object_of(hpa)) is not None}
+    found: list[tuple[dict[str, Any], str, dict[str, Any] | None]] = [
+        (hpa, HPA_KIND, hpa) for hpa in hpas if _scaled_object_of(hpa) is None
+    ]
+    found += [
+        (so, SCALED_OBJECT_KIND, keda_hpas.get((so.get("metadata") or {}).get("name", "")))
+        for so in scaled_objects
+    ]
+    views = []
+    for body, kind, hpa in found:
+        revision_hash = ((body.get("metadata") or {}).get("labels") or {}).get(LABEL_HASH)
+        if not revision_hash:
+            continue
+        views.append(
+            AutoscalerView(
+                revision_hash=revision_hash,
+                kind=kind,
+                bounds=bounds_of({**body, "kind": kind}),  # listed items carry no kind
+                current_replicas=_replicas(hpa, "currentReplicas"),
+                desired_replicas=_replicas(hpa, "desiredReplicas"),
+            )
+        )
+    return tuple(views)
+
+
+def _role_of(status: RolloutStatus, revision_hash: str) -> tuple[int, str, str]:
+    """(sort order, role, revision label) of a revision the status knows, else ``other``."""
+    if revision_hash == status.stable_hash:
+        return 0, "stable", status.stable_revision or "-"
+    if revision_hash == status.canary_hash:
+        return 1, "candidate", status.canary_revision or "-"
+    known = next((e.revision for e in reversed(status.history) if e.hash == revision_hash), "-")
+    if revision_hash == status.scale_down_hash:
+        return 2, "previous", known  # kept scaled up for an instant undo
+    return 3, "other", known
+
+
+def autoscaler_lines(
+    spec: ModelDeploymentSpec, status: RolloutStatus, seen: AutoscalersSeen | None
+) -> list[str]:
+    """Per revision: role, revision, autoscaler kind, min..max, current/desired replicas.
+
+    Empty when the spec asks for no autoscaling.
+    """
+    autoscaling = spec.engine.autoscaling
+    if autoscaling is None:
+        return []
+    header = (
+        f"Autoscalers ({autoscaling.kind}, full size "
+        f"{autoscaling.min_replicas}..{autoscaling.max_replicas}):"
+    )
+    if seen is None or seen.problem:
+        return [header, f"  not readable: {seen.problem if seen else 'not read'}"]
+    if not seen.views:
+        return [header, "  none yet (one per revision, made by the operator)"]
+    lines = [header]
+    order = sorted(seen.views, key=lambda v: (_role_of(status, v.revision_hash), v.revision_hash))
+    for view in order:
+        _, role, revision = _role_of(status, view.revision_hash)
+        current = "-" if view.current_replicas is None else str(view.current_replicas)
+        desired = "-" if view.desired_replicas is None else str(view.desired_replicas)
+        bounds = f"{view.bounds.min_replicas}..{view.bounds.max_replicas}"
+        lines.append(
+            f"  {role:<9} {revision} ({view.revision_hash})  {SHORT_KIND[view.kind]:<12}"
+            f" min..max {bounds:<7} replicas {current} current / {desired} desired"
+        )
+    return lines
 
 
 def describe_step(step: CanaryStep) -> str:
@@ -36,7 +153,12 @@ def step_lines(spec: ModelDeploymentSpec, status: RolloutStatus) -> list[str]:
     return lines
 
 
-def status_text(name: str, spec: ModelDeploymentSpec, status: RolloutStatus) -> str:
+def status_text(
+    name: str,
+    spec: ModelDeploymentSpec,
+    status: RolloutStatus,
+    autoscalers: AutoscalersSeen | None = None,
+) -> str:
     strategy = "canary" if spec.strategy.canary else "blueGreen"
     lines = [
         f"Name:      {name}",
@@ -59,6 +181,7 @@ def status_text(name: str, spec: ModelDeploymentSpec, status: RolloutStatus) -> 
     if status.load_test is not None:
         lt = status.load_test
         lines.append(f"Load test: {lt.name} {lt.verdict.value} {lt.report_url} {lt.message}")
+    lines += autoscaler_lines(spec, status, autoscalers)
     lines.append("Conditions:")
     lines += [f"  {c.type}={c.status} {c.reason}: {c.message}" for c in status.conditions]
     return "\n".join(lines)

@@ -93,3 +93,27 @@ def test_canary_moves_hpa_bounds_and_never_overwrites_hpa_owned_replicas(
     ]
     assert "kube-controller-manager" in " ".join(replica_owners), replica_owners
     assert hpa_bounds(kube, namespace, canary) == (2, 8)
+
+
+def test_plugin_status_shows_each_revisions_autoscaler_bounds_and_replicas(
+    kube: Kube, namespace: str, chart_operator_process: Operator
+) -> None:
+    op = chart_operator_process
+    name = apply_example(kube, namespace, "canary-autoscaled.yaml")
+    first = wait_for(kube, namespace, name, lambda s: s.get("phase") == "Succeeded", operator=op)
+    set_revision(kube, namespace, name, "2")
+    paused = wait_for(
+        kube, namespace, name, lambda s: s.get("phase") == "Paused" and s["canaryWeight"] == 25,
+        operator=op,
+    )  # fmt: skip
+    stable = f"stable    1 ({first['stableHash']})  HPA          min..max 2..8    replicas "
+    canary = f"candidate 2 ({paused['canaryHash']})  HPA          min..max 1..2    replicas "
+    shown: list[str] = []
+
+    def counted_by_the_hpa_controller(_: dict[str, object]) -> bool:
+        """The plugin shows what the real HPA controller reports (it syncs every 15 s)."""
+        shown.append(plugin(kube, "status", name, "-n", namespace).stdout)
+        return f"{stable}2 current" in shown[-1] and f"{canary}1 current" in shown[-1]
+
+    wait_for(kube, namespace, name, counted_by_the_hpa_controller, timeout=60, operator=op)
+    assert "Autoscalers (hpa, full size 2..8):" in shown[-1], shown[-1]

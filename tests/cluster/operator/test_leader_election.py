@@ -1,5 +1,6 @@
 """Two operator replicas (the image's entry point, the chart's ServiceAccount and RBAC) share
-one Lease: only the holder acts; killed, the other takes over within the lease duration."""
+one Lease: only the holder acts; killed, the other takes over within the lease duration. Each
+serves /metrics, whose leader gauge and transition counter follow the Lease."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster.kube import Kube
 from tests.cluster.operator.chart_identity import LEASE, apply_chart_rbac, chart_operator
-from tests.cluster.operator.conftest import Operator
+from tests.cluster.operator.conftest import Operator, free_port
 from tests.cluster.operator.helpers import apply_example, plugin, set_revision, wait_for
 
 LEASE_S = 4
@@ -26,9 +28,12 @@ STEPS = [{"setWeight": 20}, {"pause": {}}]
 def replicas(kube: Kube, crd: None, namespace: str, tmp_path: Path) -> Iterator[list[Operator]]:
     apply_chart_rbac(kube, namespace)
     ops = [
-        chart_operator(kube, namespace, tmp_path, identity, **ELECTION, **TIMING)
+        chart_operator(
+            kube, namespace, tmp_path, identity, **ELECTION, **TIMING,
+            serve_metrics="true", metrics_port=str(free_port()),
+        )
         for identity in ("op-a", "op-b")
-    ]
+    ]  # fmt: skip
     yield ops
     for op in ops:
         op.stop()
@@ -55,6 +60,23 @@ def health(op: Operator) -> dict[str, object]:
     return answer
 
 
+def leadership(op: Operator) -> tuple[float, float, float]:
+    """This replica's (leader gauge, times acquired, times lost), read from its /metrics."""
+    port = op.env["LLMOPS_OPERATOR_METRICS_PORT"]
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    identity = op.env["LLMOPS_OPERATOR_POD_NAME"]
+    found: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.labels.get("identity") == identity:
+                found[(sample.name, sample.labels.get("change", ""))] = sample.value
+    return (
+        found[("llmops_operator_leader", "")],
+        found[("llmops_operator_leader_transitions_total", "acquired")],
+        found[("llmops_operator_leader_transitions_total", "lost")],
+    )
+
+
 def transitions(op: Operator) -> int:
     return op.log.read_text().count(" transition ")
 
@@ -76,6 +98,8 @@ def test_only_the_lease_holder_acts_and_a_standby_takes_over_when_it_dies(
     assert health(first)["leader"] == "leader"
     assert str(health(second)["leader"]).startswith("standby; leader: op-a")
     assert transitions(first) >= 3 and transitions(second) == 0
+    assert leadership(first) == (1, 1, 0)  # leads, acquired once, never lost
+    assert leadership(second) == (0, 0, 0)  # stands by from the start
 
     # op-a dies without releasing the Lease: op-b takes it once the lease duration has run out
     first.kill()
@@ -84,6 +108,8 @@ def test_only_the_lease_holder_acts_and_a_standby_takes_over_when_it_dies(
     )
     # the Lease expires at most LEASE_S after the kill; op-b tries every 0.5 s; kubectl polls
     assert took <= LEASE_S + 2
+    wait_until(lambda: leadership(second)[0] == 1, 5, "op-b's leader gauge")
+    assert leadership(second) == (1, 1, 0)
     assert plugin(kube, "promote", name, "-n", namespace).returncode == 0
     done = wait_for(
         kube, namespace, name, lambda s: s.get("stableRevision") == "2", operator=second

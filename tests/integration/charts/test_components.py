@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from llmops_operator.settings import OperatorSettings
 from tests.integration.charts.render import Charts, find, kinds
 
@@ -113,6 +115,40 @@ def test_should_omit_the_lease_role_without_leader_election(charts: Charts) -> N
     assert "Role" not in kinds(docs)
 
 
+LEASE_TIMINGS = ("lease_duration_s", "renew_deadline_s", "retry_period_s")
+
+
+def _operator_settings_env(docs: list[dict[str, Any]]) -> dict[str, str]:
+    """The operator container's literal env, keyed by the settings field each one sets."""
+    container = find(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    return {
+        e["name"].removeprefix("LLMOPS_OPERATOR_").lower(): e["value"]
+        for e in container["env"]
+        if "value" in e
+    }
+
+
+def test_should_default_the_lease_timings_to_the_operators_own_defaults(charts: Charts) -> None:
+    env = _operator_settings_env(charts.render("llmops-operator"))
+    defaults = OperatorSettings()
+
+    assert {k: float(env[k]) for k in LEASE_TIMINGS} == {
+        k: float(getattr(defaults, k)) for k in LEASE_TIMINGS
+    }
+
+
+def test_should_pass_lease_timings_to_settings_that_accept_them(charts: Charts) -> None:
+    timings = {"leaseDurationSeconds": 30, "renewDeadlineSeconds": 20, "retryPeriodSeconds": 0.5}
+    env = _operator_settings_env(charts.render("llmops-operator", {"leaderElection": timings}))
+    settings = OperatorSettings.model_validate({k: env[k] for k in LEASE_TIMINGS})
+
+    assert (settings.lease_duration_s, settings.renew_deadline_s, settings.retry_period_s) == (
+        30,
+        20.0,
+        0.5,
+    )
+
+
 def test_should_install_gateway_milvus_operator_and_a_first_model_with_one_chart(
     charts: Charts,
 ) -> None:
@@ -158,4 +194,24 @@ def test_should_start_the_operator_module_with_only_env_its_settings_read(charts
 
     assert container["command"] == ["python", "-m", "llmops_operator"]
     assert fields <= set(OperatorSettings.model_fields)
-    assert {"namespaces", "leader_election", "lease_name", "health_port"} <= fields
+    assert {"namespaces", "leader_election", "lease_name", "health_port", *LEASE_TIMINGS} <= fields
+
+
+def test_should_pass_analysis_mlflow_and_load_test_values_to_the_operator(charts: Charts) -> None:
+    values = {
+        "analysis": {"prometheusUrl": "http://prom.monitoring:9090", "timeoutSeconds": 3},
+        "mlflow": {"trackingUri": "http://mlflow.mlops:5000"},
+        "loadTest": {"gatewayUrl": "http://r-rag-gateway.llmops:8080", "graceSeconds": 120},
+    }
+    docs = charts.render("llmops-operator", values)
+    settings = OperatorSettings.model_validate(_operator_settings_env(docs))
+
+    assert settings.prometheus_url == "http://prom.monitoring:9090"
+    assert settings.prometheus_timeout_s == 3
+    assert settings.mlflow_tracking_uri == "http://mlflow.mlops:5000"
+    assert settings.loadtest_gateway_url == "http://r-rag-gateway.llmops:8080"
+    assert settings.loadtest_grace_s == 120
+    # Gate reports live on the pod's /tmp emptyDir, whose size the chart caps.
+    assert settings.report_dir.startswith("/tmp/")
+    volume = find(docs, "Deployment")["spec"]["template"]["spec"]["volumes"][0]
+    assert volume["emptyDir"] == {"sizeLimit": "1Gi"}

@@ -52,10 +52,10 @@ def test_should_render_rules_that_promtool_checks_without_errors(
     result = promtool_run(promtool, "check", "rules", RULES_FILE, cwd=rules_dir)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 6 rules found" in result.stdout
+    assert "SUCCESS: 7 rules found" in result.stdout
 
 
-def test_should_record_ttft_p95_and_fire_the_ttft_alert_only_after_ten_minutes(
+def test_should_fire_ttft_after_ten_minutes_and_no_leader_after_five_in_promtool_tests(
     promtool: str, rules_dir: Path
 ) -> None:
     result = promtool_run(promtool, "test", "rules", UNIT_TESTS.name, cwd=rules_dir)

@@ -109,11 +109,21 @@ BAD_VALUES = [
         "leaderElection.enabled",
     ),
     (
+        "llmops-operator",
+        {"leaderElection": {"leaseDurationSeconds": 10, "renewDeadlineSeconds": 10}},
+        "leaderElection.renewDeadlineSeconds",
+    ),
+    ("llmops-operator", {"leaderElection": {"leaseDurationSeconds": 1.5}}, "leaseDurationSeconds"),
+    ("llmops-operator", {"leaderElection": {"retryPeriodSeconds": 0}}, "retryPeriodSeconds"),
+    (
         "llmops-stack",
         {"llm-inference": {"gpu": {"count": 0}, "engine": {"tensorParallelSize": 2}}},
         "gpu.count",
     ),
     ("llmops-stack", {"milvus": {"replicas": 3}}, "replicas"),
+    ("llmops-operator", {"loadTest": {"gatewayUrl": "gateway:8080"}}, "gatewayUrl"),
+    ("llmops-operator", {"loadTest": {"graceSeconds": 0}}, "graceSeconds"),
+    ("llmops-operator", {"analysis": {"prometheusUrl": ""}}, "prometheusUrl"),
     ("llmops-stack", {"observability": {"alerts": {"queueDepth": "many"}}}, "queueDepth"),
 ]
 
