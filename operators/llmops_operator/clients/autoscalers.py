@@ -10,7 +10,12 @@ from typing import Any
 import kubernetes
 from kubernetes.client.exceptions import ApiException
 
-from llmops_operator.core.autoscalers import HPA_API, is_foreign_autoscaler
+from llmops_operator.core.autoscalers import (
+    HPA_API,
+    is_foreign_autoscaler,
+    is_foreign_scaled_object,
+    is_made_by_keda,
+)
 from llmops_operator.core.builders import LABEL_HASH, LABEL_MD
 
 KEDA = ("keda.sh", "v1alpha1", "scaledobjects")
@@ -25,7 +30,7 @@ def _custom() -> Any:
 
 
 def foreign_targets(namespace: str, md_name: str) -> set[str]:
-    """Deployments some HPA not made by this operator targets (KEDA's HPAs included)."""
+    """Deployments some HPA or ScaledObject not made by this operator targets."""
     found = _hpa().list_namespaced_horizontal_pod_autoscaler(namespace)
     client = kubernetes.client.ApiClient()
     targets = set()
@@ -34,7 +39,25 @@ def foreign_targets(namespace: str, md_name: str) -> set[str]:
         target = is_foreign_autoscaler(raw, md_name)
         if target is not None:
             targets.add(target)
+    for scaled_object in _scaled_objects(namespace):
+        target = is_foreign_scaled_object(scaled_object, md_name)
+        if target is not None:
+            targets.add(target)
     return targets
+
+
+def _scaled_objects(namespace: str, label_selector: str = "") -> list[dict[str, Any]]:
+    """The namespace's ScaledObjects; none where KEDA is not installed (404)."""
+    try:
+        found = _custom().list_namespaced_custom_object(
+            *KEDA[:2], namespace, KEDA[2], label_selector=label_selector
+        )
+    except ApiException as err:
+        if err.status == 404:
+            return []
+        raise
+    items: list[dict[str, Any]] = found.get("items", [])
+    return items
 
 
 def ensure(namespace: str, body: dict[str, Any]) -> None:
@@ -62,19 +85,17 @@ def delete_except(namespace: str, md_name: str, keep: set[tuple[str, str]]) -> N
     for item in (
         _hpa().list_namespaced_horizontal_pod_autoscaler(namespace, label_selector=selector).items
     ):
+        owners = [
+            {"kind": o.kind, "apiVersion": o.api_version}
+            for o in item.metadata.owner_references or []
+        ]
+        if is_made_by_keda({"ownerReferences": owners}):
+            continue  # KEDA's HPA of one of our ScaledObjects: it goes with the ScaledObject
         if (HPA_API[1], (item.metadata.labels or {}).get(LABEL_HASH)) not in keep:
             _ignore_404(
                 _hpa().delete_namespaced_horizontal_pod_autoscaler, item.metadata.name, namespace
             )
-    try:
-        found = _custom().list_namespaced_custom_object(
-            *KEDA[:2], namespace, KEDA[2], label_selector=selector
-        )
-    except ApiException as err:
-        if err.status == 404:  # KEDA is not installed: nothing of ours can exist
-            return
-        raise
-    for item in found.get("items", []):
+    for item in _scaled_objects(namespace, selector):
         metadata = item["metadata"]
         if ("ScaledObject", (metadata.get("labels") or {}).get(LABEL_HASH)) not in keep:
             _ignore_404(

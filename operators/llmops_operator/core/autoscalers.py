@@ -107,3 +107,32 @@ def is_foreign_autoscaler(hpa: dict[str, Any], md_name: str) -> str | None:
     if any(o.get("kind") == "ScaledObject" and o.get("name") == ref["name"] for o in owners):
         return None
     return str(ref["name"])
+
+
+def is_made_by_keda(metadata: dict[str, Any]) -> bool:
+    """True for the HPA KEDA's controller makes for a ScaledObject (it owns the HPA and copies
+    the ScaledObject's labels, ours included): deleting the ScaledObject removes it; the
+    operator must never delete it on its own (KEDA would recreate it on every sync)."""
+    owners = metadata.get("ownerReferences") or []
+    return any(
+        o.get("kind") == "ScaledObject" and str(o.get("apiVersion", "")).startswith("keda.sh/")
+        for o in owners
+    )
+
+
+def is_foreign_scaled_object(scaled_object: dict[str, Any], md_name: str) -> str | None:
+    """The Deployment a *foreign* KEDA ScaledObject targets, else None (ours carry
+    ``llmops.dev/modeldeployment``).
+
+    Read from the ScaledObject itself, not only from the HPA KEDA makes for it: that HPA
+    appears only once KEDA's operator has reconciled (never, while KEDA is down), and until
+    then the operator would write replicas KEDA is about to own.
+    """
+    metadata = scaled_object.get("metadata") or {}
+    ref = (scaled_object.get("spec") or {}).get("scaleTargetRef") or {}
+    # KEDA's defaults: an unnamed kind is an apps/v1 Deployment.
+    if ref.get("kind", "Deployment") != "Deployment" or not ref.get("name"):
+        return None
+    if (metadata.get("labels") or {}).get(LABEL_MD) == md_name:
+        return None
+    return str(ref["name"])

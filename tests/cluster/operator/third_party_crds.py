@@ -1,7 +1,7 @@
-"""Third-party CRDs the routers write to, installed from their upstream Go modules.
+"""Third-party CRDs the operator writes to, installed from their upstream Go modules.
 
-The local cluster has neither Gateway API nor KServe. Their CRDs are generated files that
-both projects ship inside their Go modules, so a pinned version comes through the Go module
+The local cluster has neither Gateway API, KServe nor KEDA. Their CRDs are generated files
+that these projects ship inside their Go modules, so a pinned version comes through the Go module
 proxy with ``go mod download -json MODULE@VERSION`` (checksummed against sum.golang.org,
 cached in Go's module cache, so later runs are offline) and is applied server-side: the
 InferenceService CRD (~1 MB) exceeds the 256 KiB last-applied annotation of a client-side
@@ -47,6 +47,14 @@ KSERVE_INFERENCESERVICE = ModuleCrd(
     "v0.16.0",
     "config/crd/full/serving.kserve.io_inferenceservices.yaml",
     "inferenceservices.serving.kserve.io",
+)
+# KEDA v2.18.0: ScaledObject keda.sh/v1alpha1 (min/maxReplicaCount, prometheus triggers). Only
+# the CRD: KEDA's operator, metrics server and admission webhook do not run here.
+KEDA_SCALEDOBJECT = ModuleCrd(
+    "github.com/kedacore/keda/v2",
+    "v2.18.0",
+    "config/crd/bases/keda.sh_scaledobjects.yaml",
+    "scaledobjects.keda.sh",
 )
 
 GO_HINT = "install Go 1.26 or newer from go.dev/dl (the CRDs come from the Go module proxy)"
