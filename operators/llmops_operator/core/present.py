@@ -135,7 +135,8 @@ def describe_step(step: CanaryStep) -> str:
     if step.analysis is not None:
         return f"analysis every {step.analysis.interval} x{step.analysis.count}"
     assert step.load_test is not None
-    return f"loadTest {step.load_test.profile} {step.load_test.users} users"
+    gate = step.load_test
+    return f"loadTest {gate.profile} {gate.users} users {gate.duration}: {', '.join(gate.slos)}"
 
 
 def step_lines(spec: ModelDeploymentSpec, status: RolloutStatus) -> list[str]:
@@ -180,7 +181,9 @@ def status_text(
             lines.append(f"  step {step} {metric}: {run.result.value} value={value} {run.message}")
     if status.load_test is not None:
         lt = status.load_test
-        lines.append(f"Load test: {lt.name} {lt.verdict.value} {lt.report_url} {lt.message}")
+        lines.append(f"Load test: {lt.name} {lt.verdict.value}  {lt.message}".rstrip())
+        if lt.report_url:
+            lines.append(f"  report: {lt.report_url}")
     lines += autoscaler_lines(spec, status, autoscalers)
     lines.append("Conditions:")
     lines += [f"  {c.type}={c.status} {c.reason}: {c.message}" for c in status.conditions]

@@ -24,6 +24,7 @@ from tests.cluster.kube import Kube
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import (
     apply_example,
+    plugin,
     set_revision,
     status_of,
     wait_for,
@@ -31,7 +32,7 @@ from tests.cluster.operator.helpers import (
 )
 from tests.integration.gateway.procs import Proc, gateway, write_table
 
-# Short and small: vLLM makes about 9 tokens/s on this machine's cores.
+# The example's gate (short and small: vLLM makes about 9 tokens/s on these cores).
 GATE = {"users": 2, "duration": "15s", "inputTokens": 16, "outputTokens": 8, "minRequests": 2}
 
 
@@ -69,9 +70,15 @@ def gateway_requests(proc: Proc, alias: str) -> dict[str, float]:
     return counts
 
 
-def start_gated_canary(kube: Kube, namespace: str, operator: Operator, slos: list[str]) -> str:
-    steps = [{"setWeight": 20}, {"loadTest": {**GATE, "slos": slos}}, {"setWeight": 50}]
-    name = apply_example(kube, namespace, "canary.yaml", strategy__canary__steps=steps)
+def start_gated_canary(
+    kube: Kube, namespace: str, operator: Operator, slos: list[str] | None = None
+) -> str:
+    """The example as shipped; ``slos`` replaces its gate's SLOs."""
+    overrides: dict[str, Any] = {}
+    if slos is not None:
+        steps = [{"setWeight": 10}, {"loadTest": {**GATE, "slos": slos}}, {"setWeight": 50}]
+        overrides["strategy__canary__steps"] = steps
+    name = apply_example(kube, namespace, "canary-load-tested.yaml", **overrides)
     wait_for(kube, namespace, name, lambda s: s.get("phase") == "Succeeded", operator=operator)
     set_revision(kube, namespace, name, "2")
     return name
@@ -87,13 +94,13 @@ def report_of(status: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
 def test_a_passing_gate_lets_the_canary_through(
     kube: Kube, namespace: str, operator: Operator, gate_gateway: Proc
 ) -> None:
-    name = start_gated_canary(kube, namespace, operator, ["error_ratio <= 0", "ttft_p95_s <= 60"])
+    name = start_gated_canary(kube, namespace, operator)
     running = wait_for(
         kube,
         namespace,
         name,
         lambda s: (s.get("loadTest") or {}).get("verdict") == "Running",
-        timeout=90,
+        timeout=180,
         operator=operator,
     )
     assert running["phase"] == "Analyzing" and running["currentStepIndex"] == 1
@@ -102,11 +109,14 @@ def test_a_passing_gate_lets_the_canary_through(
         namespace,
         name,
         lambda s: s.get("phase") == "Succeeded" and s.get("stableRevision") == "2",
-        timeout=240,
+        timeout=420,
         operator=operator,
     )
     assert done["loadTest"]["verdict"] == "Passed"
     assert done["loadTest"]["message"] == "PASS (2/2 SLOs met)", done["loadTest"]
+    shown = plugin(kube, "status", name, "-n", namespace).stdout
+    assert f"Load test: {done['loadTest']['name']} Passed  PASS (2/2 SLOs met)" in shown
+    assert "loadTest chat 2 users 15s: error_ratio <= 0, ttft_p95_s <= 60" in shown
     _html, report = report_of(done)
     assert report["verdict"]["passed"] is True
     measured = report["targets"]["target"]["metrics"]["requests"]
@@ -127,7 +137,7 @@ def test_a_failing_gate_rolls_back_with_the_reason_and_report(
         namespace,
         name,
         lambda s: s.get("phase") == "RolledBack",
-        timeout=240,
+        timeout=420,
         operator=operator,
     )
     assert rolled["loadTest"]["verdict"] == "Failed"
