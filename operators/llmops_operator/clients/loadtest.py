@@ -2,9 +2,9 @@
 
 Each run is ``python -m llmops loadtest run`` (the same command as the load-test Job) with
 the profile and gate files `core.loadtests.plan_load_test` wrote, in
-``<report_dir>/<key>/``: exit 0 passed, 1 failed its SLOs, 2 could not run. The verdict's
-headline comes from the run's ``report.json``; the link in status points at its
-``report.html`` (or at the run's log when no report was written).
+``<report_dir>/<key>/``. The verdict and its headline come from the run's ``report.json``
+(no report: the run could not happen, and the log's last line says why). The link in status
+is the MLflow run the report was logged to, else the local ``report.html`` (else the log).
 
 Runs live in this process: a restarted operator no longer sees them, and the state machine
 starts the gate again under the same name. A run past its time limit is killed and fails;
@@ -28,6 +28,8 @@ import yaml
 from llmops_operator.core.decision import LoadTestObservation
 from llmops_operator.core.loadtests import LoadTestPlan
 from llmops_operator.core.status import LoadTestVerdict
+
+MLFLOW_LINE = "MLflow run: "  # what `llmops loadtest run` prints once the run is logged
 
 
 @dataclass
@@ -61,6 +63,8 @@ class ProcessLoadTestRunner:
             "--gate", str(folder / "gate.yaml"),
             "--out", str(folder / "report"),
         ]  # fmt: skip
+        if plan.mlflow is not None:
+            argv += ["--mlflow-uri", plan.mlflow[0], "--mlflow-model", plan.mlflow[1]]
         with (folder / "run.log").open("wb") as log:
             process = subprocess.Popen(
                 argv,
@@ -118,22 +122,28 @@ class ProcessLoadTestRunner:
 
 
 def _finished(name: str, run: _Run, code: int) -> LoadTestObservation:
+    """The verdict is the report's (exit code 2 after a report means only the MLflow upload
+    failed: the gate was still judged); no report means the run could not happen."""
     report_json = run.folder / "report" / "report.json"
     report_html = run.folder / "report" / "report.html"
     log = run.folder / "run.log"
-    if code in {0, 1} and report_json.is_file():
-        try:
-            headline = str(json.loads(report_json.read_text())["verdict"]["headline"])
-        except (OSError, ValueError, KeyError, TypeError):
-            headline = f"exit code {code}; report.json unreadable"
-        verdict = LoadTestVerdict.PASSED if code == 0 else LoadTestVerdict.FAILED
-        url = (report_html if report_html.is_file() else report_json).as_uri()
-        return LoadTestObservation(name, verdict, url, headline)
     lines = [line.strip() for line in _tail(log).splitlines() if line.strip()]
-    reason = lines[-1] if lines else f"exit code {code}"
-    return LoadTestObservation(
-        name, LoadTestVerdict.FAILED, log.as_uri(), f"could not run (exit {code}): {reason}"
-    )
+    try:
+        verdict = json.loads(report_json.read_text())["verdict"]
+        passed, headline = bool(verdict["passed"]), str(verdict["headline"])
+    except (OSError, ValueError, KeyError, TypeError):
+        reason = lines[-1] if lines else f"exit code {code}"
+        return LoadTestObservation(
+            name, LoadTestVerdict.FAILED, log.as_uri(), f"could not run (exit {code}): {reason}"
+        )
+    url = (report_html if report_html.is_file() else report_json).as_uri()
+    logged = next((ln.removeprefix(MLFLOW_LINE) for ln in lines if ln.startswith(MLFLOW_LINE)), "")
+    if logged:
+        url = logged.strip()
+    elif code == 2 and lines:
+        headline += f" (report not logged to MLflow: {lines[-1]})"
+    verdict_value = LoadTestVerdict.PASSED if passed else LoadTestVerdict.FAILED
+    return LoadTestObservation(name, verdict_value, url, headline)
 
 
 def _tail(path: Path, size: int = 4000) -> str:

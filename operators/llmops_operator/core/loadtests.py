@@ -38,12 +38,15 @@ class LoadTestPlanError(ValueError):
 
 @dataclass(frozen=True)
 class LoadTestPlan:
-    """Everything one gate run needs: ``llmops loadtest run --target T --profile P --gate G``."""
+    """Everything one gate run needs: ``llmops loadtest run --target T --profile P --gate G``
+    (+ ``--mlflow-uri U --mlflow-model NAME/VERSION`` when the revision is a registry version:
+    the report becomes an MLflow run linked to it, which is where people open it)."""
 
     target: str
     profile: dict[str, Any]
     gate: dict[str, Any]
     timeout_s: float
+    mlflow: tuple[str, str] | None = None
 
 
 def plan_load_test(
@@ -58,8 +61,10 @@ def plan_load_test(
     template: RevisionTemplate,
     gateway_url: str,
     grace_s: float,
+    mlflow_version: tuple[str, str, str] | None = None,
 ) -> LoadTestPlan:
-    """The plan for gate run ``name`` of revision ``revision_hash`` (in role ``role``)."""
+    """The plan for gate run ``name`` of revision ``revision_hash`` (in role ``role``);
+    ``mlflow_version`` is (tracking URI, model name, version) of a registry revision."""
     api, input_tokens, output_tokens = PROFILES[spec.profile]
     through_gateway = bool(gateway_url)
     if api == "rag_query" and not through_gateway:
@@ -91,4 +96,8 @@ def plan_load_test(
         "seed": zlib.crc32(revision_hash.encode()),  # same prompts on every retry
         "headers": headers,
     }
-    return LoadTestPlan(target, profile, spec.gate_document(), duration_s + grace_s)
+    mlflow = None
+    if mlflow_version is not None:
+        tracking_uri, model_name, version = mlflow_version
+        mlflow = (tracking_uri, f"{model_name}/{version}")
+    return LoadTestPlan(target, profile, spec.gate_document(), duration_s + grace_s, mlflow)

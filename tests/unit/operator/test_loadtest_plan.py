@@ -106,3 +106,22 @@ def test_rag_without_the_gateway_says_how_to_configure_it() -> None:
 
 def test_every_retry_of_a_revision_sends_the_same_prompts() -> None:
     assert plan_for(gate_spec()).profile["seed"] == plan_for(gate_spec()).profile["seed"]
+
+
+def test_a_registry_revision_logs_its_report_against_its_version() -> None:
+    md = make_spec()
+    plan = plan_load_test(
+        gate_spec(),
+        name="lt-abcd1234-s2",
+        md_name="chat",
+        namespace="team-a",
+        alias=md.alias,
+        revision_hash="abcd1234",
+        role="canary",
+        template=template_of(md),
+        gateway_url="",
+        grace_s=300,
+        mlflow_version=("http://mlflow:5000", "gemma", "7"),
+    )
+    assert plan.mlflow == ("http://mlflow:5000", "gemma/7")
+    assert plan_for(gate_spec()).mlflow is None
