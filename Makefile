@@ -34,9 +34,18 @@ $(VENV)/.installed: $(UV) pyproject.toml $(LOCK)
 	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	touch $@
 
-lock: $(UV) ## re-resolve every Python dependency into the hashed lock file
+# The images (Dockerfile) install RUNTIME_LOCK: the same pins as $(LOCK) (it is resolved as a
+# constraint) without the dev tools; BUILD_LOCK pins the build backend that builds our wheel.
+RUNTIME_LOCK := infra/locks/runtime.txt
+BUILD_LOCK := infra/locks/build.txt
+
+lock: $(UV) ## re-resolve every Python dependency into the hashed lock files
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
 	  --quiet --custom-compile-command "make lock" -o $(LOCK)
+	$(UV) pip compile pyproject.toml -c $(LOCK) --generate-hashes --python-version 3.11 \
+	  --quiet --custom-compile-command "make lock" -o $(RUNTIME_LOCK)
+	$(UV) pip compile infra/locks/build.in --generate-hashes --python-version 3.11 \
+	  --quiet --custom-compile-command "make lock" -o $(BUILD_LOCK)
 
 install: $(VENV)/.installed ## the project's venv (.venv) and the pinned helm and kubectl (.tools/bin)
 	$(LLMOPS) tools install

@@ -215,3 +215,10 @@ def test_should_pass_analysis_mlflow_and_load_test_values_to_the_operator(charts
     assert settings.report_dir.startswith("/tmp/")
     volume = find(docs, "Deployment")["spec"]["template"]["spec"]["volumes"][0]
     assert volume["emptyDir"] == {"sizeLimit": "1Gi"}
+
+
+def test_should_let_the_pause_process_reap_what_stopped_load_test_gates_leave(
+    charts: Charts,
+) -> None:
+    pod = find(charts.render("llmops-operator"), "Deployment")["spec"]["template"]["spec"]
+    assert pod["shareProcessNamespace"] is True

@@ -1,0 +1,321 @@
+"""The Dockerfile against the charts that run its images and the lock files it installs.
+
+Pure: these tests read text (Dockerfile, .dockerignore, chart values and templates, locks).
+No image is built, here or anywhere in this repository's tests: the build machines have no
+Docker engine. `tests/integration/test_image_rehearsal.py` runs the Dockerfile's install
+steps in a fresh venv and starts what the images start; a real `docker build` is not tested.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from typing import Any
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+
+from tests.dockerfile import (
+    DOCKERIGNORE,
+    ROOT,
+    Dockerfile,
+    Pin,
+    copies,
+    exec_form,
+    ignore_rules,
+    is_ignored,
+    load_dockerfile,
+    parse_dockerfile,
+    parse_lock,
+)
+
+CHARTS = ROOT / "charts"
+README = ROOT / "README.md"
+PROJECT_LOCK = "infra/locks/project.txt"
+RUNTIME_LOCK = "infra/locks/runtime.txt"
+BUILD_LOCK = "infra/locks/build.txt"
+# image target -> the chart whose Deployment runs it
+TARGETS = {"operator": "llmops-operator", "gateway": "rag-gateway"}
+BUILD_STAGES = ("wheel", "venv")  # where the build backend, pip runs and sources live
+NEVER_SHIPPED = {"ruff", "mypy", "import-linter", "pytest-timeout", "types-pyyaml"}
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> Dockerfile:
+    return load_dockerfile()
+
+
+def chart_values(chart: str) -> dict[str, Any]:
+    values: dict[str, Any] = yaml.safe_load((CHARTS / chart / "values.yaml").read_text())
+    return values
+
+
+def deployment_template(chart: str) -> str:
+    return (CHARTS / chart / "templates" / "deployment.yaml").read_text()
+
+
+def lock(relative: str) -> dict[str, Pin]:
+    pins, unpinned = parse_lock((ROOT / relative).read_text())
+    assert unpinned == [], f"{relative}: not pinned with ==: {unpinned}"
+    return pins
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pip_commands(dockerfile: Dockerfile, stage: str) -> list[list[str]]:
+    """Each `... pip ...` command of the stage's RUN lines, split at `&&`, as argv."""
+    commands = []
+    for instruction in dockerfile.stages[stage].all("RUN"):
+        for part in instruction.args.split("&&"):
+            argv = shlex.split(part)
+            if "pip" in argv:
+                commands.append(argv)
+    return commands
+
+
+def test_should_offer_one_target_per_chart_on_a_python_3_11_slim_bookworm_base(
+    dockerfile: Dockerfile,
+) -> None:
+    assert set(TARGETS) <= set(dockerfile.stages)
+    for target in TARGETS:
+        base = dockerfile.chain(target)[0].base
+        # A digest may be appended (production should pin one); the tag stays readable.
+        assert re.fullmatch(r"python:3\.11-slim-bookworm(@sha256:[0-9a-f]{64})?", base), base
+    makefile = (ROOT / "Makefile").read_text()
+    # The locks are resolved for the image's Python.
+    assert set(re.findall(r"--python-version (\S+)", makefile)) == {"3.11"}
+
+
+@pytest.mark.parametrize(("target", "chart"), TARGETS.items())
+def test_should_run_as_the_user_and_group_of_its_chart(
+    dockerfile: Dockerfile, target: str, chart: str
+) -> None:
+    security = chart_values(chart)["podSecurity"]
+    user = dockerfile.last(target, "USER")
+
+    assert user is not None, f"{target} runs as root"
+    assert user.args == f"{security['runAsUser']}:{security['runAsGroup']}" == "10001:10001"
+
+
+def test_should_run_the_command_of_the_operator_chart(dockerfile: Dockerfile) -> None:
+    commands = re.findall(
+        r"^\s*command:\s*(\[.*\])\s*$", deployment_template("llmops-operator"), re.M
+    )
+    assert len(commands) == 1, commands
+    cmd = dockerfile.last("operator", "CMD")
+
+    assert cmd is not None
+    assert exec_form(cmd) == yaml.safe_load(commands[0]) == ["python", "-m", "llmops_operator"]
+    # No ENTRYPOINT: the load-test Jobs' `command: [llmops, loadtest, run, ...]` replaces CMD.
+    assert dockerfile.last("operator", "ENTRYPOINT") is None
+
+
+def test_should_serve_the_gateway_from_its_cmd_because_its_chart_sets_no_command(
+    dockerfile: Dockerfile,
+) -> None:
+    template = deployment_template("rag-gateway")
+    cmd = dockerfile.last("gateway", "CMD")
+
+    assert re.findall(r"^\s*(command|args):", template, re.M) == []
+    assert cmd is not None
+    assert exec_form(cmd) == ["python", "-m", "llmops_gateway"]
+    assert (ROOT / "services" / "llmops_gateway" / "__main__.py").is_file()
+    assert dockerfile.last("gateway", "ENTRYPOINT") is None
+    # The gateway's own default host is 127.0.0.1; probes and the Service use the pod IP.
+    host = dockerfile.env("gateway")["LLMOPS_GATEWAY_HOST"]
+    assert host == "0.0.0.0"  # noqa: S104 -- the pod's interfaces, which is the point
+
+
+@pytest.mark.parametrize(
+    ("target", "chart", "ports"),
+    [
+        ("operator", "llmops-operator", lambda v: {v["healthPort"], v["metrics"]["port"]}),
+        ("gateway", "rag-gateway", lambda v: {v["service"]["port"]}),
+    ],
+)
+def test_should_expose_the_ports_its_chart_probes_and_serves(
+    dockerfile: Dockerfile, target: str, chart: str, ports: Any
+) -> None:
+    assert dockerfile.exposed(target) == ports(chart_values(chart))
+
+
+@pytest.mark.parametrize(("target", "chart"), TARGETS.items())
+def test_should_put_the_venv_first_on_path_and_home_on_the_charts_tmp_emptydir(
+    dockerfile: Dockerfile, target: str, chart: str
+) -> None:
+    env = dockerfile.env(target)
+    [venv] = [c.dest for s in dockerfile.chain(target) for c in copies(s) if c.from_stage]
+
+    # `python` (both charts' commands) and `llmops` (the load-test Jobs') are the venv's.
+    assert env["PATH"].startswith(f"{venv}/bin:")
+    # With a read-only root, only the charts' /tmp emptyDir is writable (caches, matplotlib).
+    assert env["HOME"] == "/tmp"
+    assert re.search(r"mountPath: /tmp\s*$", deployment_template(chart), re.M)
+
+
+def test_should_copy_only_files_that_exist_and_reach_the_build_context(
+    dockerfile: Dockerfile,
+) -> None:
+    rules = ignore_rules(DOCKERIGNORE.read_text())
+    problems = []
+    for stage in dockerfile.stages.values():
+        for copy in copies(stage):
+            if copy.from_stage is not None:
+                if copy.from_stage not in dockerfile.stages:
+                    problems.append(f"{stage.name}: --from={copy.from_stage} is no stage")
+                continue
+            for source in copy.sources:
+                path = ROOT / source
+                if not path.exists():
+                    problems.append(f"{stage.name}: {source} does not exist")
+                files = [path] if path.is_file() else sorted(path.rglob("*"))
+                for file in files:
+                    relative = file.relative_to(ROOT).as_posix()
+                    wanted = file.is_file() and "__pycache__" not in file.parts
+                    if wanted and is_ignored(relative, rules):
+                        problems.append(f"{stage.name}: .dockerignore hides {relative}")
+
+    assert problems == []
+
+
+def test_should_keep_the_venvs_tools_and_history_out_of_the_build_context() -> None:
+    rules = ignore_rules(DOCKERIGNORE.read_text())
+
+    for heavy in (".git", ".venv", ".tools", ".pytest_cache", ".mypy_cache", "tests"):
+        assert is_ignored(heavy, rules), heavy
+    assert is_ignored("operators/llmops_operator/__pycache__/run.cpython-311.pyc", rules)
+
+
+def test_should_install_locks_that_exist_and_pin_every_package_with_a_hash(
+    dockerfile: Dockerfile,
+) -> None:
+    installed = set()
+    for stage in dockerfile.stages.values():
+        copied = {c.dest for c in copies(stage) if c.from_stage is None and c.sources == (c.dest,)}
+        for argv in pip_commands(dockerfile, stage.name):
+            if "-r" not in argv:
+                continue
+            requirements = argv[argv.index("-r") + 1]
+            installed.add(requirements)
+            # Copied to the same relative path (WORKDIR), so the RUN reads the repo's file.
+            assert requirements in copied, f"{stage.name}: {requirements} is not copied in"
+            assert {"install", "--require-hashes", "--no-deps"} <= set(argv), argv
+            for pin in lock(requirements).values():
+                assert pin.hashes, f"{requirements}: {pin.name} has no hash"
+                assert all(h.startswith("sha256:") for h in pin.hashes), pin
+
+    assert installed == {BUILD_LOCK, RUNTIME_LOCK}
+
+
+def test_should_pin_the_runtime_lock_to_the_versions_and_files_of_the_project_lock() -> None:
+    runtime, project = lock(RUNTIME_LOCK), lock(PROJECT_LOCK)
+
+    assert sorted(set(runtime) - set(project)) == []
+    assert {
+        name: (pin.version, project[name].version)
+        for name, pin in runtime.items()
+        if pin.version != project[name].version
+    } == {}
+    assert [n for n, pin in runtime.items() if set(pin.hashes) != set(project[n].hashes)] == []
+
+
+def test_should_leave_the_dev_extra_out_of_the_runtime_lock() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    runtime = lock(RUNTIME_LOCK)
+    direct = {name for name, pin in runtime.items() if "llmops (pyproject.toml)" in pin.via}
+
+    # What pyproject asks for directly is exactly [project].dependencies (pytest, say, is
+    # still there: Locust requires it).
+    assert direct == {normalized(Requirement(r).name) for r in pyproject["project"]["dependencies"]}
+    assert NEVER_SHIPPED & set(runtime) == set()
+
+
+def test_should_build_our_wheel_with_the_pinned_backend_of_pyproject_without_isolation(
+    dockerfile: Dockerfile,
+) -> None:
+    build_system = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
+    [backend] = [Requirement(r) for r in build_system["requires"]]
+    pinned = lock(BUILD_LOCK)[normalized(backend.name)]
+    [wheel] = [
+        argv for argv in pip_commands(dockerfile, "wheel") if argv[argv.index("pip") + 1] == "wheel"
+    ]
+    [ours] = [argv for argv in pip_commands(dockerfile, "venv") if "/wheels/*.whl" in argv]
+
+    assert build_system["build-backend"] == "hatchling.build"
+    assert pinned.version in SpecifierSet(str(backend.specifier))
+    assert {"--no-deps", "--no-build-isolation"} <= set(wheel), wheel
+    assert "--no-deps" in ours, ours
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_should_leave_build_tools_sources_and_caches_out_of_the_final_image(
+    dockerfile: Dockerfile, target: str
+) -> None:
+    chain = dockerfile.chain(target)
+    froms = {(c.from_stage, c.dest) for s in chain for c in copies(s) if c.from_stage}
+
+    assert not {s.name for s in chain} & set(BUILD_STAGES)
+    assert froms == {("venv", "/opt/venv")}  # only the installed venv crosses over
+    assert [c for s in chain for c in copies(s) if c.from_stage is None] == []
+    assert not any("apt-get" in i.args for s in chain for i in s.all("RUN"))
+    for stage in BUILD_STAGES:
+        assert dockerfile.env(stage)["PIP_NO_CACHE_DIR"] == "1"
+    # No pip (nor setuptools) inside the venv the images run.
+    assert "--without-pip" in dockerfile.stages["venv"].all("RUN")[0].args
+
+
+def test_should_write_every_lock_with_make_lock_and_no_registry_hostname() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    variables = dict(re.findall(r"^([A-Z_]+) :?= (.+)$", makefile, re.M))
+    recipe = re.search(r"^lock:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert recipe is not None
+    commands = [
+        re.sub(r"\$\((\w+)\)", lambda m: variables.get(m.group(1), m.group(0)), command)
+        for command in recipe.group(1).replace("\\\n", " ").splitlines()
+    ]
+    outputs = {shlex.split(c)[shlex.split(c).index("-o") + 1]: c for c in commands}
+
+    assert set(outputs) == {PROJECT_LOCK, RUNTIME_LOCK, BUILD_LOCK}
+    assert f"-c {PROJECT_LOCK}" in outputs[RUNTIME_LOCK]
+    assert "--extra" not in outputs[RUNTIME_LOCK]
+    hostname = re.compile(r"://|index-url|find-links|\b[\w-]+(?:\.[\w-]+)*\.(?:org|com|io|net)\b")
+    for path in (RUNTIME_LOCK, BUILD_LOCK, "infra/locks/build.in"):
+        text = (ROOT / path).read_text()
+        assert hostname.findall(text) == [], path
+        if path.endswith(".txt"):
+            assert "#    make lock\n" in text, f"{path} was not written by make lock"
+
+
+@pytest.mark.parametrize(("target", "chart"), TARGETS.items())
+def test_should_document_the_build_command_of_the_image_its_chart_pulls(
+    target: str, chart: str
+) -> None:
+    repository = chart_values(chart)["image"]["repository"]
+    app_version = yaml.safe_load((CHARTS / chart / "Chart.yaml").read_text())["appVersion"]
+    command = f"docker build --target {target} -t {repository}"
+
+    assert re.search(rf"{re.escape(command)}:{re.escape(app_version)} \.", README.read_text())
+    assert f"{command}:<version> ." in " ".join((ROOT / "Dockerfile").read_text().split())
+
+
+def test_should_parse_continuations_and_global_args_like_docker() -> None:
+    parsed = parse_dockerfile(
+        "ARG IMAGE=python:3.11-slim\n"
+        "FROM ${IMAGE} AS base\n"
+        "RUN a \\\n"
+        "# a comment inside a continuation\n"
+        "  && b\n"
+        "FROM base AS final\n"
+        "USER 1:1\n"
+    )
+
+    assert parsed.chain("final")[0].base == "python:3.11-slim"
+    assert parsed.stages["base"].all("RUN")[0].args == "a && b"
+    user = parsed.last("final", "USER")
+    assert user is not None
+    assert user.args == "1:1"
