@@ -4,13 +4,16 @@ Every command is a plain Kubernetes write, so `kubectl patch`/`annotate` do the 
 - promote [--full], abort, retry: ``kubectl annotate md NAME llmops.dev/command=VERB:NONCE``
   (the operator handles each distinct value once and records it in status.lastCommand);
 - pause / resume: ``kubectl patch md NAME --type merge -p '{"spec":{"paused":true}}'``;
-- undo: patches spec.model/engine/route back to a previous revision from status.history.
+- undo: patches spec.model/engine/route back to a previous revision from status.history;
+- timeline [--html FILE]: reads status.timeline (recorded by the operator), writes nothing.
 User mistakes end with one readable line and exit code 2.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import kubernetes
@@ -28,6 +31,7 @@ from llmops_operator.core.present import (
 )
 from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
 from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.timeline import timeline_lines
 
 GROUP, VERSION, PLURAL = "llmops.dev", "v1alpha1", "modeldeployments"
 app = typer.Typer(
@@ -108,7 +112,7 @@ def status(
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh every 2 s.")] = False,
 ) -> None:
     """The phase, the step list (done / current / to come), analysis, each revision's
-    autoscaler (bounds, current/desired replicas) and conditions."""
+    autoscaler (bounds, current/desired replicas), conditions and the latest timeline."""
     api, ns = _api(namespace)
     while True:
         obj = _get(api, ns, name)
@@ -185,6 +189,36 @@ def history(name: Name, namespace: Namespace = None) -> None:
     """Promoted and rolled-back revisions, oldest first."""
     api, ns = _api(namespace)
     typer.echo(history_text(RolloutStatus.from_raw(_get(api, ns, name).get("status"))))
+
+
+@app.command()
+def timeline(
+    name: Name,
+    namespace: Namespace = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write a self-contained HTML page (plot and table) here."),
+    ] = None,
+    every_rollout: Annotated[
+        bool, typer.Option("--all", help="Every rollout still kept, not only the latest.")
+    ] = False,
+) -> None:
+    """The rollout, one line per phase, step or weight change: time since it started, phase,
+    step, canary weight (``--html``: the weight over time as a picture)."""
+    api, ns = _api(namespace)
+    current = RolloutStatus.from_raw(_get(api, ns, name).get("status"))
+    if html is None:
+        typer.echo("\n".join(timeline_lines(current, every_rollout=every_rollout)))
+        return
+    # matplotlib loads only here: every other command stays quick to start.
+    from llmops_operator.timeline_plot import render_timeline_page  # noqa: PLC0415
+
+    page = render_timeline_page(ns, name, current, datetime.now(UTC), every_rollout=every_rollout)
+    try:
+        html.write_text(page, encoding="utf-8")
+    except OSError as err:
+        raise fail(f"cannot write {html}: {err.strerror or err}") from err
+    typer.echo(f"modeldeployment {ns}/{name}: timeline written to {html}")
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 (default), Gateway API HTTPRoute backend weights, and KServe's canaryTrafficPercent.
 
 Every router is idempotent: it writes the weights the machine decided and nothing when they
-are already in place, so a tick can be repeated after any crash.
+are already in place, so a tick can be repeated after any crash. `release_target` undoes a
+router's writes when the ModelDeployment goes or moves to another alias (again idempotent).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import yaml
 from kubernetes.client.exceptions import ApiException
@@ -18,14 +19,17 @@ from kubernetes.client.exceptions import ApiException
 from llmops_operator.clients import kube
 from llmops_operator.core.builders import (
     build_backends,
+    build_released_routing_table,
     build_routing_table,
 )
+from llmops_operator.core.claims import ALIAS_FIELD, HTTP_ROUTE_FIELD, Target
 from llmops_operator.core.decision import TrafficShare
 from llmops_operator.core.phases import Phase
 from llmops_operator.core.routes import (
     build_backend_refs,
     build_canary_traffic_percent,
     build_http_route_rules,
+    build_released_http_route_rules,
 )
 from llmops_operator.core.spec import ModelDeploymentSpec
 from llmops_operator.settings import OperatorSettings
@@ -60,31 +64,48 @@ class GatewayRouter:
         traffic: Sequence[TrafficShare],
         phase: Phase | None,
     ) -> None:
-        api = kube.core()
+        current, table = self._read(namespace)
+        backends = build_backends(md_name, namespace, traffic)
+        wanted = build_routing_table(table, spec.alias, backends, "")
+        if wanted["routes"] == (table.get("routes") or {}):
+            return
+        self._write(namespace, current, wanted)
+
+    def release(self, namespace: str, md_name: str, alias: str) -> bool:
+        """Remove ``routes.<alias>`` if ``md_name`` wrote it; True when it was removed.
+
+        Raises `RoutingTableConflictError` when another alias needs it as its embedder."""
+        current, table = self._read(namespace)
+        wanted = build_released_routing_table(table, alias, md_name)
+        if wanted is None:
+            return False
+        self._write(namespace, current, wanted)
+        return True
+
+    def _read(self, namespace: str) -> tuple[Any, dict[str, Any]]:
+        """The ConfigMap (None when missing) and the table it holds."""
         try:
-            current = api.read_namespaced_config_map(self.name, namespace)
+            current = kube.core().read_namespaced_config_map(self.name, namespace)
         except ApiException as err:
             if err.status != 404:
                 raise
-            current = None
-        data = (current.data or {}) if current is not None else {}
-        table = yaml.safe_load(data.get(self.key) or "") or {}
-        backends = build_backends(md_name, namespace, traffic)
-        routes = {**(table.get("routes") or {})}
-        wanted = build_routing_table(table, spec.alias, backends, "")
-        if wanted["routes"] == routes:
-            return
+            return None, {}
+        table = yaml.safe_load((current.data or {}).get(self.key) or "") or {}
+        return current, table
+
+    def _write(self, namespace: str, current: Any, wanted: dict[str, Any]) -> None:
         digest = hashlib.sha256(json.dumps(wanted["routes"], sort_keys=True).encode()).hexdigest()
         wanted["version"] = digest[:12]
+        data = (current.data or {}) if current is not None else {}
         body = {
             "metadata": {"name": self.name, "labels": {"app.kubernetes.io/part-of": "llmops"}},
             "data": {**data, self.key: yaml.safe_dump(wanted, sort_keys=False)},
         }
         if current is None:
-            api.create_namespaced_config_map(namespace, body)
+            kube.core().create_namespaced_config_map(namespace, body)
         else:
             body["metadata"]["resourceVersion"] = current.metadata.resource_version
-            api.replace_namespaced_config_map(self.name, namespace, body)
+            kube.core().replace_namespaced_config_map(self.name, namespace, body)
 
 
 class HttpRouteRouter:
@@ -117,6 +138,26 @@ class HttpRouteRouter:
             *HTTP_ROUTE, namespace, "httproutes", spec.route.http_route, route
         )
 
+    def release(self, namespace: str, md_name: str, route_name: str) -> bool:
+        """Take ``md_name``'s backendRefs out of every rule; True when the route changed."""
+        api = kube.custom()
+        try:
+            route = api.get_namespaced_custom_object(
+                *HTTP_ROUTE, namespace, "httproutes", route_name
+            )
+        except ApiException as err:
+            if err.status != 404:
+                raise
+            return False  # the user deleted the route: nothing points at us
+        wanted = build_released_http_route_rules(route.get("spec", {}).get("rules"), md_name)
+        if wanted is None:
+            return False
+        route["spec"]["rules"] = wanted
+        api.replace_namespaced_custom_object(
+            *HTTP_ROUTE, namespace, "httproutes", route_name, route
+        )
+        return True
+
 
 class KServeRouter:
     """KServe owns both revisions inside one InferenceService: only the latest revision's
@@ -147,3 +188,19 @@ def router_for(spec: ModelDeploymentSpec, settings: OperatorSettings) -> Traffic
     if spec.route.router == "kserve":
         return KServeRouter()
     return GatewayRouter(settings)
+
+
+def release_target(
+    target: Target, namespace: str, md_name: str, settings: OperatorSettings
+) -> bool:
+    """Remove what ``md_name`` wrote to ``target`` (whether it may is `core.claims`'s call);
+    True when something was removed."""
+    if target.field == ALIAS_FIELD:
+        return GatewayRouter(settings).release(namespace, md_name, target.name)
+    if target.field == HTTP_ROUTE_FIELD:
+        return HttpRouteRouter().release(namespace, md_name, target.name)
+    # An InferenceService: nothing to remove. It is the user's (never adopted, so it outlives
+    # the ModelDeployment) and both revisions it splits traffic between are KServe's own,
+    # which live as long as it does: no traffic reaches anything this ModelDeployment owned.
+    # Its last canaryTrafficPercent stays as written.
+    return False

@@ -23,13 +23,8 @@ STEPS = ("prePromotionAnalysis", "prePromotionLoadTest", "promotion")
 def reconcile_blue_green(tick: Tick, strategy: BlueGreenStrategy) -> None:  # noqa: PLR0911
     # A straight list of steps, each returning early (Argo Rollouts style): many returns.
     s = tick.status
-    if not tick.is_candidate_ready(tick.candidate_floor(full_size=True)):
-        if tick.is_past_deadline():
-            budget = tick.spec.engine.load_budget_seconds + tick.spec.progress_deadline_seconds
-            tick.rollback("ProgressDeadlineExceeded", f"preview not Ready within {budget}s")
-            return
+    if not tick.reconcile_candidate_ready(full_size=True, noun="preview"):
         # The preview runs at full size from the start, so the switch needs no scale-up.
-        tick.set_phase(Phase.PROGRESSING, "WaitingForReady", "preview is loading its model")
         return
     if s.canary_ready_at is None:
         s.canary_ready_at = tick.now

@@ -8,7 +8,8 @@ pods. Engine flags are rendered exactly like the chart's ``llm-inference.args``.
 
 The routing table is the gateway's format (services/llmops_gateway/domain/routing.py, read
 there, never imported): ``routes.<alias>.backends[]`` with ``name url model revision weight
-chat rag``; `build_routing_table` replaces only the alias this ModelDeployment owns.
+chat rag``; `build_routing_table` replaces only the alias this ModelDeployment owns, and
+`build_released_routing_table` removes it again (only an entry this ModelDeployment wrote).
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ LABEL_REVISION = "llmops.dev/revision"
 def workload_name(md_name: str, revision_hash: str) -> str:
     """``<md>-<hash>``: a DNS-1035 label (the CRD keeps names short enough)."""
     return f"{md_name}-{revision_hash}"
+
+
+def is_workload_of(name: str, md_name: str) -> bool:
+    """True for a `workload_name` of ``md_name`` (``chat-1a2b3c4d`` is chat's, not chat-b's:
+    a hash never contains a dash)."""
+    owner, _, revision_hash = name.rpartition("-")
+    return owner == md_name and bool(revision_hash)
 
 
 def build_labels(md_name: str, revision_hash: str, template: RevisionTemplate) -> dict[str, str]:
@@ -234,3 +242,31 @@ def build_routing_table(
                 f"route.rag.embedder {embedder!r} is not an alias of the routing table"
             )
     return {"version": version, "routes": routes}
+
+
+def build_released_routing_table(
+    current: Mapping[str, Any] | None, alias: str, md_name: str
+) -> dict[str, Any] | None:
+    """``current`` without ``routes[alias]`` when ``md_name`` wrote it (every backend is one
+    of its revision Services); None when there is nothing of its to remove.
+
+    Raises `RoutingTableConflictError` when another alias uses this one as its
+    ``rag.embedder``: without it the gateway would reject the whole file.
+    """
+    routes = dict((current or {}).get("routes") or {})
+    backends = (routes.get(alias) or {}).get("backends") or []
+    names = [str(backend.get("name", "")) for backend in backends]
+    if not names or not all(is_workload_of(name, md_name) for name in names):
+        return None
+    del routes[alias]
+    users = sorted(
+        other
+        for other, route in routes.items()
+        if any(((b.get("rag") or {}).get("embedder")) == alias for b in route.get("backends", []))
+    )
+    if users:
+        raise RoutingTableConflictError(
+            f"routes.{alias} is kept: {', '.join(f'routes.{u}' for u in users)} use it as "
+            "rag.embedder (the gateway would reject the table without it)"
+        )
+    return {"version": "", "routes": routes}

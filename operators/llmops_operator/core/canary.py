@@ -35,13 +35,8 @@ def reconcile_canary(tick: Tick, strategy: CanaryStrategy) -> None:  # noqa: PLR
             return
         tick.switch_to_candidate(strategy.scale_down_delay_seconds, "Promoted")
         return
-    if not tick.is_candidate_ready(tick.candidate_floor(full_size=False)):
-        if tick.is_past_deadline():
-            budget = tick.spec.engine.load_budget_seconds + tick.spec.progress_deadline_seconds
-            tick.rollback("ProgressDeadlineExceeded", f"canary not Ready within {budget}s")
-            return
-        # The model is still loading: no step runs until the canary can serve.
-        tick.set_phase(Phase.PROGRESSING, "WaitingForReady", "canary is loading its model")
+    if not tick.reconcile_candidate_ready(full_size=False, noun="canary"):
+        # The model is still loading (or never loaded in time): no step runs until it serves.
         return
     if s.canary_ready_at is None:
         s.canary_ready_at = tick.now

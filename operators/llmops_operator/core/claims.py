@@ -11,6 +11,11 @@ A loser is frozen: it writes no traffic, its workloads and rollout progress stay
 are, and its status says who owns the target (`mark_conflict`). When the owner goes away or
 moves to another target, the loser takes over on its next tick (`clear_conflict`) and the
 state machine resumes from the stored status.
+
+Giving a target back (`released_targets`): a deleted ModelDeployment, or one whose gateway
+alias changed (`stale_alias`), removes what it wrote there, but only where no other live
+ModelDeployment claims the target; one that does takes it over on its next tick and
+rewrites it, so it is left to that one.
 """
 
 from __future__ import annotations
@@ -21,24 +26,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmops_operator.core.decision import Transition
-from llmops_operator.core.phases import ConditionType, Phase, set_condition
+from llmops_operator.core.phases import KEPT_PHASES, ConditionType, Phase, set_condition
 from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
 from llmops_operator.core.status import RolloutStatus
 
 ALIAS_CONFLICT = "AliasConflict"  # condition reason and Warning Event of a lost claim
 ALIAS_CLAIMED = "AliasClaimed"  # Normal Event: a former loser now owns its target
-# Phases the machine must resume from exactly (a switch or a rollback under way, or a
-# rollout that ended without the candidate): a conflict keeps them. Any other phase becomes
-# Paused, which the machine re-derives from the stored step on the first tick after.
-KEPT_PHASES = frozenset({Phase.PROMOTING, Phase.ROLLING_BACK, Phase.ROLLED_BACK, Phase.FAILED})
 NEVER = datetime.max.replace(tzinfo=UTC)  # no creationTimestamp: loses every tie
+# Target.field of each router's target: the spec field that names it.
+ALIAS_FIELD = "spec.route.alias"
+HTTP_ROUTE_FIELD = "spec.route.httpRoute"
+INFERENCE_SERVICE_FIELD = "spec.route.inferenceService"
 
 
 @dataclass(frozen=True, order=True)
 class Target:
     """A traffic target, named by the spec field that points at it."""
 
-    field: str  # "spec.route.alias" | "spec.route.httpRoute" | "spec.route.inferenceService"
+    field: str  # ALIAS_FIELD | HTTP_ROUTE_FIELD | INFERENCE_SERVICE_FIELD
     name: str
 
     def __str__(self) -> str:
@@ -66,10 +71,33 @@ def claimed_targets(spec: ModelDeploymentSpec) -> frozenset[Target]:
     """The target the spec's router writes (`routers.router_for` picks the same one)."""
     route = spec.route
     if route.router == "httpRoute":
-        return frozenset({Target("spec.route.httpRoute", route.http_route or "")})
+        return frozenset({Target(HTTP_ROUTE_FIELD, route.http_route or "")})
     if route.router == "kserve":
-        return frozenset({Target("spec.route.inferenceService", route.inference_service or "")})
-    return frozenset({Target("spec.route.alias", spec.alias)})
+        return frozenset({Target(INFERENCE_SERVICE_FIELD, route.inference_service or "")})
+    return frozenset({Target(ALIAS_FIELD, spec.alias)})
+
+
+def routed_alias_of(spec: ModelDeploymentSpec) -> str | None:
+    """The alias whose table entry this spec writes (None: another router carries traffic)."""
+    return spec.alias if spec.route.router == "gateway" else None
+
+
+def stale_alias(spec: ModelDeploymentSpec, status: RolloutStatus) -> Target | None:
+    """``status.routedAlias`` when the spec no longer routes through it (alias or router
+    changed): its entry is this ModelDeployment's to remove."""
+    routed = status.routed_alias
+    if routed is None or routed == routed_alias_of(spec):
+        return None
+    return Target(ALIAS_FIELD, routed)
+
+
+def written_targets(spec: ModelDeploymentSpec | None, status: RolloutStatus) -> frozenset[Target]:
+    """Every target a ModelDeployment may have written: its spec's (None: the spec does not
+    parse) and the alias its table entry was last written for."""
+    targets = claimed_targets(spec) if spec is not None else frozenset()
+    if status.routed_alias is not None:
+        targets |= {Target(ALIAS_FIELD, status.routed_alias)}
+    return targets
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -119,6 +147,19 @@ def lost_claims(me: Claimant, others: Iterable[Claimant]) -> tuple[LostClaim, ..
     return tuple(lost)
 
 
+def released_targets(
+    targets: Iterable[Target], *, namespace: str, name: str, others: Iterable[Claimant]
+) -> frozenset[Target]:
+    """The ``targets`` ModelDeployment ``name`` gives back: those no other live ModelDeployment
+    of its namespace claims (``others`` may include itself, as a namespace listing does).
+
+    One that claims a target either owns it already (``name`` lost the claim and never wrote
+    it) or takes it over on its next tick and rewrites it: either way the target is its.
+    """
+    rivals = [c for c in others if c.namespace == namespace and c.name != name and not c.deleting]
+    return frozenset(t for t in targets if not any(t in c.targets for c in rivals))
+
+
 def build_conflict_message(lost: Iterable[LostClaim]) -> str:
     """One readable sentence per lost target: who owns it and the two ways out."""
     return "; ".join(
@@ -140,7 +181,7 @@ def mark_conflict(
     """Record lost claims in ``status`` (in place); a Warning Event only when new.
 
     ``SpecValid=False/AliasConflict`` is the marker `clear_conflict` looks for. Unless the
-    phase is in `KEPT_PHASES`, the phase becomes Paused (a person must act) with the same
+    phase is in `phases.KEPT_PHASES`, the phase becomes Paused (a person must act) with the same
     message, ``Progressing=False`` and ``Paused=True``; the machine rewrites all three on its
     first tick after the conflict. Rollout timers, steps and history are left untouched.
     """

@@ -1,6 +1,8 @@
 """`advance`: one tick of the rollout state machine (pure: no clock, no I/O).
 
 Order of a tick (each branch may end the tick early; the comment says why):
+0. a spec that did not parse on an earlier tick does now: ``SpecValid`` turns True and a
+   ``Failed`` set by that is left for the branches below to re-derive (`core.validity`);
 1. a pending command (``llmops.dev/command`` annotation) is applied and remembered;
 2. no stable revision yet -> the first revision comes up without steps (Pending);
 3. the spec asks for the stable revision -> any candidate is dropped (Succeeded);
@@ -44,6 +46,7 @@ from llmops_operator.core.spec import (
 )
 from llmops_operator.core.status import RolloutStatus
 from llmops_operator.core.tick import Tick
+from llmops_operator.core.validity import resume_valid_spec
 
 COMMANDS = ("promote", "promote-full", "abort", "retry")
 
@@ -61,6 +64,9 @@ def advance(
     tick = Tick(spec, status.model_copy(deep=True), obs, now, template, template_hash(template))
     s = tick.status
     s.observed_generation = obs.generation
+    fixed = resume_valid_spec(s, generation=obs.generation, now=now)
+    if fixed is not None:
+        tick.events.append(fixed)
     if s.scale_down_at is not None and now >= s.scale_down_at:
         tick.events.append(Transition("ScaledDown", f"old revision {s.scale_down_hash} removed"))
         s.scale_down_hash = s.scale_down_at = None

@@ -27,6 +27,12 @@ class Phase(StrEnum):
         return self in (Phase.SUCCEEDED, Phase.ROLLED_BACK, Phase.FAILED)
 
 
+# Phases a stalled rollout keeps (a lost claim, a spec that no longer parses) so the machine
+# resumes from them exactly: a switch or a rollback under way, or a rollout that ended without
+# the candidate. Any other phase is re-derived from the stored steps on the first tick after.
+KEPT_PHASES = frozenset({Phase.PROMOTING, Phase.ROLLING_BACK, Phase.ROLLED_BACK, Phase.FAILED})
+
+
 class ConditionType(StrEnum):
     PROGRESSING = "Progressing"  # True while a rollout moves; reason says why it stopped
     AVAILABLE = "Available"  # True when a stable revision serves traffic

@@ -1,4 +1,6 @@
-"""Readable views of a rollout for people (`kubectl llmops status/history`), pure."""
+"""Readable views of a rollout for people (`kubectl llmops status/history`), pure.
+
+The timeline (`kubectl llmops timeline`, and the end of `status`) is `core.timeline`."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from llmops_operator.core.bluegreen import STEPS as BLUE_GREEN_STEPS
 from llmops_operator.core.builders import LABEL_HASH
 from llmops_operator.core.spec import CanaryStep, ModelDeploymentSpec
 from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.timeline import status_section
 
 HPA_KIND, SCALED_OBJECT_KIND = HPA_API[1], SCALED_OBJECT_API[1]
 SHORT_KIND = {HPA_KIND: "HPA", SCALED_OBJECT_KIND: "ScaledObject"}
@@ -187,6 +190,7 @@ def status_text(
     lines += autoscaler_lines(spec, status, autoscalers)
     lines.append("Conditions:")
     lines += [f"  {c.type}={c.status} {c.reason}: {c.message}" for c in status.conditions]
+    lines += status_section(status, name)
     return "\n".join(lines)
 
 

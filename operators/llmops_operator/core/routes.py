@@ -5,7 +5,8 @@ HTTPRoute (Gateway API ``v1``): the user owns the route (parentRefs, hostnames, 
 matches, filters and timeouts); the operator owns only the ``backendRefs`` of every rule,
 one per revision Service (``<modeldeployment>-<hash>``) with the weight the machine decided.
 A ref is written in the API server's defaulted form (``group: ""``, ``kind: Service``) so a
-read-back compares equal and an unchanged route is never written again.
+read-back compares equal and an unchanged route is never written again. When the
+ModelDeployment goes, `build_released_http_route_rules` takes exactly those refs out again.
 
 KServe (``serving.kserve.io/v1beta1``): one InferenceService holds both revisions, and
 ``spec.predictor.canaryTrafficPercent`` is the share of its *latest* revision (the candidate
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from llmops_operator.core.builders import workload_name
+from llmops_operator.core.builders import is_workload_of, workload_name
 from llmops_operator.core.decision import TrafficShare
 from llmops_operator.core.phases import Phase
 
@@ -46,6 +47,31 @@ def build_http_route_rules(
     if not rules:
         return [{"backendRefs": backend_refs}]
     return [{**rule, "backendRefs": backend_refs} for rule in rules]
+
+
+def build_released_http_route_rules(
+    rules: Sequence[Mapping[str, Any]] | None, md_name: str
+) -> list[dict[str, Any]] | None:
+    """Every rule without ``md_name``'s Service backendRefs (matches, filters, timeouts and
+    any other ref stay; a rule left without refs loses the key: it forwards nothing); None
+    when no rule has one of its refs."""
+    released: list[dict[str, Any]] = []
+    changed = False
+    for rule in rules or []:
+        refs = list(rule.get("backendRefs") or [])
+        kept = [ref for ref in refs if not _is_service_of(ref, md_name)]
+        if len(kept) == len(refs):
+            released.append(dict(rule))
+            continue
+        changed = True
+        rest = {key: value for key, value in rule.items() if key != "backendRefs"}
+        released.append({**rest, "backendRefs": kept} if kept else rest)
+    return released if changed else None
+
+
+def _is_service_of(ref: Mapping[str, Any], md_name: str) -> bool:
+    is_service = ref.get("group", "") == "" and ref.get("kind", "Service") == "Service"
+    return is_service and is_workload_of(str(ref.get("name", "")), md_name)
 
 
 def build_canary_traffic_percent(traffic: Sequence[TrafficShare], phase: Phase | None) -> int:

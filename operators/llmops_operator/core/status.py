@@ -13,7 +13,12 @@ so a restarted operator computes the same remaining time):
 - ``loadTest``: the gate run of the current step (name, step, startedAt, verdict, reportUrl)
 - ``scaleDownHash``/``scaleDownAt``: the previous revision kept scaled up for instant rollback
 - ``lastCommand``: the ``llmops.dev/command`` annotation value last handled (idempotence)
+- ``routedAlias``: the gateway alias whose ``routes.<alias>`` entry was last written; when
+  the spec routes elsewhere (or the ModelDeployment is deleted) that entry is removed
 - ``history[]``: promoted/rejected revisions with their templates (for undo), newest last
+- ``timeline[]``: one entry per phase, step or weight change (at, phase, step, canaryWeight,
+  reason, short message, revision), oldest first, capped; ``rolloutStart`` marks the first
+  entry of each rollout (`core.timeline` records and draws it)
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from llmops_operator.core.spec import RevisionTemplate
 
 MAX_ANALYSIS_RUNS = 60
 MAX_HISTORY = 10
+MAX_TIMELINE = 60
 
 
 class _Status(BaseModel):
@@ -81,6 +87,25 @@ class HistoryEntry(_Status):
         return RevisionTemplate.model_validate(self.template)
 
 
+class TimelineEntry(_Status):
+    """One change of a rollout, as `kubectl llmops timeline` draws it.
+
+    ``canary_weight`` is the traffic share of the revision the rollout brings (the
+    candidate's weight; 100 once it is the stable), so the weight line ends at 100 on a
+    promotion and at 0 on a rollback.
+    """
+
+    at: datetime
+    phase: Phase
+    step: int | None = None
+    canary_weight: int = 0
+    reason: str
+    message: str = ""
+    revision: str | None = None
+    rollout_start: bool = False  # the first entry of a rollout (a new or retried candidate)
+    warning: bool = False
+
+
 class RolloutStatus(_Status):
     phase: Phase | None = None
     message: str = ""
@@ -101,7 +126,9 @@ class RolloutStatus(_Status):
     scale_down_hash: str | None = None
     scale_down_at: datetime | None = None
     last_command: str | None = None
+    routed_alias: str | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
 
     @classmethod

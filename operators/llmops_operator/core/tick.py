@@ -2,7 +2,8 @@
 
 `Tick` holds a private copy of the status; strategies mutate it through the helpers below,
 which keep phase, conditions and events in step: a phase or reason change emits exactly one
-`Transition` (an Event and a metric in the shell).
+`Transition` (an Event and a metric in the shell) and one ``status.timeline`` entry
+(`core.timeline`), as does a weight change no Transition marks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from llmops_operator.core.decision import LoadTestRequest, Observations, Transit
 from llmops_operator.core.phases import ConditionType, Phase, set_condition
 from llmops_operator.core.spec import ModelDeploymentSpec, RevisionTemplate
 from llmops_operator.core.status import MAX_HISTORY, HistoryEntry, RolloutStatus
+from llmops_operator.core.timeline import is_weight_moved, note
 
 ACTIVE_REQUEUE_S = 2.0
 IDLE_REQUEUE_S = 30.0
@@ -33,6 +35,7 @@ class Tick:
     events: list[Transition] = field(default_factory=list)
     requeue_after: float = ACTIVE_REQUEUE_S
     start_load_test: LoadTestRequest | None = None
+    rollout_started: bool = False  # start_candidate ran: the next timeline entry opens a rollout
 
     # -- phase and conditions ------------------------------------------------------------
 
@@ -40,9 +43,20 @@ class Tick:
         """Move to ``phase``; an Event is emitted only when phase or reason changes."""
         s = self.status
         previous = next((c for c in s.conditions if c.type == ConditionType.PROGRESSING), None)
-        if s.phase != phase or previous is None or previous.reason != reason:
+        changed = s.phase != phase or previous is None or previous.reason != reason
+        if changed:
             self.events.append(Transition(reason=reason, message=message, warning=warning))
         s.phase, s.message = phase, message
+        if changed or self.rollout_started or is_weight_moved(s):
+            note(
+                s,
+                now=self.now,
+                reason=reason,
+                message=message,
+                warning=warning,
+                rollout_start=self.rollout_started,
+            )
+            self.rollout_started = False
         now, gen = self.now, self.obs.generation
         paused = phase is Phase.PAUSED
         serving = s.stable_hash is not None
@@ -95,13 +109,11 @@ class Tick:
         """A new desired revision: reset every rollout timer and counter (clean restart)."""
         s = self.status
         if s.canary_hash is not None and s.phase not in (Phase.SUCCEEDED, Phase.ROLLED_BACK):
-            self.events.append(
-                Transition(
-                    "RolloutRestarted",
-                    f"spec changed mid-rollout: candidate {s.canary_revision} dropped",
-                    warning=True,
-                )
-            )
+            dropped = f"spec changed mid-rollout: candidate {s.canary_revision} dropped"
+            self.events.append(Transition("RolloutRestarted", dropped, warning=True))
+            # The last entry of the interrupted rollout, while the status still describes it.
+            note(s, now=self.now, reason="RolloutRestarted", message=dropped, warning=True)
+        self.rollout_started = True
         s.canary_hash, s.canary_revision = self.desired_hash, self.template.label
         s.canary_weight, s.current_step_index = 0, 0
         s.rollout_started_at = s.canary_created_at = s.step_started_at = self.now
@@ -118,6 +130,19 @@ class Tick:
         created = self.status.canary_created_at or self.now
         budget = self.spec.engine.load_budget_seconds + self.spec.progress_deadline_seconds
         return self.now >= created + timedelta(seconds=budget)
+
+    def reconcile_candidate_ready(self, *, full_size: bool, noun: str) -> bool:
+        """True when the candidate has its floor Ready (`candidate_floor`) and the strategy
+        goes on. False ends the tick: WaitingForReady while the model loads, or a rollback
+        once the progress deadline has passed. ``noun`` names the candidate in messages."""
+        if self.is_candidate_ready(self.candidate_floor(full_size=full_size)):
+            return True
+        if self.is_past_deadline():
+            budget = self.spec.engine.load_budget_seconds + self.spec.progress_deadline_seconds
+            self.rollback("ProgressDeadlineExceeded", f"{noun} not Ready within {budget}s")
+            return False
+        self.set_phase(Phase.PROGRESSING, "WaitingForReady", f"{noun} is loading its model")
+        return False
 
     def candidate_floor(self, *, full_size: bool) -> int:
         """Replicas the candidate must have Ready (see `autoscaling.candidate_size`)."""

@@ -2,9 +2,11 @@
 
 Order matters for crash safety: autoscalers no longer wanted go first (a revision leaving
 autoscaling gets its replicas back from the operator), then workloads and their autoscalers
-(a revision must exist before traffic reaches it), then traffic, then deletions (traffic has
-already left what is deleted), then the status patch. A crash anywhere repeats the tick
-from the stored status; every step is idempotent, so the repeat converges on the same result.
+(a revision must exist before traffic reaches it), then traffic, then the entry of an alias
+the spec no longer uses (the new one is in place), then deletions (traffic has already left
+what is deleted), then the status patch (``routedAlias`` moves only once the old entry is
+gone). A crash anywhere repeats the tick from the stored status; every step is idempotent,
+so the repeat converges on the same result.
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ from llmops_operator.core.decision import Decision, Observations, WorkloadIntent
 from llmops_operator.core.loadtests import LoadTestPlanError, plan_load_test
 from llmops_operator.core.machine import advance, plan_measurements
 from llmops_operator.core.phases import ConditionType, Phase, set_condition
+from llmops_operator.core.registry import ModelResolution
 from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec, template_of
 from llmops_operator.core.status import LoadTestVerdict, RolloutStatus
+from llmops_operator.core.validity import INVALID_SPEC, mark_spec_invalid
 from llmops_operator.handlers.reconcile_claims import reconcile_claims
+from llmops_operator.handlers.release_traffic import reconcile_routed_alias
 from llmops_operator.handlers.resolve_model import (
     record_release,
     resolve_model,
@@ -115,6 +120,7 @@ def reconcile_rollout(
         namespace=namespace,
         name=name,
         patch=patch,
+        resolution=resolution,
     )
     record_release(
         settings,
@@ -177,6 +183,7 @@ def apply_decision(
     namespace: str,
     name: str,
     patch: kopf.Patch,
+    resolution: ModelResolution | None = None,
 ) -> None:
     uri = spec.model.uri or decision.status.resolved_uri or ""
     autoscaling = spec.engine.autoscaling
@@ -206,8 +213,22 @@ def apply_decision(
         )
         patch.status.update(status.to_raw())
         raise kopf.TemporaryError(str(err), delay=30) from err
+    # The new alias is written: the old one's entry can go (posted with the tick's Events).
+    released = reconcile_routed_alias(
+        settings, spec=spec, status=status, namespace=namespace, name=name
+    )
+    if released is not None:
+        decision.events.append(released)
     kube.delete_revisions_except(namespace, name, {w.revision_hash for w in decision.workloads})
-    run_load_tests(settings, runner, spec=spec, decision=decision, namespace=namespace, name=name)
+    run_load_tests(
+        settings,
+        runner,
+        spec=spec,
+        decision=decision,
+        namespace=namespace,
+        name=name,
+        resolution=resolution,
+    )
     patch.status.update(status.to_raw())
 
 
@@ -219,8 +240,10 @@ def run_load_tests(
     decision: Decision,
     namespace: str,
     name: str,
+    resolution: ModelResolution | None = None,
 ) -> None:
-    """Start the gate run the machine asked for; stop runs it no longer waits on."""
+    """Start the gate run the machine asked for; stop runs it no longer waits on. A
+    registry revision's report is logged to MLflow against its version."""
     status, prefix = decision.status, f"{namespace}.{name}."
     current = status.load_test
     waiting = (
@@ -247,6 +270,11 @@ def run_load_tests(
             template=template_of(spec),
             gateway_url=settings.loadtest_gateway_url,
             grace_s=settings.loadtest_grace_s,
+            mlflow_version=(
+                (resolution.tracking_uri, resolution.name, resolution.version)
+                if resolution is not None
+                else None
+            ),
         )
     except LoadTestPlanError as err:
         runner.refuse(key, request.name, str(err))
@@ -281,18 +309,9 @@ def mark_invalid(
     now: datetime,
     patch: kopf.Patch,
 ) -> None:
-    """Phase Failed with a readable SpecValid=False condition (once per generation)."""
-    if status.phase is Phase.FAILED and status.observed_generation == generation:
+    """Phase Failed with a readable SpecValid=False condition (once per generation; the rule,
+    and how a fixed spec resumes, is `core.validity`)."""
+    if not mark_spec_invalid(status, message, generation=generation, now=now):
         return
-    status.phase, status.message, status.observed_generation = Phase.FAILED, message, generation
-    status.conditions = set_condition(
-        status.conditions,
-        ConditionType.SPEC_VALID,
-        False,
-        reason="InvalidSpec",
-        message=message,
-        now=now,
-        generation=generation,
-    )
     patch.status.update(status.to_raw())
-    kopf.event(body, type="Warning", reason="InvalidSpec", message=message)
+    kopf.event(body, type="Warning", reason=INVALID_SPEC, message=message)

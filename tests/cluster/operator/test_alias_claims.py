@@ -117,8 +117,8 @@ def test_the_younger_claimant_waits_with_a_reason_then_takes_the_alias_over(
     shown = plugin(kube, "status", "chat-b", "-n", namespace)
     assert "SpecValid=False AliasConflict" in shown.stdout, shown.stdout + shown.stderr
 
-    # The owner is deleted: from its deletionTimestamp on it claims nothing, and the next
-    # ticks hand the alias to chat-b (kopf may hold its finalizer up to a minute longer).
+    # The owner is deleted: from its deletionTimestamp on it claims nothing, its deletion
+    # handler leaves the alias to chat-b (which claims it), and the next ticks hand it over.
     kube.kubectl("delete", "modeldeployment", "chat-a", "-n", namespace, "--wait=false")
     taken = wait_for(
         kube,

@@ -41,6 +41,31 @@ def test_operator_marks_a_spec_it_cannot_roll_out_failed(
     assert "setWeight: 20 is above maxWeight 10" in condition["message"]
 
 
+def test_a_fixed_spec_lets_a_first_revision_marked_failed_load_on(
+    kube: Kube, namespace: str, operator: Operator
+) -> None:
+    # 16 GPUs fit no node: the first revision stays Pending, waiting to become Ready.
+    name = apply_example(kube, namespace, "canary.yaml", engine__gpus=16)
+    first = wait_for(
+        kube, namespace, name, lambda s: reason(s) == "WaitingForReady", operator=operator
+    )
+
+    def set_max_weight(value: int | None) -> None:
+        patch = json.dumps({"spec": {"strategy": {"canary": {"maxWeight": value}}}})
+        kube.kubectl("patch", "md", name, "-n", namespace, "--type=merge", "-p", patch)
+
+    # The same revision, with a strategy it cannot roll out (setWeight 20 > maxWeight 10).
+    set_max_weight(10)
+    wait_for(kube, namespace, name, lambda s: s.get("phase") == "Failed", operator=operator)
+    # Fixed: the revision (same template hash) loads on instead of staying Failed.
+    set_max_weight(None)
+    status = wait_for(
+        kube, namespace, name, lambda s: reason(s, "SpecValid") == "Valid", operator=operator
+    )
+    assert status["phase"] == "Pending" and reason(status) == "WaitingForReady"
+    assert status["canaryHash"] == first["canaryHash"]
+
+
 def test_plugin_pause_resume_abort_retry(kube: Kube, namespace: str, operator: Operator) -> None:
     name = apply_example(kube, namespace, "canary.yaml")
     wait_for(kube, namespace, name, lambda s: s.get("phase") == "Succeeded", operator=operator)
