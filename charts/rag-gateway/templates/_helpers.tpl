@@ -42,10 +42,72 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- default (printf "http://%s:8000/v1" (include "rag-gateway.siblingName" (dict "root" . "chart" "llm-inference"))) .Values.inference.url -}}
 {{- end -}}
 
-{{- define "rag-gateway.validate" -}}
-{{- if ge (int .Values.rag.chunkOverlap) (int .Values.rag.chunkSize) -}}
-{{- fail (printf "rag.chunkOverlap: %d must be smaller than rag.chunkSize %d" (int .Values.rag.chunkOverlap) (int .Values.rag.chunkSize)) -}}
+{{- define "rag-gateway.embeddingUrl" -}}
+{{- default (include "rag-gateway.inferenceUrl" .) .Values.embedding.url -}}
 {{- end -}}
+
+{{- define "rag-gateway.milvusUri" -}}
+{{- printf "http://%s:%d" (default (include "rag-gateway.siblingName" (dict "root" . "chart" "milvus")) .Values.milvus.host) (int .Values.milvus.port) -}}
+{{- end -}}
+
+{{/* Where the pod sees the routing-table ConfigMap and the API-keys Secret. A directory
+mount, not subPath: the kubelet refreshes only directory mounts when the ConfigMap changes. */}}
+{{- define "rag-gateway.routingDir" -}}/etc/llmops/routing{{- end -}}
+{{- define "rag-gateway.keysDir" -}}/etc/llmops/keys{{- end -}}
+
+{{- define "rag-gateway.fromConfigMap" -}}
+{{- if eq .Values.routingTable.source "configMap" }}true{{ end -}}
+{{- end -}}
+
+{{/* The built-in table of the gateway (llmops_gateway.domain.routing.build_default_table),
+written as a routing-table file: the seed of the operator's ConfigMap. */}}
+{{- define "rag-gateway.seedTable" -}}
+version: seed
+routes:
+  {{ .Values.inference.defaultModel | quote }}:
+    kind: generate
+    backends:
+      - name: {{ printf "%s-seed" .Values.inference.defaultModel | quote }}
+        url: {{ include "rag-gateway.inferenceUrl" . | quote }}
+        model: {{ .Values.inference.defaultModel | quote }}
+        chat: completion
+  {{ .Values.embedding.model | quote }}:
+    kind: embeddings
+    backends:
+      - name: {{ printf "%s-seed" .Values.embedding.model | quote }}
+        url: {{ include "rag-gateway.embeddingUrl" . | quote }}
+        model: {{ .Values.embedding.model | quote }}
+{{- end -}}
+
+{{/* Values of earlier versions that no gateway setting reads: the schema admits them only so
+that this check can say where each one went. */}}
+{{- define "rag-gateway.removedValues" -}}
+{{- $removed := list
+  (list "embedding" "dimension" "a collection takes the size of the first vectors stored in it")
+  (list "milvus" "collection" "the collection is chosen per revision, rag.collection of a backend in the routing table, and per ingest request")
+  (list "rag" "topK" "retrieval is set per revision, rag.top_k of a backend in the routing table")
+  (list "rag" "chunkSize" "chunking is set per ingest request, chunk_size of POST /v1/ingest")
+  (list "rag" "chunkOverlap" "chunking is set per ingest request, chunk_overlap of POST /v1/ingest")
+  (list "" "routes" "aliases and their backends live in the routing table, see routingTable")
+-}}
+{{- $found := list -}}
+{{- range $removed -}}
+{{- $parent := $.Values -}}
+{{- if index . 0 -}}
+{{- $parent = index $.Values (index . 0) | default dict -}}
+{{- end -}}
+{{- if hasKey $parent (index . 1) -}}
+{{- $key := trimPrefix "." (printf "%s.%s" (index . 0) (index . 1)) -}}
+{{- $found = append $found (printf "%s: removed (no gateway setting reads it): %s" $key (index . 2)) -}}
+{{- end -}}
+{{- end -}}
+{{- if $found -}}
+{{- fail (join "; " $found) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "rag-gateway.validate" -}}
+{{- include "rag-gateway.removedValues" . -}}
 {{- if gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas) -}}
 {{- fail (printf "autoscaling.minReplicas: %d is above autoscaling.maxReplicas %d" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
 {{- end -}}

@@ -1,6 +1,7 @@
 """The llmops-stack umbrella on the real API server, in a namespace enforcing Pod Security
 "restricted": install --wait, helm test, upgrade rolls the Deployment, uninstall leaves only
-the documented Milvus data claim."""
+the documented Milvus data claim. The gateway's routing table ConfigMap is seeded at install,
+then belongs to the operator: an upgrade keeps what the operator wrote, uninstall keeps it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 
 from llmops.charts import helm
 from llmops.settings import LocalSettings
@@ -62,12 +64,37 @@ def volumes(kube: Kube, namespace: str) -> Iterator[str]:
     )
 
 
-def values(storage_class: str, top_k: int) -> dict[str, Any]:
+def values(storage_class: str, max_context_chars: int) -> dict[str, Any]:
     return {
         "llm-inference": {"modelCache": {"size": "1Gi", "storageClassName": storage_class}},
         "milvus": {"persistence": {"size": "1Gi", "storageClassName": storage_class}},
-        "rag-gateway": {"rag": {"topK": top_k}},
+        "rag-gateway": {"rag": {"maxContextChars": max_context_chars}},
     }
+
+
+def write_as_the_operator(kube: Kube, namespace: str, alias: str) -> dict[str, str]:
+    """Add ``alias`` to the routing table the way the operator's GatewayRouter does: read,
+    then replace with the read resourceVersion and only its own label."""
+    current = get(kube, namespace, "configmap/llmops-routing")
+    table = yaml.safe_load(current["data"]["routing.yaml"])
+    table["routes"][alias] = {
+        "kind": "generate",
+        "backends": [{"name": f"{alias}-stable", "url": f"http://{alias}:8000/v1", "model": alias}],
+    }
+    data = {"routing.yaml": yaml.safe_dump(table, sort_keys=False)}
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "llmops-routing",
+            "namespace": namespace,
+            "resourceVersion": current["metadata"]["resourceVersion"],
+            "labels": {"app.kubernetes.io/part-of": "llmops"},
+        },
+        "data": data,
+    }
+    kube.kubectl("replace", "-f", "-", stdin=json.dumps(body))
+    return data
 
 
 def leftovers(kube: Kube, namespace: str, release: str) -> list[str]:
@@ -94,9 +121,9 @@ def test_should_install_test_upgrade_and_uninstall_the_stack_under_restricted_po
     namespace = release = restricted
     target = helm.HelmTarget(settings.bin_dir / "helm", kube.kubeconfig)
 
-    async def scenario() -> None:
+    async def scenario() -> dict[str, str]:
         installed = await helm.deploy(
-            target, release, namespace, values(volumes, 4), upgrade=False, helm_timeout="180s"
+            target, release, namespace, values(volumes, 4000), upgrade=False, helm_timeout="180s"
         )
         assert (installed.revision, installed.status) == (1, "deployed")
         for name in ("llm-inference", "rag-gateway", "llmops-operator"):
@@ -107,11 +134,20 @@ def test_should_install_test_upgrade_and_uninstall_the_stack_under_restricted_po
         report = await helm.run_tests(target, release, namespace, helm_timeout="120s")
         assert report.count("Phase:          Succeeded") == 5, report
 
+        seeded = yaml.safe_load(
+            get(kube, namespace, "configmap/llmops-routing")["data"]["routing.yaml"]
+        )
+        assert seeded["routes"]["gemma-3-270m"]["backends"][0]["url"] == (
+            f"http://{release}-llm-inference:8000/v1"
+        )
+        written = write_as_the_operator(kube, namespace, "gemma-next")
+
         gateway_before = get(kube, namespace, f"deployment/{release}-rag-gateway")
         upgraded = await helm.deploy(
-            target, release, namespace, values(volumes, 8), upgrade=True, helm_timeout="180s"
+            target, release, namespace, values(volumes, 8000), upgrade=True, helm_timeout="180s"
         )
         assert upgraded.revision == 2
+        assert get(kube, namespace, "configmap/llmops-routing")["data"] == written
         gateway_after = get(kube, namespace, f"deployment/{release}-rag-gateway")
         # A changed setting changes the pod template's checksum: the Deployment rolls.
         assert (
@@ -120,8 +156,9 @@ def test_should_install_test_upgrade_and_uninstall_the_stack_under_restricted_po
         assert gateway_after["status"]["updatedReplicas"] == gateway_after["spec"]["replicas"]
 
         await helm.uninstall(target, release, namespace)
+        return written
 
-    asyncio.run(scenario())
+    written = asyncio.run(scenario())
     left = leftovers(kube, namespace, release)
     cluster_left = kube.kubectl(
         "get",
@@ -134,3 +171,5 @@ def test_should_install_test_upgrade_and_uninstall_the_stack_under_restricted_po
     # Documented: Milvus keeps its data claim (milvus.persistence.whenDeleted=Retain).
     assert left == [f"persistentvolumeclaim/data-{release}-milvus-0"]
     assert cluster_left == []
+    # Documented too: the routing table is the operator's, not the release's.
+    assert get(kube, namespace, "configmap/llmops-routing")["data"] == written

@@ -31,34 +31,37 @@ def test_should_retain_milvus_data_on_uninstall_unless_told_to_delete(charts: Ch
 
 
 def test_should_point_the_gateway_at_in_stack_backends_by_default(charts: Charts) -> None:
-    config = find(charts.render("rag-gateway"), "ConfigMap")["data"]
+    docs = charts.render("rag-gateway")
+    config = find(docs, "ConfigMap", "r-rag-gateway")["data"]
+    seed = find(docs, "ConfigMap", "llmops-routing")["data"]["routing.yaml"]
 
-    assert config["LLMOPS_GATEWAY_INFERENCE_URL"] == "http://r-llm-inference:8000/v1"
+    assert 'url: "http://r-llm-inference:8000/v1"' in seed
     assert config["LLMOPS_GATEWAY_MILVUS_URI"] == "http://r-milvus:19530"
 
 
 def test_should_point_the_gateway_at_an_external_milvus(charts: Charts) -> None:
     values = {"milvus": {"host": "milvus.vectors.svc", "port": 443}}
-    config = find(charts.render("rag-gateway", values), "ConfigMap")["data"]
+    config = find(charts.render("rag-gateway", values), "ConfigMap", "r-rag-gateway")["data"]
 
     assert config["LLMOPS_GATEWAY_MILVUS_URI"] == "http://milvus.vectors.svc:443"
 
 
 def test_should_roll_the_gateway_when_its_settings_change(charts: Charts) -> None:
-    def checksum(top_k: int) -> str:
-        docs = charts.render("rag-gateway", {"rag": {"topK": top_k}})
+    def checksum(max_context_chars: int) -> str:
+        docs = charts.render("rag-gateway", {"rag": {"maxContextChars": max_context_chars}})
         return str(find(docs, "Deployment")["spec"]["template"]["metadata"]["annotations"])
 
-    assert checksum(4) != checksum(8)
+    assert checksum(4000) != checksum(8000)
 
 
 def test_should_read_api_keys_from_the_named_secret(charts: Charts) -> None:
     values = {"auth": {"existingSecret": "keys", "secretKey": "k"}}
-    container = find(charts.render("rag-gateway", values), "Deployment")["spec"]["template"][
-        "spec"
-    ]["containers"][0]
+    pod = find(charts.render("rag-gateway", values), "Deployment")["spec"]["template"]["spec"]
 
-    assert container["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "keys", "key": "k"}
+    assert {
+        "name": "api-keys",
+        "secret": {"secretName": "keys", "items": [{"key": "k", "path": "k"}]},
+    } in pod["volumes"]
 
 
 def test_should_let_only_backend_clients_reach_vllm_and_milvus(charts: Charts) -> None:

@@ -36,7 +36,7 @@ EVERYTHING_ON: dict[str, dict[str, Any]] = {
         "httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}], "hostnames": ["a.b"]},
         "metrics": {"serviceMonitor": {"enabled": True}},
         "auth": {"existingSecret": "keys"},
-        "routes": [{"model": "other", "url": "http://other:8000/v1"}],
+        "routingTable": {"configMap": {"name": "team-routes", "key": "routes.json"}},
     },
     "llmops-operator": {"metrics": {"serviceMonitor": {"enabled": True}}, "replicaCount": 2},
 }
@@ -47,6 +47,7 @@ VALUE_SETS = [
     ("llm-inference", {"autoscaling": {"mode": "keda", "kedaPrometheusAddress": "http://p:9090"}}),
     ("llmops-operator", {"watch": {"scope": "namespaced", "namespaces": ["a", "b"]}}),
     ("llmops-stack", {"milvus": {"enabled": False}, "rag-gateway": {"milvus": {"host": "ext"}}}),
+    ("rag-gateway", {"routingTable": {"source": "builtIn"}}),
 ]
 IDS = [f"{chart}-{i}" for i, (chart, _) in enumerate(VALUE_SETS)]
 
@@ -101,7 +102,26 @@ BAD_VALUES = [
     ),
     ("llm-inference", {"image": {"repository": "vllm/vllm-openai", "tag": "latest"}}, "tag"),
     ("milvus", {"persistence": {"whenDeleted": "Sometimes"}}, "whenDeleted"),
+    # Values no gateway setting reads: refused naming the key and where it went.
     ("rag-gateway", {"rag": {"chunkSize": 100, "chunkOverlap": 100}}, "rag.chunkOverlap"),
+    ("rag-gateway", {"rag": {"topK": 4}}, "rag.topK: removed"),
+    ("rag-gateway", {"milvus": {"collection": "documents"}}, "milvus.collection: removed"),
+    ("rag-gateway", {"embedding": {"dimension": 384}}, "embedding.dimension: removed"),
+    ("rag-gateway", {"routes": []}, "routes: removed"),
+    ("llmops-stack", {"rag-gateway": {"rag": {"topK": 4}}}, "rag.topK: removed"),
+    ("rag-gateway", {"rag": {"maxContextChars": "lots"}}, "maxContextChars"),
+    ("rag-gateway", {"inference": {"timeoutSecond": 60}}, "timeoutSecond"),
+    ("rag-gateway", {"routingTable": {"source": "file"}}, "source"),
+    ("rag-gateway", {"routingTable": {"configMap": {"key": "a/b.yaml"}}}, "key"),
+    ("rag-gateway", {"routingTable": {"pollIntervalSeconds": 0}}, "pollIntervalSeconds"),
+    ("rag-gateway", {"auth": {"existingSecret": "Keys_Secret"}}, "existingSecret"),
+    (
+        "llmops-stack",
+        {"llm-inference": {"model": {"name": "other", "revision": "1", "uri": "hf://o/m"}}},
+        "rag-gateway.inference.defaultModel",
+    ),
+    ("llmops-stack", {"llm-inference": {"service": {"port": 9000}}}, "rag-gateway.inference.url"),
+    ("llmops-stack", {"milvus": {"enabled": False}}, "rag-gateway.milvus.host"),
     ("rag-gateway", {"httpRoute": {"enabled": True}}, "httpRoute.parentRefs"),
     (
         "llmops-operator",
