@@ -1,5 +1,6 @@
 """Traffic routers behind one interface: the llmops gateway's routing-table ConfigMap
-(default), Gateway API HTTPRoute backend weights, and KServe's canaryTrafficPercent.
+(default), Gateway API HTTPRoute backend weights, and KServe's InferenceService (the model
+it describes and its canaryTrafficPercent; KServe runs the revisions, `core.kserve`).
 
 Every router is idempotent: it writes the weights the machine decided and nothing when they
 are already in place, so a tick can be repeated after any crash. `release_target` undoes a
@@ -24,14 +25,18 @@ from llmops_operator.core.builders import (
 )
 from llmops_operator.core.claims import ALIAS_FIELD, HTTP_ROUTE_FIELD, Target
 from llmops_operator.core.decision import TrafficShare
-from llmops_operator.core.phases import Phase
+from llmops_operator.core.kserve import (
+    InferenceServiceError,
+    build_kserve_intent,
+    build_predictor_patch,
+)
 from llmops_operator.core.routes import (
     build_backend_refs,
-    build_canary_traffic_percent,
     build_http_route_rules,
     build_released_http_route_rules,
 )
 from llmops_operator.core.spec import ModelDeploymentSpec
+from llmops_operator.core.status import RolloutStatus
 from llmops_operator.settings import OperatorSettings
 
 HTTP_ROUTE = ("gateway.networking.k8s.io", "v1")  # group, version; plural httproutes
@@ -45,7 +50,7 @@ class TrafficRouter(Protocol):
         md_name: str,
         spec: ModelDeploymentSpec,
         traffic: Sequence[TrafficShare],
-        phase: Phase | None,
+        status: RolloutStatus,
     ) -> None: ...
 
 
@@ -62,7 +67,7 @@ class GatewayRouter:
         md_name: str,
         spec: ModelDeploymentSpec,
         traffic: Sequence[TrafficShare],
-        phase: Phase | None,
+        status: RolloutStatus,
     ) -> None:
         current, table = self._read(namespace)
         backends = build_backends(md_name, namespace, traffic)
@@ -120,7 +125,7 @@ class HttpRouteRouter:
         md_name: str,
         spec: ModelDeploymentSpec,
         traffic: Sequence[TrafficShare],
-        phase: Phase | None,
+        status: RolloutStatus,
     ) -> None:
         if not traffic:
             return  # no stable revision yet: an empty rule would answer 500 for the route
@@ -160,8 +165,10 @@ class HttpRouteRouter:
 
 
 class KServeRouter:
-    """KServe owns both revisions inside one InferenceService: only the latest revision's
-    percent is ours (`core.routes.build_canary_traffic_percent`)."""
+    """KServe runs every revision inside one InferenceService: the operator points its
+    predictor at the revision it should describe and sets the latest revision's
+    canaryTrafficPercent (`core.kserve`). A merge patch carrying the read resourceVersion: a
+    concurrent writer makes it fail with 409 and the next tick retries."""
 
     def apply(
         self,
@@ -169,16 +176,41 @@ class KServeRouter:
         md_name: str,
         spec: ModelDeploymentSpec,
         traffic: Sequence[TrafficShare],
-        phase: Phase | None,
+        status: RolloutStatus,
     ) -> None:
-        if not traffic:
+        intent = build_kserve_intent(spec, status, traffic)
+        if intent is None:
+            return  # no revision yet, or one whose model is unknown: nothing to describe
+        name = spec.route.inference_service or ""
+        isvc = read_inference_service(namespace, name)
+        if isvc is None:
+            raise InferenceServiceError(
+                f"InferenceService {name!r} not found: create it first (e.g. the "
+                "llm-inference chart in mode: kserve)"
+            )
+        try:
+            patch = build_predictor_patch(isvc, intent)
+        except InferenceServiceError as err:
+            raise InferenceServiceError(f"InferenceService {name!r}: {err}") from None
+        if patch is None:
             return
-        percent = build_canary_traffic_percent(traffic, phase)
-        patch = {"spec": {"predictor": {"canaryTrafficPercent": percent}}}
-        # A merge patch of an unchanged value is a no-op for the API server (no new version).
+        patch["metadata"] = {"resourceVersion": isvc["metadata"]["resourceVersion"]}
         kube.custom().patch_namespaced_custom_object(
-            *INFERENCE_SERVICE, namespace, "inferenceservices", spec.route.inference_service, patch
+            *INFERENCE_SERVICE, namespace, "inferenceservices", name, patch
         )
+
+
+def read_inference_service(namespace: str, name: str) -> dict[str, Any] | None:
+    """The InferenceService as JSON; None when it does not exist."""
+    try:
+        found: dict[str, Any] = kube.custom().get_namespaced_custom_object(
+            *INFERENCE_SERVICE, namespace, "inferenceservices", name
+        )
+    except ApiException as err:
+        if err.status != 404:
+            raise
+        return None
+    return found
 
 
 def router_for(spec: ModelDeploymentSpec, settings: OperatorSettings) -> TrafficRouter:
@@ -202,5 +234,5 @@ def release_target(
     # An InferenceService: nothing to remove. It is the user's (never adopted, so it outlives
     # the ModelDeployment) and both revisions it splits traffic between are KServe's own,
     # which live as long as it does: no traffic reaches anything this ModelDeployment owned.
-    # Its last canaryTrafficPercent stays as written.
+    # The model and canaryTrafficPercent last written stay: they describe what serves.
     return False

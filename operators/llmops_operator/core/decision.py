@@ -20,11 +20,13 @@ Role = Literal["stable", "canary", "preview"]
 
 @dataclass(frozen=True)
 class RevisionObservation:
-    """A revision's Deployment as the API server reports it."""
+    """A revision's Deployment as the API server reports it, or (``ready`` set) a revision a
+    backend runs and scales itself, Ready as a whole (KServe, `core.kserve`)."""
 
     exists: bool
     ready_replicas: int = 0
     replicas: int = 0  # spec.replicas: what its autoscaler (or the operator) asked for
+    ready: bool | None = None  # None: judge by ready_replicas
 
 
 @dataclass(frozen=True)

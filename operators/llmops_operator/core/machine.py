@@ -188,6 +188,9 @@ def desired_workloads(
 ) -> tuple[WorkloadIntent, ...]:
     """Every revision that should exist now, with its replicas or autoscaler bounds (the rule
     is in `core.autoscaling`); the shell deletes the others."""
+    if spec.route.router == "kserve":
+        # KServe runs every revision inside the InferenceService (`core.kserve`): none of ours.
+        return ()
     autoscaling = spec.engine.autoscaling
     full = full_replicas(spec)
 

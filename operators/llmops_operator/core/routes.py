@@ -10,7 +10,8 @@ ModelDeployment goes, `build_released_http_route_rules` takes exactly those refs
 
 KServe (``serving.kserve.io/v1beta1``): one InferenceService holds both revisions, and
 ``spec.predictor.canaryTrafficPercent`` is the share of its *latest* revision (the candidate
-we roll out); the rest goes to the previously rolled-out one.
+we roll out); the rest goes to the previously rolled-out one. What else the operator writes
+there, and how KServe's status becomes the machine's observations: `core.kserve`.
 """
 
 from __future__ import annotations

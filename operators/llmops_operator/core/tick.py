@@ -157,6 +157,9 @@ class Tick:
 
     def is_candidate_ready(self, replicas: int) -> bool:
         seen = self.obs.canary
+        if seen is not None and seen.ready is not None:
+            # The backend (KServe) scales the revision: its floor is not ours to count.
+            return seen.exists and seen.ready
         wanted = max(1, replicas) if full_replicas(self.spec) > 0 else 0
         return seen is not None and seen.exists and seen.ready_replicas >= wanted
 

@@ -7,6 +7,10 @@ the spec no longer uses (the new one is in place), then deletions (traffic has a
 what is deleted), then the status patch (``routedAlias`` moves only once the old entry is
 gone). A crash anywhere repeats the tick from the stored status; every step is idempotent,
 so the repeat converges on the same result.
+
+With router kserve the revisions are KServe's, observed in the InferenceService's status,
+and the decision holds no workloads: the same steps then run none of ours and delete only
+Deployments, Services and autoscalers this ModelDeployment made (after a router change).
 """
 
 from __future__ import annotations
@@ -30,7 +34,17 @@ from llmops_operator.core.builders import (
     build_service_spec,
     workload_name,
 )
-from llmops_operator.core.decision import Decision, Observations, WorkloadIntent
+from llmops_operator.core.decision import (
+    Decision,
+    Observations,
+    RevisionObservation,
+    WorkloadIntent,
+)
+from llmops_operator.core.kserve import (
+    InferenceServiceError,
+    build_revision_observations,
+    read_state,
+)
 from llmops_operator.core.loadtests import LoadTestPlanError, plan_load_test
 from llmops_operator.core.machine import advance, plan_measurements
 from llmops_operator.core.phases import ConditionType, Phase, set_condition
@@ -45,7 +59,7 @@ from llmops_operator.handlers.resolve_model import (
     resolve_model,
     wait_for_registry,
 )
-from llmops_operator.routers import router_for
+from llmops_operator.routers import read_inference_service, router_for
 from llmops_operator.settings import OperatorSettings
 
 COMMAND_ANNOTATION = "llmops.dev/command"
@@ -97,19 +111,18 @@ def reconcile_rollout(
         patch=patch,
     ):
         return
-    seen = kube.observe_revisions(namespace, name)
-    foreign = autoscalers.foreign_targets(namespace, name)
+    stable, canary, autoscaled = observe_revisions(spec, status, namespace, name)
     command = body.metadata.annotations.get(COMMAND_ANNOTATION)
     obs = Observations(
         generation=generation,
-        stable=seen.get(status.stable_hash or ""),
-        canary=seen.get(status.canary_hash or ""),
+        stable=stable,
+        canary=canary,
         measurements=tuple(
             measure_due(settings, spec=spec, status=status, namespace=namespace, name=name, now=now)
         ),
         load_test=observe_load_test(runner, status, namespace, name),
         command=command if command and command != status.last_command else None,
-        autoscaled=frozenset(h for h in seen if workload_name(name, h) in foreign),
+        autoscaled=autoscaled,
     )
     decision = advance(spec, status, obs, now)
     apply_decision(
@@ -146,6 +159,21 @@ def reconcile_rollout(
         metrics.MEASUREMENTS.labels(namespace, name, m.metric, m.result.value).inc()
     metrics.CANARY_WEIGHT.labels(namespace, name).set(decision.status.canary_weight)
     metrics.TICK_SECONDS.labels(namespace, name).set(time.monotonic() - started)
+
+
+def observe_revisions(
+    spec: ModelDeploymentSpec, status: RolloutStatus, namespace: str, name: str
+) -> tuple[RevisionObservation | None, RevisionObservation | None, frozenset[str]]:
+    """The stable and the candidate as they run, and the revisions others autoscale: our
+    Deployments, or with router kserve the InferenceService's revisions (`core.kserve`)."""
+    if spec.route.router == "kserve":
+        isvc = read_inference_service(namespace, spec.route.inference_service or "")
+        stable, canary = build_revision_observations(read_state(isvc), status)
+        return stable, canary, frozenset()
+    seen = kube.observe_revisions(namespace, name)
+    foreign = autoscalers.foreign_targets(namespace, name)
+    autoscaled = frozenset(h for h in seen if workload_name(name, h) in foreign)
+    return seen.get(status.stable_hash or ""), seen.get(status.canary_hash or ""), autoscaled
 
 
 def measure_due(
@@ -200,14 +228,19 @@ def apply_decision(
             autoscalers.ensure(namespace, scaler)
     status = decision.status
     try:
-        router_for(spec, settings).apply(namespace, name, spec, decision.traffic, status.phase)
-    except RoutingTableConflictError as err:
-        # The gateway would reject the whole table: keep the old one and say why.
+        router_for(spec, settings).apply(namespace, name, spec, decision.traffic, status)
+    except (RoutingTableConflictError, InferenceServiceError) as err:
+        # The gateway would reject the whole table (keep the old one), or the InferenceService
+        # cannot carry the rollout: say why and come back.
         status.conditions = set_condition(
             status.conditions,
             ConditionType.PROGRESSING,
             False,
-            reason="RoutingTableRejected",
+            reason=(
+                "RoutingTableRejected"
+                if isinstance(err, RoutingTableConflictError)
+                else "InferenceServiceUnusable"
+            ),
             message=str(err),
             now=datetime.now(UTC),
         )

@@ -31,6 +31,7 @@ from tests.cluster.operator.helpers import (
     status_of,
     wait_for,
 )
+from tests.cluster.operator.kserve_stand_in import revision, write_kserve_status
 from tests.cluster.operator.third_party_crds import (
     GATEWAY_API_HTTPROUTE,
     KSERVE_INFERENCESERVICE,
@@ -356,6 +357,16 @@ def test_a_deleted_model_deployment_leaves_the_inference_service_as_it_was(
     }
     kube.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(isvc))
     apply_md(kube, namespace, "chat", "chat", route={"router": "kserve", "inferenceService": "llm"})
+    # No KServe controller runs here: the test stands in for it once the operator has written
+    # its first revision, reporting that revision created and Ready (`kserve_stand_in`).
+    seconds_until(
+        lambda: "llmops.dev/revision-hash" in predictor_annotations(kube, namespace),
+        30,
+        "the first revision written",
+        op,
+    )
+    first = revision("llm", 1)
+    write_kserve_status(kube, namespace, "llm", created=first, ready=first, rolled_out=first)
     wait_for(kube, namespace, "chat", is_succeeded, operator=op)
     before = get_object(kube, namespace, "inferenceservice", "llm")
     assert before["spec"]["predictor"]["canaryTrafficPercent"] == 100
@@ -374,6 +385,11 @@ def get_object(kube: Kube, namespace: str, kind: str, name: str) -> dict[str, An
         kube.kubectl("get", kind, name, "-n", namespace, "-o", "json").stdout
     )
     return data
+
+
+def predictor_annotations(kube: Kube, namespace: str) -> dict[str, str]:
+    predictor = get_object(kube, namespace, "inferenceservice", "llm")["spec"]["predictor"]
+    return dict(predictor.get("annotations") or {})
 
 
 def http_route(kube: Kube, namespace: str) -> list[dict[str, Any]]:

@@ -1,10 +1,10 @@
-"""The Gateway API and KServe routers against the real API server and the real CRDs.
+"""The Gateway API router against the real API server and the real CRD.
 
-The CRDs come from the pinned upstream Go modules (`third_party_crds`); no Gateway
-controller or KServe controller runs, so what is checked is what the operator writes: the
-HTTPRoute's backendRefs weights and the InferenceService's canaryTrafficPercent, through
-every setWeight step, a promotion and an abort. The operator runs as the chart's
-ServiceAccount, so the chart's RBAC for both kinds is proven too.
+The CRD comes from the pinned upstream Go module (`third_party_crds`); no Gateway controller
+runs, so what is checked is what the operator writes: the HTTPRoute's backendRefs weights,
+through every setWeight step, a promotion and an abort. The operator runs as the chart's
+ServiceAccount, so the chart's RBAC for HTTPRoutes is proven too. The KServe router, which
+runs no revisions of its own, is `test_kserve`.
 """
 
 from __future__ import annotations
@@ -21,11 +21,7 @@ from tests.cluster.kube import Kube
 from tests.cluster.operator.chart_identity import apply_chart_rbac, chart_operator
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import apply_example, plugin, set_revision, wait_for
-from tests.cluster.operator.third_party_crds import (
-    GATEWAY_API_HTTPROUTE,
-    KSERVE_INFERENCESERVICE,
-    install_crd,
-)
+from tests.cluster.operator.third_party_crds import GATEWAY_API_HTTPROUTE, install_crd
 
 # 20 % for 1 s, then 50 % until promoted: every weight is held long enough to be seen.
 STEPS = [{"setWeight": 20}, {"pause": {"duration": "1s"}}, {"setWeight": 50}, {"pause": {}}]
@@ -36,11 +32,6 @@ MATCHES = [{"path": {"type": "PathPrefix", "value": "/v1"}}]
 @pytest.fixture(scope="session")
 def gateway_api_crd(kube: Kube) -> None:
     install_crd(kube, GATEWAY_API_HTTPROUTE)
-
-
-@pytest.fixture(scope="session")
-def kserve_crd(kube: Kube) -> None:
-    install_crd(kube, KSERVE_INFERENCESERVICE)
 
 
 @pytest.fixture
@@ -64,12 +55,6 @@ def route_weights(kube: Kube, namespace: str) -> list[dict[str, int]]:
     """Per rule: backend Service name -> weight."""
     rules = get_object(kube, namespace, "httproute", ROUTE)["spec"]["rules"]
     return [{ref["name"]: ref["weight"] for ref in rule.get("backendRefs", [])} for rule in rules]
-
-
-def canary_percent(kube: Kube, namespace: str) -> int | None:
-    isvc = get_object(kube, namespace, "inferenceservice", ROUTE)
-    percent: int | None = isvc["spec"]["predictor"].get("canaryTrafficPercent")
-    return percent
 
 
 def watch_until(
@@ -162,54 +147,3 @@ def test_httproute_weights_follow_the_canary_steps_then_promotion_then_abort(
     assert plugin(kube, "abort", name, "-n", namespace).returncode == 0
     wait_for(kube, namespace, name, lambda s: s.get("phase") == "RolledBack", operator=operator)
     assert route_weights(kube, namespace) == [{v2: 100}]
-
-
-def test_kserve_canary_traffic_percent_follows_the_canary_steps_then_promotion_then_abort(
-    kube: Kube, namespace: str, kserve_crd: None, chart_operator_process: Operator
-) -> None:
-    operator = chart_operator_process
-    isvc = {
-        "apiVersion": "serving.kserve.io/v1beta1",
-        "kind": "InferenceService",
-        "metadata": {"name": ROUTE},
-        "spec": {
-            "predictor": {
-                "model": {
-                    "modelFormat": {"name": "huggingface"},
-                    "storageUri": "hf://google/gemma-3-270m",
-                }
-            }
-        },
-    }
-    kube.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(isvc))
-    name = apply_example(
-        kube,
-        namespace,
-        "canary.yaml",
-        route__router="kserve",
-        route__inferenceService=ROUTE,
-        strategy__canary__steps=STEPS,
-        engine__replicas=1,  # one replica per revision: fewer pods to become Ready
-    )
-    wait_for(kube, namespace, name, lambda s: s.get("phase") == "Succeeded", operator=operator)
-    assert canary_percent(kube, namespace) == 100  # the only revision is KServe's latest
-
-    set_revision(kube, namespace, name, "2")
-    seen = watch_until(
-        kube,
-        namespace,
-        name,
-        lambda: canary_percent(kube, namespace),
-        done=is_paused_at_50,
-        operator=operator,
-    )
-    assert 20 in seen and seen[-1] == 50
-    assert plugin(kube, "promote", name, "-n", namespace).returncode == 0
-    wait_for(kube, namespace, name, is_promoted_to_2, operator=operator)
-    assert canary_percent(kube, namespace) == 100
-
-    set_revision(kube, namespace, name, "3")
-    wait_for(kube, namespace, name, is_paused_at_50, operator=operator)
-    assert plugin(kube, "abort", name, "-n", namespace).returncode == 0
-    wait_for(kube, namespace, name, lambda s: s.get("phase") == "RolledBack", operator=operator)
-    assert canary_percent(kube, namespace) == 0  # the rejected revision is still the latest
