@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine (see README.md):
-#   make demo   bring the local platform up and show it is healthy
+#   make demo   bring the local platform up and ship a new model revision through a gated canary
 #   make test   install everything, run the quality gates and every test tier
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -9,6 +9,7 @@ UV := $(BOOTSTRAP)/bin/uv
 VENV := .venv
 LLMOPS := $(VENV)/bin/llmops
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 # Debian packages the tests use as real parts: Prometheus (rollout analysis) and Chromium
 # (the load-test report is rendered and checked in a headless browser).
@@ -64,11 +65,12 @@ engine: install ## the vLLM-on-CPU engine venv and its models (cached in ~/.cach
 control-plane: install ## build the Kubernetes control plane from the pinned Go modules (once, cached)
 	$(LLMOPS) cluster build
 
-demo: install control-plane ## local cluster up, the whole stack installed with one helm install, health shown
+# `llmops demo` runs the operator and the gateway as local processes next to the installed
+# stack (kwok runs no containers); DEMO_ARGS=--fail-gate shows the gate rolling back instead.
+demo: install engine control-plane ## local cluster and stack up, then revision 2 of a model shipped through a load-tested canary
 	$(LLMOPS) cluster up
 	$(LLMOPS) upgrade --install
-	$(LLMOPS) cluster status
-	$(LLMOPS) doctor
+	$(LLMOPS) demo $(DEMO_ARGS)
 
 check: install ## ruff (lint + format), mypy --strict, import-linter
 	$(VENV)/bin/ruff check .

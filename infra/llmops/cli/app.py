@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from llmops import __version__
-from llmops.cli import charts, cluster, doctor, engine, gateway, loadtest, tools
+from llmops.cli import charts, cluster, demo, doctor, engine, gateway, loadtest, tools
 from llmops.errors import LlmopsError
 
 app = typer.Typer(
@@ -61,6 +61,7 @@ app.command("install")(charts.install)
 app.command("upgrade")(charts.upgrade)
 app.command("uninstall")(charts.uninstall)
 app.command("template")(charts.template)
+app.command("demo")(demo.demo)
 
 
 def main() -> None:
