@@ -12,9 +12,10 @@ from llmops_operator.core.autoscalers import HPA_API, SCALED_OBJECT_API, bounds_
 from llmops_operator.core.autoscaling import AutoscalerBounds
 from llmops_operator.core.bluegreen import STEPS as BLUE_GREEN_STEPS
 from llmops_operator.core.builders import LABEL_HASH
+from llmops_operator.core.phases import Phase
 from llmops_operator.core.spec import CanaryStep, ModelDeploymentSpec
 from llmops_operator.core.status import RolloutStatus
-from llmops_operator.core.timeline import status_section
+from llmops_operator.core.timeline import reached_step, status_section, step_label, step_number
 
 HPA_KIND, SCALED_OBJECT_KIND = HPA_API[1], SCALED_OBJECT_API[1]
 SHORT_KIND = {HPA_KIND: "HPA", SCALED_OBJECT_KIND: "ScaledObject"}
@@ -142,19 +143,36 @@ def describe_step(step: CanaryStep) -> str:
     return f"loadTest {gate.profile} {gate.users} users {gate.duration}: {', '.join(gate.slos)}"
 
 
+def _step_mark(index: int, status: RolloutStatus, reached: int | None) -> str:
+    """✔ done, ▶ current, ✘ where the candidate was rejected, ↷ skipped (`promote --full`),
+    · to come (or not run: a first revision takes all traffic at once)."""
+    current = status.current_step_index
+    if status.canary_hash is not None and current is not None:
+        if index < current:
+            return "✔"
+        if index > current:
+            return "·"
+        rejected = status.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK)
+        return "✘" if rejected else "▶"
+    if status.phase is Phase.SUCCEEDED and reached is not None:
+        # The candidate became the stable: steps up to the furthest one reached ran.
+        return "✔" if index <= reached else "↷"
+    return "·"
+
+
 def step_lines(spec: ModelDeploymentSpec, status: RolloutStatus) -> list[str]:
-    """One line per step: done (✔), current (▶) or to come (·)."""
+    """One line per step, numbered from 1 as the operator's messages count them, marked as
+    `_step_mark` says."""
     names = (
         [describe_step(step) for step in spec.strategy.canary.steps]
         if spec.strategy.canary
         else list(BLUE_GREEN_STEPS)
     )
-    current = status.current_step_index if status.canary_hash else None
-    lines = []
-    for index, name in enumerate(names):
-        mark = "·" if current is None or index > current else "▶" if index == current else "✔"
-        lines.append(f"  {mark} {index}: {name}")
-    return lines
+    reached = reached_step(status)
+    return [
+        f"  {_step_mark(index, status, reached)} {step_number(index)}: {name}"
+        for index, name in enumerate(names)
+    ]
 
 
 def status_text(
@@ -181,7 +199,9 @@ def status_text(
             latest[(run.step, run.metric)] = run
         for (step, metric), run in sorted(latest.items()):
             value = "-" if run.value is None else f"{run.value:.4g}"
-            lines.append(f"  step {step} {metric}: {run.result.value} value={value} {run.message}")
+            lines.append(
+                f"  {step_label(step)} {metric}: {run.result.value} value={value} {run.message}"
+            )
     if status.load_test is not None:
         lt = status.load_test
         lines.append(f"Load test: {lt.name} {lt.verdict.value}  {lt.message}".rstrip())

@@ -172,9 +172,21 @@ def weight_bar(weight: int, cells: int = BAR_CELLS) -> str:
     return "█" * filled + "░" * (cells - filled)
 
 
+def step_number(index: int) -> int:
+    """The step people read (1-based, as in "step 2/4"); status keeps the 0-based index."""
+    return index + 1
+
+
 def step_label(step: int | None) -> str:
-    # The index of the `status` view's step list (0-based), so both views agree.
-    return "-" if step is None else f"step {step}"
+    return "-" if step is None else f"step {step_number(step)}"
+
+
+def reached_step(status: RolloutStatus) -> int | None:
+    """The furthest step index the latest rollout's timeline records (None: it ran none,
+    e.g. a first revision, which takes all traffic at once)."""
+    found = rollouts(status.timeline)
+    steps = [e.step for e in found[-1].entries if e.step is not None] if found else []
+    return max(steps) if steps else None
 
 
 def rollout_header(rollout: Rollout) -> str:

@@ -73,7 +73,7 @@ def test_plugin_pause_resume_abort_retry(kube: Kube, namespace: str, operator: O
     set_revision(kube, namespace, name, "2")
     wait_for(kube, namespace, name, lambda s: reason(s) == "PausedByUser", operator=operator)
     shown = plugin(kube, "status", name, "-n", namespace)
-    assert "▶ 0: setWeight 20%" in shown.stdout, shown.stdout
+    assert "▶ 1: setWeight 20%" in shown.stdout, shown.stdout
     assert "Autoscalers" not in shown.stdout  # the operator sizes these revisions itself
     assert plugin(kube, "abort", name, "-n", namespace).returncode == 0
     status = wait_for(

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from llmops_operator.core.phases import Phase
-from llmops_operator.core.present import status_text
+from llmops_operator.core.present import status_text, step_lines
 from llmops_operator.core.status import RolloutStatus, TimelineEntry
 from llmops_operator.core.timeline import (
     Rollout,
@@ -69,10 +69,10 @@ def test_should_print_one_line_per_entry_of_the_latest_rollout() -> None:
     assert lines[0] == "Rollout of revision 2, started 2026-01-01T00:00:01Z:"
     assert len(lines) == 1 + 11
     assert lines[3] == (
-        "   +0:06  Progressing  step 0  ██░░░░░░░░  20%  WeightSet        "
-        "step 1/4: canary weight 20%"
+        "   +0:06  Progressing  step 1  ██░░░░░░░░  20%  WeightSet        "
+        "step 1/4: canary weight 20%"  # the step numbers agree with the operator's messages
     )
-    assert lines[4].startswith("   +0:07  Paused       step 1  ██░░░░░░░░  20%  PauseStep  ")
+    assert lines[4].startswith("   +0:07  Paused       step 2  ██░░░░░░░░  20%  PauseStep  ")
     assert lines[-2] == (
         "   +1:01  Succeeded    -       ██████████ 100%  Promoted         revision 2 is stable"
     )
@@ -87,7 +87,68 @@ def test_should_print_every_kept_rollout_with_its_own_header_when_asked() -> Non
         "Rollout of revision 3",
     ]
     assert len(lines) == 3 + 2 + 11 + 7
-    assert lines[-1].split()[1:5] == ["RolledBack", "step", "2", "░" * 10]
+    assert lines[-1].split()[1:5] == ["RolledBack", "step", "3", "░" * 10]
+
+
+def test_should_mark_every_step_done_once_the_candidate_is_promoted() -> None:
+    world = promoted()
+    assert step_lines(world.spec, world.status) == [
+        "  ✔ 1: setWeight 20%",
+        "  ✔ 2: pause 30s",
+        "  ✔ 3: analysis every 10s x2",
+        "  ✔ 4: setWeight 50%",
+    ]
+
+
+def test_should_mark_the_step_that_rejected_the_candidate() -> None:
+    world = rolled_back()
+    assert [line[:5] for line in step_lines(world.spec, world.status)] == [
+        "  ✔ 1",
+        "  ✔ 2",
+        "  ✘ 3",  # the analysis failed here
+        "  · 4",
+    ]
+
+
+def test_should_mark_the_current_step_while_the_rollout_moves_and_none_for_a_first_revision() -> (
+    None
+):
+    world = deployed(make_spec())
+    assert {line[:3] for line in step_lines(world.spec, world.status)} == {"  ·"}
+    world.spec = with_revision(world.spec, "2")
+    world.tick(1)
+    world.make_ready()
+    world.tick(1)
+    world.tick(1)
+    assert world.status.phase is Phase.PAUSED
+    assert [line[:5] for line in step_lines(world.spec, world.status)] == [
+        "  ✔ 1",
+        "  ▶ 2",
+        "  · 3",
+        "  · 4",
+    ]
+
+
+def test_should_mark_the_steps_promote_full_skipped() -> None:
+    spec = make_spec(
+        strategy={"canary": {"steps": [{"setWeight": 10}, {"pause": {}}, {"setWeight": 50}]}}
+    )
+    world = deployed(spec)
+    world.spec = with_revision(spec, "2")
+    world.tick(1)
+    world.make_ready()
+    world.tick(1)
+    world.tick(1)
+    world.tick(1, command="promote-full:1")
+    for _ in range(4):
+        world.tick(5)
+        world.make_ready()
+    assert world.status.phase is Phase.SUCCEEDED
+    assert step_lines(world.spec, world.status) == [
+        "  ✔ 1: setWeight 10%",
+        "  ✔ 2: pause (until promoted)",
+        "  ↷ 3: setWeight 50%",
+    ]
 
 
 def test_should_say_when_there_is_no_timeline_yet() -> None:
