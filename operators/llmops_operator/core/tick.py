@@ -207,6 +207,6 @@ class Tick:
             result=result,
             at=self.now,
             message=msg,
-            template=template.model_dump(mode="json", by_alias=True),
+            template=template.model_dump(mode="json", by_alias=True, exclude_none=True),
         )
         self.status.history = [*self.status.history, entry][-MAX_HISTORY:]

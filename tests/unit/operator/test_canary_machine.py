@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from llmops_operator.core.machine import plan_measurements
 from llmops_operator.core.phases import Phase
+from llmops_operator.core.present import build_undo_patch
 from llmops_operator.core.status import RolloutStatus
 from tests.unit.operator.sim import World, deployed, make_spec, with_revision
 
@@ -261,3 +262,34 @@ def test_a_restarted_operator_resumes_the_same_pause() -> None:
     assert world.status.phase is Phase.PAUSED and world.status.step_started_at == started
     world.tick(10)
     assert world.status.current_step_index == 2
+
+
+def _nulls(value: object, path: str = "") -> list[str]:
+    if value is None:
+        return [path]
+    if isinstance(value, dict):
+        return [n for key, item in value.items() for n in _nulls(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [n for i, item in enumerate(value) for n in _nulls(item, f"{path}[{i}]")]
+    return []
+
+
+def test_history_templates_are_stored_without_nulls_and_undo_still_clears_fields() -> None:
+    # A null inside a merge patch deletes the key, so a stored template holding nulls
+    # never reads back as written (kopf logged "Merge-patching finished with
+    # inconsistencies" on every promotion). Undo rebuilds the full template instead.
+    world = deployed(make_spec())
+    world.spec = with_revision(world.spec, "2")
+    world.tick(1)
+    world.make_ready()
+    world.tick(1, command="promote-full:1")
+    world.tick(1)
+    world.make_ready()
+    world.tick(1)
+    assert world.status.phase is Phase.SUCCEEDED
+    raw = world.status.to_raw()
+    assert len(raw["history"]) == 2
+    assert _nulls(raw["history"], "history") == []
+    patch = build_undo_patch(RolloutStatus.from_raw(raw), None)
+    assert patch["spec"]["route"]["rag"] is None  # still clears a RAG setting added since
+    assert patch["spec"]["model"]["uri"] == raw["history"][0]["template"]["model"]["uri"]
