@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmops_operator.core.decision import Transition
-from llmops_operator.core.phases import KEPT_PHASES, ConditionType, Phase, set_condition
+from llmops_operator.core.phases import KEPT_PHASES, ConditionType, Phase, set_condition, spec_valid
 from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
 from llmops_operator.core.status import RolloutStatus
 
@@ -220,14 +220,6 @@ def clear_conflict(
     """After a conflict: ``SpecValid=True`` again (in place) and one Normal Event; else None."""
     if not is_in_conflict(status):
         return None
-    status.conditions = set_condition(
-        status.conditions,
-        ConditionType.SPEC_VALID,
-        True,
-        reason="Valid",
-        message="",
-        now=now,
-        generation=generation,
-    )
+    status.conditions = spec_valid(status.conditions, now=now, generation=generation)
     owned = ", ".join(str(t) for t in sorted(targets))
     return Transition(ALIAS_CLAIMED, f"{owned} is free: this ModelDeployment now owns it")

@@ -76,3 +76,11 @@ def set_condition(
         observed_generation=generation,
     )
     return [*(c for c in conditions if c.type != kind.value), updated]
+
+
+def spec_valid(conditions: list[Condition], *, now: datetime, generation: int) -> list[Condition]:
+    """Conditions with ``SpecValid=True`` (reason ``Valid``): the spec parses and is ours."""
+    return set_condition(
+        conditions, ConditionType.SPEC_VALID, True,
+        reason="Valid", message="", now=now, generation=generation,
+    )  # fmt: skip

@@ -17,7 +17,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from llmops_operator.core.decision import Transition
-from llmops_operator.core.phases import KEPT_PHASES, Condition, ConditionType, Phase, set_condition
+from llmops_operator.core.phases import (
+    KEPT_PHASES,
+    Condition,
+    ConditionType,
+    Phase,
+    set_condition,
+    spec_valid,
+)
 from llmops_operator.core.status import RolloutStatus
 
 INVALID_SPEC = "InvalidSpec"  # reason of the conditions, and the Warning Event
@@ -80,21 +87,13 @@ def resume_valid_spec(
     status: RolloutStatus, *, generation: int, now: datetime
 ) -> Transition | None:
     """The spec parses: undo `mark_spec_invalid` (in place). One Normal Event when it did."""
-    spec_valid = _condition(status, ConditionType.SPEC_VALID)
-    was_invalid = spec_valid is not None and spec_valid.reason == INVALID_SPEC
+    condition = _condition(status, ConditionType.SPEC_VALID)
+    was_invalid = condition is not None and condition.reason == INVALID_SPEC
     failed_by_spec = is_failed_by_spec(status)
     if not was_invalid and not failed_by_spec:
         return None
     if was_invalid:
-        status.conditions = set_condition(
-            status.conditions,
-            ConditionType.SPEC_VALID,
-            True,
-            reason="Valid",
-            message="",
-            now=now,
-            generation=generation,
-        )
+        status.conditions = spec_valid(status.conditions, now=now, generation=generation)
     if failed_by_spec:
         # Not Failed any more: the strategy sets the phase its stored step implies this tick.
         status.phase = Phase.PENDING if status.stable_hash is None else Phase.PROGRESSING

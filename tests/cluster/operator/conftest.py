@@ -209,3 +209,19 @@ def operator(  # noqa: PLR0917 -- every parameter is a fixture
     handle.start()
     yield handle
     handle.stop()
+
+
+@pytest.fixture
+def chart_operator_process(
+    kube: Kube, crd: None, namespace: str, tmp_path: Path
+) -> Iterator[Operator]:
+    """The operator as its chart runs it (the chart's RBAC, a ServiceAccount token, the image's
+    entry point), leader ``op-0``."""
+    # chart_identity imports Operator from here, so it is imported when the fixture runs.
+    from tests.cluster.operator.chart_identity import apply_chart_rbac, chart_operator  # noqa: PLC0415
+
+    apply_chart_rbac(kube, namespace)
+    handle = chart_operator(kube, namespace, tmp_path, "op-0")
+    handle.start()
+    yield handle
+    handle.stop()

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.cluster.kube import Kube
-from tests.cluster.operator.chart_identity import apply_chart_rbac, chart_operator
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import (
     EXAMPLES,
@@ -28,17 +24,6 @@ from tests.cluster.operator.helpers import (
     status_of,
     wait_for,
 )
-
-
-@pytest.fixture
-def chart_operator_process(
-    kube: Kube, crd: None, namespace: str, tmp_path: Path
-) -> Iterator[Operator]:
-    apply_chart_rbac(kube, namespace)
-    handle = chart_operator(kube, namespace, tmp_path, "op-0")
-    handle.start()
-    yield handle
-    handle.stop()
 
 
 def apply_named(kube: Kube, namespace: str, name: str) -> None:

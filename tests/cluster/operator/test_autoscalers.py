@@ -10,26 +10,10 @@ per-revision HPAs' min/max.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from tests.cluster.kube import Kube
-from tests.cluster.operator.chart_identity import apply_chart_rbac, chart_operator
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import apply_example, plugin, set_revision, wait_for
-
-
-@pytest.fixture
-def chart_operator_process(
-    kube: Kube, crd: None, namespace: str, tmp_path: Path
-) -> Iterator[Operator]:
-    apply_chart_rbac(kube, namespace)
-    handle = chart_operator(kube, namespace, tmp_path, "op-0")
-    handle.start()
-    yield handle
-    handle.stop()
 
 
 def hpa_bounds(kube: Kube, namespace: str, deployment: str) -> tuple[int, int]:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +24,6 @@ from llmops_operator.core.autoscaling import AutoscalerBounds
 from llmops_operator.core.builders import LABEL_MD
 from llmops_operator.core.spec import AutoscalingSpec
 from tests.cluster.kube import Kube
-from tests.cluster.operator.chart_identity import apply_chart_rbac, chart_operator
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import (
     apply_example,
@@ -54,14 +51,9 @@ def keda_crd(kube: Kube) -> None:
 
 
 @pytest.fixture
-def chart_operator_process(
-    kube: Kube, crd: None, keda_crd: None, namespace: str, tmp_path: Path
-) -> Iterator[Operator]:
-    apply_chart_rbac(kube, namespace)
-    handle = chart_operator(kube, namespace, tmp_path, "op-0")
-    handle.start()
-    yield handle
-    handle.stop()
+def chart_operator_process(keda_crd: None, chart_operator_process: Operator) -> Operator:
+    """The conftest's operator, started once KEDA's CRD is installed."""
+    return chart_operator_process
 
 
 def get_json(kube: Kube, namespace: str, *args: str) -> dict[str, Any]:

@@ -16,8 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,7 +24,6 @@ import yaml
 
 from llmops.charts import CHARTS_DIR
 from tests.cluster.kube import Kube
-from tests.cluster.operator.chart_identity import apply_chart_rbac, chart_operator
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import apply_example, plugin, status_of, wait_for
 from tests.cluster.operator.kserve_stand_in import revision, write_kserve_status
@@ -40,17 +38,6 @@ V1, V2, V3 = "hf://google/gemma-3-270m", "hf://google/gemma-3-1b-it", "hf://goog
 @pytest.fixture(scope="session")
 def kserve_crd(kube: Kube) -> None:
     install_crd(kube, KSERVE_INFERENCESERVICE)
-
-
-@pytest.fixture
-def chart_operator_process(
-    kube: Kube, crd: None, namespace: str, tmp_path: Path
-) -> Iterator[Operator]:
-    apply_chart_rbac(kube, namespace)
-    handle = chart_operator(kube, namespace, tmp_path, "op-0")
-    handle.start()
-    yield handle
-    handle.stop()
 
 
 def chart_inference_service(kube: Kube) -> dict[str, Any]:

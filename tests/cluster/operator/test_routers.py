@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.cluster.kube import Kube
-from tests.cluster.operator.chart_identity import apply_chart_rbac, chart_operator
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import apply_example, plugin, set_revision, wait_for
 from tests.cluster.operator.third_party_crds import GATEWAY_API_HTTPROUTE, install_crd
@@ -32,17 +30,6 @@ MATCHES = [{"path": {"type": "PathPrefix", "value": "/v1"}}]
 @pytest.fixture(scope="session")
 def gateway_api_crd(kube: Kube) -> None:
     install_crd(kube, GATEWAY_API_HTTPROUTE)
-
-
-@pytest.fixture
-def chart_operator_process(
-    kube: Kube, crd: None, namespace: str, tmp_path: Path
-) -> Iterator[Operator]:
-    apply_chart_rbac(kube, namespace)
-    handle = chart_operator(kube, namespace, tmp_path, "op-0")
-    handle.start()
-    yield handle
-    handle.stop()
 
 
 def get_object(kube: Kube, namespace: str, kind: str, name: str) -> dict[str, Any]:
