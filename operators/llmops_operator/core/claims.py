@@ -13,9 +13,9 @@ moves to another target, the loser takes over on its next tick (`clear_conflict`
 state machine resumes from the stored status.
 
 Giving a target back (`released_targets`): a deleted ModelDeployment, or one whose gateway
-alias changed (`stale_alias`), removes what it wrote there, but only where no other live
-ModelDeployment claims the target; one that does takes it over on its next tick and
-rewrites it, so it is left to that one.
+alias or HTTPRoute changed (`stale_targets`), removes what it wrote there, but only where no
+other live ModelDeployment claims the target; one that does takes it over on its next tick
+and rewrites it, so it is left to that one.
 """
 
 from __future__ import annotations
@@ -82,21 +82,45 @@ def routed_alias_of(spec: ModelDeploymentSpec) -> str | None:
     return spec.alias if spec.route.router == "gateway" else None
 
 
-def stale_alias(spec: ModelDeploymentSpec, status: RolloutStatus) -> Target | None:
-    """``status.routedAlias`` when the spec no longer routes through it (alias or router
-    changed): its entry is this ModelDeployment's to remove."""
-    routed = status.routed_alias
-    if routed is None or routed == routed_alias_of(spec):
-        return None
-    return Target(ALIAS_FIELD, routed)
+def routed_http_route_of(spec: ModelDeploymentSpec) -> str | None:
+    """The HTTPRoute whose backendRefs this spec writes (None: another router carries it)."""
+    return spec.route.http_route if spec.route.router == "httpRoute" else None
+
+
+def stale_targets(spec: ModelDeploymentSpec, status: RolloutStatus) -> list[Target]:
+    """``status.routedAlias`` and ``status.routedHttpRoute`` where the spec no longer routes
+    through them (name or router changed): what this ModelDeployment wrote there is its to
+    remove. Alias first."""
+    stale = []
+    if status.routed_alias not in {None, routed_alias_of(spec)}:
+        stale.append(Target(ALIAS_FIELD, status.routed_alias or ""))
+    if status.routed_http_route not in {None, routed_http_route_of(spec)}:
+        stale.append(Target(HTTP_ROUTE_FIELD, status.routed_http_route or ""))
+    return stale
+
+
+def release_reason(target: Target, spec: ModelDeploymentSpec) -> tuple[str, str]:
+    """The Normal Event (reason, message) of a stale target given back after a spec change."""
+    if target.field == ALIAS_FIELD:
+        now = routed_alias_of(spec)
+        why = f"spec.route.alias is now {now!r}" if now else ""
+        reason, done = "AliasReleased", f"routes.{target.name} removed from the routing table"
+    else:
+        now = routed_http_route_of(spec)
+        why = f"spec.route.httpRoute is now {now!r}" if now else ""
+        reason = "HTTPRouteReleased"
+        done = f"this ModelDeployment's backendRefs removed from HTTPRoute {target.name!r}"
+    return reason, f"{done}: {why or f'traffic goes through route.router {spec.route.router} now'}"
 
 
 def written_targets(spec: ModelDeploymentSpec | None, status: RolloutStatus) -> frozenset[Target]:
     """Every target a ModelDeployment may have written: its spec's (None: the spec does not
-    parse) and the alias its table entry was last written for."""
+    parse), the alias its table entry and the HTTPRoute its refs were last written for."""
     targets = claimed_targets(spec) if spec is not None else frozenset()
     if status.routed_alias is not None:
         targets |= {Target(ALIAS_FIELD, status.routed_alias)}
+    if status.routed_http_route is not None:
+        targets |= {Target(HTTP_ROUTE_FIELD, status.routed_http_route)}
     return targets
 
 

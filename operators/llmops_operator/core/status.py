@@ -15,6 +15,8 @@ so a restarted operator computes the same remaining time):
 - ``lastCommand``: the ``llmops.dev/command`` annotation value last handled (idempotence)
 - ``routedAlias``: the gateway alias whose ``routes.<alias>`` entry was last written; when
   the spec routes elsewhere (or the ModelDeployment is deleted) that entry is removed
+- ``routedHttpRoute``: likewise the HTTPRoute whose backendRefs were last written; when
+  ``spec.route.httpRoute`` or the router changes, this ModelDeployment's refs leave it
 - ``history[]``: promoted/rejected revisions with their templates (for undo), newest last
 - ``timeline[]``: one entry per phase, step or weight change (at, phase, step, canaryWeight,
   reason, short message, revision), oldest first, capped; ``rolloutStart`` marks the first
@@ -127,6 +129,7 @@ class RolloutStatus(_Status):
     scale_down_at: datetime | None = None
     last_command: str | None = None
     routed_alias: str | None = None
+    routed_http_route: str | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)

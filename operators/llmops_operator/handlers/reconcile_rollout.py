@@ -2,11 +2,11 @@
 
 Order matters for crash safety: autoscalers no longer wanted go first (a revision leaving
 autoscaling gets its replicas back from the operator), then workloads and their autoscalers
-(a revision must exist before traffic reaches it), then traffic, then the entry of an alias
-the spec no longer uses (the new one is in place), then deletions (traffic has already left
-what is deleted), then the status patch (``routedAlias`` moves only once the old entry is
-gone). A crash anywhere repeats the tick from the stored status; every step is idempotent,
-so the repeat converges on the same result.
+(a revision must exist before traffic reaches it), then traffic, then the alias entry or
+HTTPRoute refs the spec no longer uses (the new ones are in place), then deletions (traffic
+has already left what is deleted), then the status patch (``routedAlias`` and
+``routedHttpRoute`` move only once the old ones are gone). A crash anywhere repeats the tick
+from the stored status; every step is idempotent, so the repeat converges on the same result.
 
 With router kserve the revisions are KServe's, observed in the InferenceService's status,
 and the decision holds no workloads: the same steps then run none of ours and delete only
@@ -53,7 +53,7 @@ from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
 from llmops_operator.core.status import LoadTestVerdict, RolloutStatus
 from llmops_operator.core.validity import INVALID_SPEC, mark_spec_invalid
 from llmops_operator.handlers.reconcile_claims import reconcile_claims
-from llmops_operator.handlers.release_traffic import reconcile_routed_alias
+from llmops_operator.handlers.release_traffic import reconcile_routed_targets
 from llmops_operator.handlers.resolve_model import (
     record_release,
     resolve_model,
@@ -246,12 +246,10 @@ def apply_decision(
         )
         patch.status.update(status.to_raw())
         raise kopf.TemporaryError(str(err), delay=30) from err
-    # The new alias is written: the old one's entry can go (posted with the tick's Events).
-    released = reconcile_routed_alias(
-        settings, spec=spec, status=status, namespace=namespace, name=name
+    # The new alias or HTTPRoute is written: the old one can go (Events posted with the tick's).
+    decision.events.extend(
+        reconcile_routed_targets(settings, spec=spec, status=status, namespace=namespace, name=name)
     )
-    if released is not None:
-        decision.events.append(released)
     kube.delete_revisions_except(namespace, name, {w.revision_hash for w in decision.workloads})
     run_load_tests(
         settings,

@@ -1,4 +1,5 @@
-"""Giving traffic targets back: when a ModelDeployment is deleted, and when its alias moves.
+"""Giving traffic targets back: when a ModelDeployment is deleted, and when its alias or
+HTTPRoute moves.
 
 Without this, the gateway keeps routing a deleted ModelDeployment's alias (or its old alias)
 to Services that are gone, and users get 5xx instead of "model not found". Which targets go
@@ -19,9 +20,11 @@ from llmops_operator.core.builders import RoutingTableConflictError
 from llmops_operator.core.claims import (
     Target,
     build_claimant,
+    release_reason,
     released_targets,
     routed_alias_of,
-    stale_alias,
+    routed_http_route_of,
+    stale_targets,
     written_targets,
 )
 from llmops_operator.core.decision import Transition
@@ -30,7 +33,6 @@ from llmops_operator.core.status import RolloutStatus
 from llmops_operator.routers import release_target
 from llmops_operator.settings import OperatorSettings
 
-ALIAS_RELEASED = "AliasReleased"  # Normal Event: the old alias's entry left the table
 ALIAS_KEPT = "AliasKept"  # Warning Event: another alias needs the entry as its embedder
 log = logging.getLogger(__name__)
 
@@ -66,39 +68,41 @@ def release_traffic(
         log.info("%s/%s deleted: %s %s", namespace, name, target, done)
 
 
-def reconcile_routed_alias(
+def reconcile_routed_targets(
     settings: OperatorSettings,
     *,
     spec: ModelDeploymentSpec,
     status: RolloutStatus,
     namespace: str,
     name: str,
-) -> Transition | None:
-    """After this tick's traffic write: the entry of the alias the table was written for
-    before (``status.routedAlias``) goes when the spec routes elsewhere now; then
-    ``status.routedAlias`` (in place) names the alias written now.
+) -> list[Transition]:
+    """After this tick's traffic write: what was written before to the alias entry
+    (``status.routedAlias``) or HTTPRoute (``status.routedHttpRoute``) the spec no longer
+    routes through goes; then both status fields (in place) name what is written now.
+    Normal Events ``AliasReleased`` and ``HTTPRouteReleased``.
 
     An entry another alias needs as its embedder stays, and so does ``routedAlias``: the
     next ticks try again, and a deletion releases both aliases.
     """
-    stale = stale_alias(spec, status)
-    event = None
-    if stale is not None and _released({stale}, namespace, name):
+    stale = stale_targets(spec, status)
+    released = _released(stale, namespace, name) if stale else set()
+    events = []
+    kept_alias = False
+    for target in stale:
+        if target not in released:
+            continue  # another ModelDeployment claims it and rewrites it next tick
         try:
-            removed = release_target(stale, namespace, name, settings)
+            removed = release_target(target, namespace, name, settings)
         except RoutingTableConflictError as err:
             log.info("%s/%s: %s", namespace, name, err)
-            return None
+            kept_alias = True
+            continue
         if removed:
-            why = (
-                f"spec.route.alias is now {spec.alias!r}"
-                if routed_alias_of(spec)
-                else f"traffic goes through route.router {spec.route.router} now"
-            )
-            message = f"routes.{stale.name} removed from the routing table: {why}"
-            event = Transition(ALIAS_RELEASED, message)
-    status.routed_alias = routed_alias_of(spec)
-    return event
+            events.append(Transition(*release_reason(target, spec)))
+    if not kept_alias:
+        status.routed_alias = routed_alias_of(spec)
+    status.routed_http_route = routed_http_route_of(spec)
+    return events
 
 
 def _released(targets: Iterable[Target], namespace: str, name: str) -> set[Target]:

@@ -42,6 +42,19 @@ log = logging.getLogger(__name__)
 HOLD_S = 3.0  # how long the slow Prometheus holds a tick that is running at the deletion
 MATCHES = [{"path": {"type": "PathPrefix", "value": "/v1"}}]
 KEEP = {"kind": "generate", "backends": [{"name": "static", "url": "http://static/v1"}]}
+# An HTTPRoute's rules as its user wrote them (`apply_http_route`), less the backendRefs.
+USER_RULES: list[dict[str, Any]] = [
+    {
+        "matches": MATCHES,
+        "filters": [
+            {
+                "type": "RequestHeaderModifier",
+                "requestHeaderModifier": {"set": [{"name": "x-team", "value": "llm"}]},
+            }
+        ],
+    },
+    {"matches": [{"path": {"type": "PathPrefix", "value": "/v2"}}]},
+]
 
 
 class HeldPrometheus:
@@ -310,34 +323,56 @@ def test_a_deleted_model_deployment_takes_its_refs_out_of_the_users_http_route(
     gateway_api_crd: None,
 ) -> None:
     op = start_operator(kube, namespace, tmp_path, operators)
-    header = {"set": [{"name": "x-team", "value": "llm"}]}
-    filters = [{"type": "RequestHeaderModifier", "requestHeaderModifier": header}]
-    user_rules: list[dict[str, Any]] = [
-        {"matches": MATCHES, "filters": filters},
-        {"matches": [{"path": {"type": "PathPrefix", "value": "/v2"}}]},
-    ]
-    placeholder = [{"name": "placeholder", "port": 8000}]
-    route = {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "HTTPRoute",
-        "metadata": {"name": "llm"},
-        "spec": {
-            "parentRefs": [{"name": "public"}],
-            "rules": [{**rule, "backendRefs": placeholder} for rule in user_rules],
-        },
-    }
-    kube.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(route))
+    apply_http_route(kube, namespace, "llm")
     apply_md(kube, namespace, "chat", "chat", route={"router": "httpRoute", "httpRoute": "llm"})
     first = wait_for(kube, namespace, "chat", is_succeeded, operator=op)
-    refs = [[ref["name"] for ref in r["backendRefs"]] for r in http_route(kube, namespace)]
-    assert refs == [[f"chat-{first['stableHash']}"]] * 2
+    assert ref_names(kube, namespace, "llm") == [[f"chat-{first['stableHash']}"]] * 2
 
     kube.kubectl("delete", "modeldeployment", "chat", "-n", namespace, "--wait=false")
     seconds_until(lambda: not exists(kube, namespace, "chat"), 30, "the deletion", op)
     kept = get_object(kube, namespace, "httproute", "llm")["spec"]
     assert kept["parentRefs"][0]["name"] == "public"
     # the rules stay as the user wrote them, without refs: they forward nothing
-    assert http_route(kube, namespace) == user_rules
+    assert http_route(kube, namespace) == USER_RULES
+
+
+def test_a_renamed_http_route_takes_the_place_of_the_old_one(
+    kube: Kube,
+    namespace: str,
+    tmp_path: Path,
+    operators: list[Operator],
+    gateway_api_crd: None,
+) -> None:
+    op = start_operator(kube, namespace, tmp_path, operators)
+    apply_http_route(kube, namespace, "llm")
+    apply_http_route(kube, namespace, "llm-v2")
+    route = {"router": "httpRoute", "httpRoute": "llm", "alias": "chat"}
+    apply_md(kube, namespace, "chat", "chat", route=route)
+    first = wait_for(kube, namespace, "chat", is_succeeded, operator=op)
+    assert first["routedHttpRoute"] == "llm"
+    stable = f"chat-{first['stableHash']}"
+
+    patch = json.dumps({"spec": {"route": {"httpRoute": "llm-v2"}}})
+    kube.kubectl("patch", "modeldeployment", "chat", "-n", namespace, "--type=merge", "-p", patch)
+    wait_for(kube, namespace, "chat", lambda s: s.get("routedHttpRoute") == "llm-v2", operator=op)
+    assert ref_names(kube, namespace, "llm-v2") == [[stable]] * 2
+    # the old route no longer sends anything to this ModelDeployment's Services
+    assert http_route(kube, namespace, "llm") == USER_RULES
+    released = events_of(kube, namespace, "chat", "HTTPRouteReleased")
+    assert [e["message"] for e in released] == [
+        "this ModelDeployment's backendRefs removed from HTTPRoute 'llm': "
+        "spec.route.httpRoute is now 'llm-v2'"
+    ]
+    # back to the gateway: the refs leave llm-v2 as well, and the table gets the alias
+    seed_routing_table(kube, namespace)
+    patch = json.dumps({"spec": {"route": {"router": "gateway", "httpRoute": None}}})
+    kube.kubectl("patch", "modeldeployment", "chat", "-n", namespace, "--type=merge", "-p", patch)
+    status = wait_for(
+        kube, namespace, "chat", lambda s: s.get("routedAlias") == "chat", operator=op
+    )
+    assert status.get("routedHttpRoute") is None
+    assert http_route(kube, namespace, "llm-v2") == USER_RULES
+    assert backend_names(kube, namespace, "chat") == [stable]
 
 
 def test_a_deleted_model_deployment_leaves_the_inference_service_as_it_was(
@@ -392,10 +427,30 @@ def predictor_annotations(kube: Kube, namespace: str) -> dict[str, str]:
     return dict(predictor.get("annotations") or {})
 
 
-def http_route(kube: Kube, namespace: str) -> list[dict[str, Any]]:
-    """The rules of the HTTPRoute ``llm``."""
-    rules: list[dict[str, Any]] = get_object(kube, namespace, "httproute", "llm")["spec"]["rules"]
+def http_route(kube: Kube, namespace: str, name: str = "llm") -> list[dict[str, Any]]:
+    """The rules of the HTTPRoute ``name``."""
+    rules: list[dict[str, Any]] = get_object(kube, namespace, "httproute", name)["spec"]["rules"]
     return rules
+
+
+def ref_names(kube: Kube, namespace: str, name: str) -> list[list[str]]:
+    """The backendRefs of each rule of the HTTPRoute ``name``, by Service name."""
+    return [[ref["name"] for ref in r["backendRefs"]] for r in http_route(kube, namespace, name)]
+
+
+def apply_http_route(kube: Kube, namespace: str, name: str) -> None:
+    """The user's HTTPRoute ``name``: `USER_RULES`, each forwarding to a placeholder."""
+    placeholder = [{"name": "placeholder", "port": 8000}]
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": name},
+        "spec": {
+            "parentRefs": [{"name": "public"}],
+            "rules": [{**rule, "backendRefs": placeholder} for rule in USER_RULES],
+        },
+    }
+    kube.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(route))
 
 
 def lease_holder(kube: Kube, namespace: str) -> str:

@@ -17,9 +17,11 @@ from llmops_operator.core.builders import (
 from llmops_operator.core.claims import (
     Claimant,
     Target,
+    release_reason,
     released_targets,
     routed_alias_of,
-    stale_alias,
+    routed_http_route_of,
+    stale_targets,
     written_targets,
 )
 from llmops_operator.core.decision import TrafficShare
@@ -74,12 +76,42 @@ def test_claimants_being_deleted_or_elsewhere_take_nothing_over() -> None:
 def test_the_alias_last_written_is_stale_once_the_spec_routes_elsewhere() -> None:
     spec = make_spec(route={"alias": "chat"})
     assert routed_alias_of(spec) == "chat"
-    assert stale_alias(spec, RolloutStatus()) is None  # never written (or an older operator)
-    assert stale_alias(spec, RolloutStatus(routed_alias="chat")) is None
-    assert stale_alias(spec, RolloutStatus(routed_alias="old")) == Target("spec.route.alias", "old")
+    assert stale_targets(spec, RolloutStatus()) == []  # never written (or an older operator)
+    assert stale_targets(spec, RolloutStatus(routed_alias="chat")) == []
+    old = Target("spec.route.alias", "old")
+    assert stale_targets(spec, RolloutStatus(routed_alias="old")) == [old]
+    assert release_reason(old, spec) == (
+        "AliasReleased",
+        "routes.old removed from the routing table: spec.route.alias is now 'chat'",
+    )
     http = make_spec(route={"router": "httpRoute", "httpRoute": "llm", "alias": "chat"})
     assert routed_alias_of(http) is None
-    assert stale_alias(http, RolloutStatus(routed_alias="chat")) == CHAT
+    assert stale_targets(http, RolloutStatus(routed_alias="chat")) == [CHAT]
+    assert release_reason(CHAT, http)[1] == (
+        "routes.chat removed from the routing table: traffic goes through route.router "
+        "httpRoute now"
+    )
+
+
+def test_the_http_route_last_written_is_stale_once_renamed_or_the_router_changes() -> None:
+    http = make_spec(route={"router": "httpRoute", "httpRoute": "llm-v2", "alias": "chat"})
+    assert routed_http_route_of(http) == "llm-v2"
+    assert stale_targets(http, RolloutStatus(routed_http_route="llm-v2")) == []
+    old = Target("spec.route.httpRoute", "llm")
+    assert stale_targets(http, RolloutStatus(routed_http_route="llm")) == [old]
+    assert release_reason(old, http) == (
+        "HTTPRouteReleased",
+        "this ModelDeployment's backendRefs removed from HTTPRoute 'llm': "
+        "spec.route.httpRoute is now 'llm-v2'",
+    )
+    # back to the gateway: both the refs and no alias entry (none was written) are stale
+    gateway = make_spec(route={"alias": "chat"})
+    assert routed_http_route_of(gateway) is None
+    assert stale_targets(gateway, RolloutStatus(routed_http_route="llm")) == [old]
+    assert release_reason(old, gateway)[1].endswith("traffic goes through route.router gateway now")
+    # from the gateway to a renamed HTTPRoute at once: the alias goes first
+    both = RolloutStatus(routed_alias="chat", routed_http_route="llm")
+    assert stale_targets(http, both) == [CHAT, old]
 
 
 def test_a_deleted_model_deployment_may_have_written_its_target_and_its_last_alias() -> None:
@@ -91,6 +123,11 @@ def test_a_deleted_model_deployment_may_have_written_its_target_and_its_last_ali
     }
     # a spec that no longer parses: only what the status remembers
     assert written_targets(None, status) == {Target("spec.route.alias", "old")}
+    both = RolloutStatus(routed_alias="old", routed_http_route="llm")
+    assert written_targets(None, both) == {
+        Target("spec.route.alias", "old"),
+        Target("spec.route.httpRoute", "llm"),
+    }
     assert written_targets(None, RolloutStatus()) == set()
 
 
