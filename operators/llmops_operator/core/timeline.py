@@ -97,8 +97,13 @@ def note(
     entry = TimelineEntry(
         at=now,
         phase=status.phase,
-        # A first revision comes up without steps; after the switch there is no step.
-        step=status.current_step_index if status.canary_hash and status.stable_hash else None,
+        # A first revision comes up without steps; Promoting comes after the steps (the
+        # index is past the last one) and after the switch there is no step.
+        step=(
+            status.current_step_index
+            if status.canary_hash and status.stable_hash and status.phase is not Phase.PROMOTING
+            else None
+        ),
         canary_weight=rollout_weight(status),
         reason=reason,
         message=short(message),
