@@ -75,7 +75,9 @@ def report_leader(**_: Any) -> str:
     return "leader" if ELECTOR.is_leader else f"standby; leader: {ELECTOR.holder or 'none'}"
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=SETTINGS.tick_interval_s)
+@kopf.timer(
+    GROUP, VERSION, PLURAL, interval=SETTINGS.tick_interval_s, backoff=SETTINGS.error_backoff_s
+)
 def tick_rollout(
     body: kopf.Body, namespace: str | None, name: str, patch: kopf.Patch, **kwargs: Any
 ) -> None:

@@ -55,12 +55,14 @@ class TrafficRouter(Protocol):
 
 
 class GatewayRouter:
-    """Writes ``routes.<alias>`` of the gateway's routing table ConfigMap (optimistic lock:
-    a conflicting writer makes the replace fail with 409 and the next tick retries)."""
+    """Writes ``routes.<alias>`` of the gateway's routing table ConfigMap, which every
+    ModelDeployment of the namespace shares (optimistic lock: a concurrent writer makes the
+    replace fail with 409, and the read-modify-write runs again, `kube.retry_on_conflict`)."""
 
     def __init__(self, settings: OperatorSettings) -> None:
         self.name, self.key = settings.routing_configmap, settings.routing_key
 
+    @kube.retry_on_conflict
     def apply(
         self,
         namespace: str,
@@ -76,6 +78,7 @@ class GatewayRouter:
             return
         self._write(namespace, current, wanted)
 
+    @kube.retry_on_conflict
     def release(self, namespace: str, md_name: str, alias: str) -> bool:
         """Remove ``routes.<alias>`` if ``md_name`` wrote it; True when it was removed.
 
@@ -116,9 +119,10 @@ class GatewayRouter:
 class HttpRouteRouter:
     """Owns the ``backendRefs`` of every rule of the named HTTPRoute (one per revision
     Service, see `core.routes`); the user's parentRefs, matches and filters stay. A replace
-    with the read resourceVersion: a concurrent writer makes it fail with 409 and the next
-    tick retries."""
+    with the read resourceVersion: a concurrent writer makes it fail with 409, and the
+    read-modify-write runs again."""
 
+    @kube.retry_on_conflict
     def apply(
         self,
         namespace: str,
@@ -143,6 +147,7 @@ class HttpRouteRouter:
             *HTTP_ROUTE, namespace, "httproutes", spec.route.http_route, route
         )
 
+    @kube.retry_on_conflict
     def release(self, namespace: str, md_name: str, route_name: str) -> bool:
         """Take ``md_name``'s backendRefs out of every rule; True when the route changed."""
         api = kube.custom()
@@ -168,8 +173,9 @@ class KServeRouter:
     """KServe runs every revision inside one InferenceService: the operator points its
     predictor at the revision it should describe and sets the latest revision's
     canaryTrafficPercent (`core.kserve`). A merge patch carrying the read resourceVersion: a
-    concurrent writer makes it fail with 409 and the next tick retries."""
+    concurrent writer makes it fail with 409, and the read-modify-write runs again."""
 
+    @kube.retry_on_conflict
     def apply(
         self,
         namespace: str,

@@ -28,6 +28,12 @@ class OperatorSettings(BaseSettings):
     tick_interval_s: float = Field(
         default=2.0, description="How often each ModelDeployment's rollout is advanced."
     )
+    error_backoff_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="A tick that failed (e.g. the API server refused a write) runs again this "
+        "soon instead of kopf's 60 s; the error is logged and posted as an Event.",
+    )
     loadtest_gateway_url: str = Field(
         default="",
         description="Load-test gates go through this llmops gateway (the spec's alias, the "

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import random
+import time
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import kubernetes
 from kubernetes.client.exceptions import ApiException
@@ -11,6 +14,32 @@ from llmops_operator.core.builders import LABEL_HASH, LABEL_MD
 from llmops_operator.core.decision import RevisionObservation
 
 MODEL_DEPLOYMENTS = ("llmops.dev", "v1alpha1")  # group, version; plural modeldeployments
+CONFLICT_ATTEMPTS = 5  # read-modify-write tries before a conflict fails the tick
+CONFLICT_PAUSE_S = 0.05  # base of the short, jittered pause between tries
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def retry_on_conflict(write: Callable[P, R], attempts: int = CONFLICT_ATTEMPTS) -> Callable[P, R]:
+    """Run a read-modify-write again when the API server answers 409 (like client-go's
+    ``RetryOnConflict``): another writer changed the object between our read and write, or
+    created it first. Every ModelDeployment of a namespace writes the one routing-table
+    ConfigMap, so two rollouts ticking together meet this routinely; failing the tick
+    instead would hold the rollout for kopf's error backoff. ``write`` must read afresh on
+    every call. Other errors, and the last conflict, are raised."""
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, attempts):
+            try:
+                return write(*args, **kwargs)
+            except ApiException as err:
+                if err.status != 409:
+                    raise
+                time.sleep(CONFLICT_PAUSE_S * attempt * (1 + random.random()))  # noqa: S311
+        return write(*args, **kwargs)
+
+    return run
 
 
 def load_config() -> None:
