@@ -25,11 +25,13 @@ from tests.cluster.operator.chart_identity import LEASE, apply_chart_rbac, chart
 from tests.cluster.operator.conftest import Operator, free_port
 from tests.cluster.operator.helpers import (
     EXAMPLES,
+    KEEP,
     get_md,
     routing_table,
     set_revision,
     status_of,
     wait_for,
+    write_routing_table,
 )
 from tests.cluster.operator.kserve_stand_in import revision, write_kserve_status
 from tests.cluster.operator.third_party_crds import (
@@ -41,7 +43,6 @@ from tests.cluster.operator.third_party_crds import (
 log = logging.getLogger(__name__)
 HOLD_S = 3.0  # how long the slow Prometheus holds a tick that is running at the deletion
 MATCHES = [{"path": {"type": "PathPrefix", "value": "/v1"}}]
-KEEP = {"kind": "generate", "backends": [{"name": "static", "url": "http://static/v1"}]}
 # An HTTPRoute's rules as its user wrote them (`apply_http_route`), less the backendRefs.
 USER_RULES: list[dict[str, Any]] = [
     {
@@ -142,14 +143,7 @@ def apply_md(kube: Kube, namespace: str, name: str, alias: str, **spec: Any) -> 
 
 def seed_routing_table(kube: Kube, namespace: str) -> None:
     """A table with an alias of someone else's (``keep``), which must survive everything."""
-    table = yaml.safe_dump({"version": "seed", "routes": {"keep": KEEP}})
-    config_map = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "llmops-routing"},
-        "data": {"routing.yaml": table},
-    }
-    kube.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(config_map))
+    write_routing_table(kube, namespace, {"keep": KEEP})
 
 
 def routes(kube: Kube, namespace: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ the rollout for the error backoff).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import kubernetes
@@ -24,21 +23,9 @@ from llmops_operator.core.status import RolloutStatus
 from llmops_operator.routers import GatewayRouter
 from llmops_operator.settings import OperatorSettings
 from tests.cluster.kube import Kube
-from tests.cluster.operator.helpers import EXAMPLES, routing_table
+from tests.cluster.operator.helpers import EXAMPLES, KEEP, routing_table, write_routing_table
 
-KEEP = {"kind": "generate", "backends": [{"name": "static", "url": "http://static/v1"}]}
 SIDE = {"kind": "generate", "backends": [{"name": "side-1", "url": "http://side-1:8000/v1"}]}
-
-
-def write_table(kube: Kube, namespace: str, routes: dict[str, Any]) -> None:
-    """Create or change the ConfigMap as someone other than the router."""
-    config_map = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "llmops-routing"},
-        "data": {"routing.yaml": yaml.safe_dump({"version": "other", "routes": routes})},
-    }
-    kube.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(config_map))
 
 
 @pytest.mark.parametrize("seeded", [True, False], ids=["changed-first", "created-first"])
@@ -46,7 +33,7 @@ def test_a_write_refused_for_a_concurrent_one_is_redone_and_keeps_both(
     kube: Kube, namespace: str, monkeypatch: pytest.MonkeyPatch, seeded: bool
 ) -> None:
     if seeded:
-        write_table(kube, namespace, {"keep": KEEP})
+        write_routing_table(kube, namespace, {"keep": KEEP})
     kubernetes.config.load_kube_config(config_file=str(kube.kubeconfig))  # type: ignore[no-untyped-call]
     router = GatewayRouter(OperatorSettings(serve_metrics=False))
     read = router._read
@@ -56,7 +43,7 @@ def test_a_write_refused_for_a_concurrent_one_is_redone_and_keeps_both(
         current, table = read(ns)
         seen.append(current.metadata.resource_version if current is not None else None)
         if len(seen) == 1:  # the other tick writes between this read and the router's write
-            write_table(kube, namespace, {**(table.get("routes") or {}), "side": SIDE})
+            write_routing_table(kube, namespace, {**(table.get("routes") or {}), "side": SIDE})
         return current, table
 
     monkeypatch.setattr(router, "_read", read_then_lose_the_race)
