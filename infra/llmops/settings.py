@@ -83,6 +83,21 @@ class LocalSettings(BaseSettings):
     def admin_kubeconfig(self) -> Path:
         return self.cluster_dir / "admin.kubeconfig"
 
+    @property
+    def node_dir(self) -> Path:
+        """State of the real node: containerd's and kubelet's roots, CNI config, logs."""
+        return self.cluster_dir / "node"
+
+    @property
+    def containerd_socket(self) -> Path:
+        """containerd's CRI socket on the real node (`ctr -a` and kubelet use it)."""
+        return self.node_dir / "containerd.sock"
+
+    @property
+    def images_dir(self) -> Path:
+        """Images built here (OCI archives keyed by content hash), shared by checkouts."""
+        return self.cache_dir / "images"
+
 
 def base_env() -> dict[str, str]:
     """A copy of this process's environment, the base of every child process's env.

@@ -5,7 +5,10 @@ Three tiny Go modules pin what we build (see their go.mod files):
 - ``infra/kube/controlplane``: kube-apiserver, kube-controller-manager, kube-scheduler
   from ``k8s.io/kubernetes`` with every staging module pinned;
 - ``infra/kube/etcd``: the etcd server from ``go.etcd.io/etcd/server/v3``;
-- ``infra/kube/kwok``: kwok, which runs fake nodes.
+- ``infra/kube/kwok``: kwok, which runs fake nodes;
+- ``infra/kube/coredns``: CoreDNS, the cluster DNS (a pod on the real node).
+
+kubelet and kube-proxy come from ``infra/kube/controlplane`` like the control plane.
 
 The output lands in ``<cache>/kube/<key>/`` where the key hashes the three go.mod/go.sum
 pairs and the Go version, so a change of pin builds a new set and an unchanged pin
@@ -37,6 +40,10 @@ BINARIES: dict[str, tuple[str, str]] = {
     "kube-controller-manager": ("controlplane", "k8s.io/kubernetes/cmd/kube-controller-manager"),
     "kube-scheduler": ("controlplane", "k8s.io/kubernetes/cmd/kube-scheduler"),
     "kwok": ("kwok", "sigs.k8s.io/kwok/cmd/kwok"),
+    # the real node: kubelet and kube-proxy run on this machine, CoreDNS in a pod on it
+    "kubelet": ("controlplane", "k8s.io/kubernetes/cmd/kubelet"),
+    "kube-proxy": ("controlplane", "k8s.io/kubernetes/cmd/kube-proxy"),
+    "coredns": ("coredns", "github.com/coredns/coredns"),
 }
 
 # kwok needs Stage objects that say how fake nodes and pods move through their lives.
@@ -136,7 +143,7 @@ def go_env(env: Mapping[str, str]) -> dict[str, str]:
 
 def ldflags(name: str) -> str:
     flags = ["-s", "-w"]
-    if name.startswith("kube-"):
+    if name.startswith("kube"):
         # Without these the binaries report v0.0.0-master, and Helm charts that check
         # .Capabilities.KubeVersion would see a version that does not exist.
         major, minor = KUBERNETES_VERSION.lstrip("v").split(".")[:2]
