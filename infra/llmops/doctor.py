@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from llmops.cluster import build, lifecycle, processes, spec
+from llmops.cluster import build, lifecycle, node, processes, spec
 from llmops.engine import engine_status
 from llmops.engine.layout import engine_layout
 from llmops.errors import LlmopsError
@@ -58,16 +58,31 @@ def check_control_plane(settings: LocalSettings, env: Mapping[str, str]) -> list
     ]
 
 
+def check_real_node(settings: LocalSettings, _env: Mapping[str, str]) -> list[Check]:
+    """What the real node needs from the machine (skipped, and said so, when it is off)."""
+    if not settings.real_node:
+        return [Check("real node", True, "off (LLMOPS_REAL_NODE=false): kwok nodes only")]
+    return [
+        Check(f"real node: {p.name}", p.ok, p.detail, "" if p.ok else p.fix)
+        for p in node.prerequisites()
+    ]
+
+
 def check_ports(settings: LocalSettings, _env: Mapping[str, str]) -> list[Check]:
     """A port is fine if it is free, or held by our own running component."""
     layout = lifecycle.build_layout(settings)
     checks = []
-    for component in spec.build_components(layout):
-        ours = processes.running_pid(layout, component.name) is not None
-        free = ours or processes.is_port_free(component.port)
+    wanted = [(c.name, c.port) for c in spec.build_components(layout)]
+    if settings.real_node:
+        node_layout = node.node_layout(settings, layout)
+        wanted += [(c.name, c.port) for c in node.process_specs(node_layout).values()]
+        wanted.append(("kubelet", settings.kubelet_port))
+    for name, port in wanted:
+        ours = processes.running_pid(layout, name) is not None
+        free = ours or processes.is_port_free(port)
         detail = "used by our running cluster" if ours else ("free" if free else "in use")
-        fix = "" if free else f"free port {component.port} or set another LLMOPS_*_PORT"
-        checks.append(Check(f"port {component.port} ({component.name})", free, detail, fix))
+        fix = "" if free else f"free port {port} or set another LLMOPS_*_PORT"
+        checks.append(Check(f"port {port} ({name})", free, detail, fix))
     return checks
 
 
@@ -112,6 +127,7 @@ CHECKS: list[CheckFn] = [
     check_go,
     check_tools,
     check_control_plane,
+    check_real_node,
     check_ports,
     check_engine,
 ]

@@ -46,6 +46,21 @@ class LocalSettings(BaseSettings):
     )
     cluster_up_timeout_s: float = 90.0
 
+    # -- the real node (containerd + kubelet; needs root) -----------------------------
+    real_node: bool = Field(
+        default=True,
+        description="Run one real node (containerd, kubelet, kube-proxy, CoreDNS) beside the "
+        "kwok nodes. Needs root; set LLMOPS_REAL_NODE=false for a kwok-only cluster.",
+    )
+    containerd_metrics_port: int = 20338
+    kubelet_port: int = 20250
+    kubelet_healthz_port: int = 20248
+    kube_proxy_healthz_port: int = 20256
+    kube_proxy_metrics_port: int = 20249
+    node_up_timeout_s: float = Field(
+        default=180.0, description="From containerd's start to CoreDNS Ready on the real node."
+    )
+
     # -- an existing cluster instead of the local one ------------------------------
     use_existing_cluster: bool = False
     kubeconfig: Path | None = Field(
@@ -87,6 +102,11 @@ class LocalSettings(BaseSettings):
     def node_dir(self) -> Path:
         """State of the real node: containerd's and kubelet's roots, CNI config, logs."""
         return self.cluster_dir / "node"
+
+    @property
+    def volumes_dir(self) -> Path:
+        """Folders behind the pre-made PersistentVolumes (pods on the real node write here)."""
+        return self.cluster_dir / "volumes"
 
     @property
     def containerd_socket(self) -> Path:

@@ -102,7 +102,7 @@ def test_should_impersonate_a_service_account_with_its_groups() -> None:
 
 def test_should_make_the_pool_class_the_default_with_immediate_binding() -> None:
     storage_class = spec.build_storage_class()
-    volume = spec.build_pool_volume(3)
+    volume = spec.build_pool_volume(3, Path("/state/volumes"))
 
     assert storage_class["metadata"]["annotations"] == {
         "storageclass.kubernetes.io/is-default-class": "true"

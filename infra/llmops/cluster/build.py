@@ -6,7 +6,8 @@ Three tiny Go modules pin what we build (see their go.mod files):
   from ``k8s.io/kubernetes`` with every staging module pinned;
 - ``infra/kube/etcd``: the etcd server from ``go.etcd.io/etcd/server/v3``;
 - ``infra/kube/kwok``: kwok, which runs fake nodes;
-- ``infra/kube/coredns``: CoreDNS, the cluster DNS (a pod on the real node).
+- ``infra/kube/coredns``: CoreDNS, the cluster DNS (a pod on the real node);
+- ``infra/kube/critools``: crictl, with which ``cluster down`` removes the node's pods.
 
 kubelet and kube-proxy come from ``infra/kube/controlplane`` like the control plane.
 
@@ -44,6 +45,9 @@ BINARIES: dict[str, tuple[str, str]] = {
     "kubelet": ("controlplane", "k8s.io/kubernetes/cmd/kubelet"),
     "kube-proxy": ("controlplane", "k8s.io/kubernetes/cmd/kube-proxy"),
     "coredns": ("coredns", "github.com/coredns/coredns"),
+    # crictl: `cluster down` asks containerd's CRI to stop and remove every pod sandbox,
+    # which runs the CNI DEL that takes each pod's veth and network namespace away
+    "crictl": ("critools", "sigs.k8s.io/cri-tools/cmd/crictl"),
 }
 
 # kwok needs Stage objects that say how fake nodes and pods move through their lives.

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import yaml
 
-from llmops.cluster import build, pki, processes, spec
+from llmops.cluster import build, node, node_spec, pki, processes, spec
 from llmops.errors import LlmopsError
 from llmops.settings import LocalSettings
 
@@ -180,8 +180,12 @@ def up(
     pki.ensure_pki(layout.pki)
     write_kubeconfigs(settings, layout)
     ctx = tls_context(layout)
+    node_ip = None
+    if settings.real_node:
+        node.check_prerequisites()
+        node_ip = node_spec.NODE_IP
     deadline = time.monotonic() + settings.cluster_up_timeout_s
-    for component in spec.build_components(layout):
+    for component in spec.build_components(layout, node_ip):
         if processes.running_pid(layout, component.name) is not None:
             ok, _ = _probe(component.health_url, ctx if component.secure else None)
             if ok:
@@ -194,10 +198,24 @@ def up(
         say(f"{component.name}: healthy in {time.monotonic() - started:.1f}s")
     with _api(layout) as api:
         _ensure_nodes(api, settings.kwok_nodes)
-        _ensure_volume_pool(api, settings.volume_pool_size)
+        _ensure_volume_pool(api, settings)
+        if settings.real_node:
+            node.up(settings, layout, api, env, node_images(settings, binaries), say)
         _wait_usable(api, layout, deadline)
     say(f"nodes Ready, default ServiceAccount present, {settings.volume_pool_size} volumes")
     return status(settings)
+
+
+def node_images(settings: LocalSettings, binaries: build.ControlPlaneBinaries) -> node.NodeImages:
+    """The images the node itself runs (pause, CoreDNS), built here on first use."""
+    built = images.build_images(
+        settings, ["pause", "coredns"], coredns_binary=binaries.path("coredns")
+    )
+    return node.NodeImages(
+        archives=[b.archive for b in built],
+        sandbox=images.image_ref("pause", settings),
+        coredns=images.image_ref("coredns", settings),
+    )
 
 
 def _api(layout: spec.Layout) -> httpx.Client:
@@ -210,12 +228,17 @@ def _ensure_nodes(api: httpx.Client, count: int) -> None:
         _create(api, "/api/v1/nodes", node)
 
 
-def _ensure_volume_pool(api: httpx.Client, count: int) -> None:
+def _ensure_volume_pool(api: httpx.Client, settings: LocalSettings) -> None:
     """The default StorageClass and its volumes; volumes released by deleted claims are
-    made available again (their data is nothing: no container ever wrote to them)."""
+    made available again. Each volume is a folder under the cluster's state (a pod on the
+    real node writes there), writable by the non-root users the charts run as."""
     _create(api, "/apis/storage.k8s.io/v1/storageclasses", spec.build_storage_class())
-    for index in range(count):
-        volume = spec.build_pool_volume(index)
+    for index in range(settings.volume_pool_size):
+        volume = spec.build_pool_volume(index, settings.volumes_dir)
+        folder = Path(volume["spec"]["hostPath"]["path"])
+        if settings.real_node and not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o1777)  # like /tmp: any pod user may write, none may delete others'
         _create(api, "/api/v1/persistentvolumes", volume)
     released = api.get(
         "/api/v1/persistentvolumes", params={"labelSelector": "llmops.dev/volume-pool=local"}
@@ -272,13 +295,18 @@ def status(settings: LocalSettings) -> ClusterStatus:
     has_pki = (layout.pki / "admin.crt").is_file()
     ctx = tls_context(layout) if has_pki else None
     components = []
-    for component in spec.build_components(layout):
+    node_ip = node_spec.NODE_IP if settings.real_node else None
+    for component in spec.build_components(layout, node_ip):
         pid = processes.running_pid(layout, component.name)
         if pid is None:
             components.append(ComponentStatus(component.name, None, False, "not running"))
             continue
         ok, detail = _probe(component.health_url, ctx if component.secure else None)
         components.append(ComponentStatus(component.name, pid, ok, detail))
+    if settings.real_node:
+        for part in node.status(settings, layout):
+            detail = "healthy" if part.healthy else ("unhealthy" if part.pid else "not running")
+            components.append(ComponentStatus(part.name, part.pid, part.healthy, detail))
     nodes: dict[str, bool] = {}
     version = None
     if ctx is not None and components[1].healthy:
@@ -292,7 +320,10 @@ def status(settings: LocalSettings) -> ClusterStatus:
 def down(settings: LocalSettings, purge: bool = False) -> list[str]:
     """Stop every component (reverse start order). With `purge`, delete all cluster state."""
     layout = build_layout(settings)
-    stopped = [
+    stopped: list[str] = []
+    if settings.node_dir.exists() or Path(f"/sys/class/net/{node_spec.BRIDGE}").exists():
+        stopped += node.down(settings, layout)
+    stopped += [
         component.name
         for component in reversed(spec.build_components(layout))
         if processes.stop(layout, component.name)

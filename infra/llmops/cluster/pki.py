@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from llmops.cluster.node_spec import NODE_IP, NODE_NAME
+
 VALIDITY = dt.timedelta(days=365)
 SERVICE_IP = "10.96.0.1"  # first address of the service range: the `kubernetes` Service
 API_SANS_DNS = (
@@ -27,7 +29,7 @@ API_SANS_DNS = (
     "kubernetes.default.svc",
     "kubernetes.default.svc.cluster.local",
 )
-API_SANS_IP = ("127.0.0.1", SERVICE_IP)
+API_SANS_IP = ("127.0.0.1", SERVICE_IP, NODE_IP)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,14 @@ CLIENTS = (
     ClientIdentity("kwok", "kwok-controller", ("system:masters",)),
     # The API server's identity towards aggregated API servers (requestheader auth).
     ClientIdentity("front-proxy-client", "front-proxy-client"),
+    # The real node: its kubelet (the Node authorizer limits it to its own node and pods),
+    # its kube-proxy (bound to system:node-proxier by default RBAC), and the API server's
+    # identity towards the kubelet (logs, exec, port-forward).
+    ClientIdentity("kubelet", f"system:node:{NODE_NAME}", ("system:nodes",)),
+    ClientIdentity("kube-proxy", "system:kube-proxy"),
+    ClientIdentity(
+        "apiserver-kubelet-client", "kube-apiserver-kubelet-client", ("system:masters",)
+    ),
 )
 
 

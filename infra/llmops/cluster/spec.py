@@ -88,14 +88,27 @@ def build_etcd(layout: Layout) -> ProcessSpec:
     )
 
 
-def build_apiserver(layout: Layout) -> ProcessSpec:
+def build_apiserver(layout: Layout, node_ip: str | None = None) -> ProcessSpec:
+    """With `node_ip` (a real node runs), the API server listens on every address (pods
+    reach it through the `kubernetes` Service at `node_ip`; the node's firewall chain drops
+    the port on every interface but loopback and the node's bridge) and reaches kubelets."""
+    serving = (
+        ["--bind-address=127.0.0.1", "--advertise-address=127.0.0.1"]
+        if node_ip is None
+        else [
+            "--bind-address=0.0.0.0",
+            f"--advertise-address={node_ip}",
+            f"--kubelet-client-certificate={_pki(layout, 'apiserver-kubelet-client.crt')}",
+            f"--kubelet-client-key={_pki(layout, 'apiserver-kubelet-client.key')}",
+            "--kubelet-preferred-address-types=InternalIP",
+        ]
+    )
     return ProcessSpec(
         name="kube-apiserver",
         argv=[
             str(layout.binaries / "kube-apiserver"),
             f"--etcd-servers=http://127.0.0.1:{layout.etcd_client_port}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            *serving,
             f"--secure-port={layout.apiserver_port}",
             f"--tls-cert-file={_pki(layout, 'apiserver.crt')}",
             f"--tls-private-key-file={_pki(layout, 'apiserver.key')}",
@@ -197,11 +210,11 @@ def build_kwok(layout: Layout) -> ProcessSpec:
     )
 
 
-def build_components(layout: Layout) -> list[ProcessSpec]:
-    """Every component, in start order (stop in reverse)."""
+def build_components(layout: Layout, node_ip: str | None = None) -> list[ProcessSpec]:
+    """Every control-plane component, in start order (stop in reverse)."""
     return [
         build_etcd(layout),
-        build_apiserver(layout),
+        build_apiserver(layout, node_ip),
         build_controller_manager(layout),
         build_scheduler(layout),
         build_kwok(layout),
@@ -314,8 +327,9 @@ def build_storage_class() -> dict[str, Any]:
     }
 
 
-def build_pool_volume(index: int, size: str = "1Ti") -> dict[str, Any]:
-    """One volume of the pool: large enough for any claim (model caches are big)."""
+def build_pool_volume(index: int, folder: Path, size: str = "1Ti") -> dict[str, Any]:
+    """One volume of the pool: a folder under `folder`, large enough for any claim (the
+    size is nominal: it is the machine's disk)."""
     name = f"llmops-pool-{index:02d}"
     return {
         "apiVersion": "v1",
@@ -326,7 +340,7 @@ def build_pool_volume(index: int, size: str = "1Ti") -> dict[str, Any]:
             "accessModes": ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany"],
             "persistentVolumeReclaimPolicy": "Retain",
             "storageClassName": STORAGE_CLASS,
-            # Never mounted: no container runs. The path only makes the object valid.
-            "hostPath": {"path": f"/var/lib/llmops/volumes/{name}", "type": "DirectoryOrCreate"},
+            # Mounted by pods on the real node; on kwok nodes nothing mounts it.
+            "hostPath": {"path": str(folder / name), "type": "DirectoryOrCreate"},
         },
     }
