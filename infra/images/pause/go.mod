@@ -1,0 +1,3 @@
+module llmops.dev/infra/images/pause
+
+go 1.22
