@@ -11,12 +11,15 @@ LLMOPS := $(VENV)/bin/llmops
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-# Debian packages the tests use as real parts: Prometheus (rollout analysis) and Chromium
-# (the load-test report is rendered and checked in a headless browser).
-SYSTEM_PACKAGES := prometheus chromium
+# Debian packages the tests use as real parts: Prometheus (rollout analysis), Chromium (the
+# load-test report is rendered and checked in a headless browser), and the real node's
+# runtime (containerd, runc, the CNI plugins, iptables, conntrack) with the daemonless image
+# tools (mmdebstrap for the Debian base, buildah and umoci to assemble images).
+SYSTEM_PACKAGES := prometheus chromium containerd runc containernetworking-plugins iptables \
+  conntrack iproute2 kmod mmdebstrap buildah umoci skopeo uidmap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help lock install system-packages engine control-plane demo test check unit integration cluster bench clean
+.PHONY: help lock install system-packages engine control-plane images demo test check unit integration cluster node bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,8 +54,10 @@ lock: $(UV) ## re-resolve every Python dependency into the hashed lock files
 install: $(VENV)/.installed ## the project's venv (.venv) and the pinned helm and kubectl (.tools/bin)
 	$(LLMOPS) tools install
 
-system-packages: ## Debian's prometheus and chromium, if missing
-	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+system-packages: ## the Debian packages above, if missing
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
@@ -67,6 +72,9 @@ control-plane: install ## build the Kubernetes control plane from the pinned Go 
 
 # `llmops demo` runs the operator and the gateway as local processes next to the installed
 # stack (kwok runs no containers); DEMO_ARGS=--fail-gate shows the gate rolling back instead.
+images: install system-packages control-plane ## build our images (gateway, operator, engine, Milvus, test, pause, CoreDNS; cached)
+	$(LLMOPS) images build
+
 demo: install engine control-plane ## local cluster and stack up, then revision 2 of a model shipped through a load-tested canary
 	$(LLMOPS) cluster up
 	$(LLMOPS) upgrade --install
@@ -78,7 +86,7 @@ check: install ## ruff (lint + format), mypy --strict, import-linter
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: install system-packages engine control-plane check ## everything: quality gates, then unit, integration and cluster tiers
+test: install system-packages engine control-plane images check ## everything: quality gates, then unit, integration, cluster and node tiers
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 unit: install ## only the unit tier (seconds)
@@ -89,6 +97,9 @@ integration: install system-packages engine ## only the integration tier (real l
 
 cluster: install system-packages engine control-plane ## only the cluster tier (real control plane; the load-test gate uses the engine)
 	$(VENV)/bin/pytest -m cluster $(PYTEST_ARGS)
+
+node: install system-packages engine control-plane images ## only the node tier (real containers on the real node)
+	$(VENV)/bin/pytest -m node $(PYTEST_ARGS)
 
 bench: install ## benchmarks (figures, not tests): gateway overhead, load generator vs plain Locust
 	$(LLMOPS) bench gateway

@@ -18,11 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from llmops import cluster
 from llmops.engine import EngineHandle, start_engines, stop_engines, wait_ready
 from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings
+from llmops.settings import LocalSettings, base_env
+from llmops.toolchain import ensure_tools, tool_env
+from tests.cluster.kube import Kube
 
-TIERS = ("unit", "integration", "cluster")
+TIERS = ("unit", "integration", "cluster", "node")
 TESTS = Path(__file__).parent
 
 
@@ -81,3 +84,35 @@ def engine(
     yield handle
     if handle.started_names:
         stop_engines(engine_settings, names=handle.started_names)
+
+
+# -- the local cluster, shared by the `cluster` and `node` tiers -------------------------
+# Started once, from empty etcd data (or reused if it is already up and healthy), and
+# stopped at the end only if this session started it. With LLMOPS_USE_EXISTING_CLUSTER=1
+# the tests run against the cluster KUBECONFIG points at, provided its context is listed
+# in LLMOPS_ALLOWED_CONTEXTS. If the cluster cannot start, every test that needs it fails
+# with the reason; none is skipped.
+
+
+@pytest.fixture(scope="session")
+def settings() -> LocalSettings:
+    return LocalSettings()
+
+
+@pytest.fixture(scope="session")
+def kube(settings: LocalSettings) -> Iterator[Kube]:
+    env = base_env()
+    started = False
+    try:
+        ensure_tools(settings)
+        target = cluster.resolve_target(settings)
+        if target.local and not cluster.status(settings).is_healthy:
+            cluster.up(settings, env, fresh=True)
+            started = True
+    except LlmopsError as err:
+        pytest.fail(f"the cluster tier needs a cluster: {err.one_line()}", pytrace=False)
+    tools = tool_env(settings, env)
+    tools["KUBECONFIG"] = str(target.kubeconfig)
+    yield Kube(target.kubeconfig, tools)
+    if started:
+        cluster.down(settings)

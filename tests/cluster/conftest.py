@@ -1,11 +1,5 @@
-"""The `cluster` tier: one real control plane for the whole session.
-
-The local cluster is started once, from empty etcd data (or reused if it is already up
-and healthy), and stopped at the end only if this session started it. With
-``LLMOPS_USE_EXISTING_CLUSTER=1`` the tests run against the cluster KUBECONFIG points at,
-provided its context is listed in ``LLMOPS_ALLOWED_CONTEXTS``. If the cluster cannot
-start, every test of this tier fails with the reason; none is skipped.
-"""
+"""The `cluster` tier: one real control plane for the whole session (fixture `kube`, in
+tests/conftest.py, shared with the `node` tier)."""
 
 from __future__ import annotations
 
@@ -14,35 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from llmops import cluster
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings, base_env
-from llmops.toolchain import ensure_tools, tool_env
 from tests.cluster.kube import Kube
-
-
-@pytest.fixture(scope="session")
-def settings() -> LocalSettings:
-    return LocalSettings()
-
-
-@pytest.fixture(scope="session")
-def kube(settings: LocalSettings) -> Iterator[Kube]:
-    env = base_env()
-    started = False
-    try:
-        ensure_tools(settings)
-        target = cluster.resolve_target(settings)
-        if target.local and not cluster.status(settings).is_healthy:
-            cluster.up(settings, env, fresh=True)
-            started = True
-    except LlmopsError as err:
-        pytest.fail(f"the cluster tier needs a cluster: {err.one_line()}", pytrace=False)
-    tools = tool_env(settings, env)
-    tools["KUBECONFIG"] = str(target.kubeconfig)
-    yield Kube(target.kubeconfig, tools)
-    if started:
-        cluster.down(settings)
 
 
 @pytest.fixture

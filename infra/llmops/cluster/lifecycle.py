@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import yaml
 
+from llmops import images
 from llmops.cluster import build, node, node_spec, pki, processes, spec
 from llmops.errors import LlmopsError
 from llmops.settings import LocalSettings
