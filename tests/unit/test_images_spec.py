@@ -100,6 +100,13 @@ def test_should_name_only_inputs_that_exist_in_the_checkout(
             assert (ROOT / entry).exists(), f"{spec.name}: {entry}"
 
 
+def test_should_rebuild_every_image_when_the_builder_changes(
+    catalog: dict[str, ImageSpec],
+) -> None:
+    for spec in catalog.values():
+        assert {"infra/llmops/images/spec.py", "infra/llmops/images/build.py"} <= set(spec.inputs)
+
+
 def test_should_leave_caches_out_of_the_key() -> None:
     assert is_input_file(PurePosixPath("infra/llmops/images/spec.py"))
     assert not is_input_file(PurePosixPath("infra/llmops/__pycache__/x.cpython-311.pyc"))
@@ -133,6 +140,9 @@ def test_should_write_a_rootfs_as_a_tar_from_the_pinned_suite() -> None:
     suite = command.index("bookworm")
     assert command[suite + 1] == "/w/rootfs.tar"
     assert all(mirror.startswith("deb http") for mirror in command[suite + 2 :])
+    # The extract variant runs no customize phase: its hooks run right after extraction.
+    extract = Rootfs(variant="extract", packages=("a",), hooks=("echo $1",))
+    assert "--extract-hook=echo $1" in build_mmdebstrap_command("m", extract, Path("/o"))
 
 
 def test_should_set_exec_form_entrypoint_and_env_with_buildah_config() -> None:

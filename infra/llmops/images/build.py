@@ -16,6 +16,7 @@ archive's image is named ``docker.io/llmops/<name>:<tag>``, the name `load` give
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import time
@@ -201,7 +202,8 @@ class _Builder:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_dir / f"{name}.log"
         log.write_text(f"build of {spec.ref} (key {key})\n", encoding="utf-8")
-        work = self.out_dir / "work" / f"{name}-{key}"
+        # Per process: two builds of one image at once must not share scratch files.
+        work = self.out_dir / "work" / f"{name}-{key}-{os.getpid()}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         try:
@@ -210,7 +212,7 @@ class _Builder:
                 self._ensure_in_storage(parent, log)
             self._build(spec, key, work, log, on_step)
             on_step("write the OCI archive")
-            partial = archive.with_suffix(".partial")
+            partial = archive.with_name(f"{archive.name}.{os.getpid()}.partial")
             partial.unlink(missing_ok=True)
             self._buildah(["push", spec.build_ref(key), f"oci-archive:{partial}:{spec.ref}"], log)
             partial.rename(archive)

@@ -124,13 +124,21 @@ ENGINE_PACKAGES = (
 BUSYBOX_APPLETS = ("sh", "grep", "cat", "echo", "head", "tail", "sed", "tr", "wc", "sleep", "env")
 
 
+# A pod gets /etc/hosts from the kubelet, but a bare runtime (runc, `buildah run`) does not,
+# and the Go resolver then asks DNS for "localhost" (Milvus' embedded etcd fails so).
+HOSTS_HOOK = (
+    "printf '127.0.0.1 localhost\\n::1 localhost ip6-localhost ip6-loopback\\n' > \"$1/etc/hosts\""
+)
+
+
 @dataclass(frozen=True)
 class Rootfs:
     """A root filesystem from Debian packages (mmdebstrap ``--variant``, ``--include``)."""
 
     variant: str
     packages: tuple[str, ...]
-    # mmdebstrap --customize-hook shell commands; "$1" is the root being built.
+    # mmdebstrap hook shell commands; "$1" is the root being built. They run as
+    # --customize-hook, or as --extract-hook for the extract variant (which has no later phase).
     hooks: tuple[str, ...] = ()
     # mmdebstrap --hook-dir: merged-usr keeps usrmerge (and with it perl) out.
     hook_dirs: tuple[str, ...] = ("/usr/share/mmdebstrap/hooks/merged-usr",)
@@ -218,6 +226,8 @@ _PROJECT_INPUTS = (
     "operators/llmops_operator",
     "loadtests/llmops_loadtest",
 )
+# How an image is built is part of what it is: an edit to the builder rebuilds every image.
+_BUILDER_INPUTS = ("infra/llmops/images/spec.py", "infra/llmops/images/build.py")
 # Files a build never reads from the tree (caches); mirrors .dockerignore's patterns.
 _IGNORED_PARTS = frozenset({"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"})
 _IGNORED_SUFFIXES = (".pyc", ".pyo", ".pyd")
@@ -256,7 +266,7 @@ def build_catalog(app_versions: Mapping[str, str]) -> dict[str, ImageSpec]:
         ImageSpec(
             name="base",
             tag=BASE_VERSION,
-            source=Rootfs(variant="essential", packages=BASE_PACKAGES),
+            source=Rootfs(variant="essential", packages=BASE_PACKAGES, hooks=(HOSTS_HOOK,)),
             config=ImageConfig(cmd=("python3",), env=python_env),
         ),
         ImageSpec(
@@ -276,7 +286,11 @@ def build_catalog(app_versions: Mapping[str, str]) -> dict[str, ImageSpec]:
         ImageSpec(
             name="vllm-cpu",
             tag=VLLM_CPU_VERSION,
-            source=Rootfs(variant="essential", packages=ENGINE_PACKAGES, hooks=_ENGINE_SHELL_HOOKS),
+            source=Rootfs(
+                variant="essential",
+                packages=ENGINE_PACKAGES,
+                hooks=(HOSTS_HOOK, *_ENGINE_SHELL_HOOKS),
+            ),
             config=ImageConfig(
                 entrypoint=(
                     f"{ENGINE_SHELL}/bin/python",
@@ -339,7 +353,10 @@ def build_catalog(app_versions: Mapping[str, str]) -> dict[str, ImageSpec]:
             config=ImageConfig(entrypoint=("/coredns",), ports=("53/udp", "53/tcp", "9153/tcp")),
         ),
     ]
-    return {image.name: image for image in images}
+    return {
+        image.name: dataclasses.replace(image, inputs=(*_BUILDER_INPUTS, *image.inputs))
+        for image in images
+    }
 
 
 def plan_builds(catalog: Mapping[str, ImageSpec], names: Iterable[str]) -> list[str]:
@@ -398,7 +415,8 @@ def build_mmdebstrap_command(mmdebstrap: str, source: Rootfs, out: Path) -> list
     ]
     command += [f"--hook-dir={hook_dir}" for hook_dir in source.hook_dirs]
     command += [f"--dpkgopt={option}" for option in source.dpkg_options]
-    command += [f"--customize-hook={hook}" for hook in source.hooks]
+    phase = "extract" if source.variant == "extract" else "customize"
+    command += [f"--{phase}-hook={hook}" for hook in source.hooks]
     return [*command, source.suite, str(out), *source.mirrors]
 
 
