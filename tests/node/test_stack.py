@@ -105,26 +105,32 @@ def stack(
     embedder = local.build_embedder_values(yaml.safe_load(overlay_file.read_text()))
     embedder_file.write_text(yaml.safe_dump(embedder))
     try:
-        helm(kube, "install", local.EMBEDDER_RELEASE, str(charts / "llm-inference"),
-             "-n", namespace, "-f", str(embedder_file))  # fmt: skip
-        helm(kube, "install", RELEASE, str(charts / "llmops-stack"), "-n", namespace,
-             "-f", str(overlay_file), "--wait", f"--timeout={INSTALL_TIMEOUT}")  # fmt: skip
-        kube.kubectl("rollout", "status", f"deployment/{local.EMBEDDER_RELEASE}-llm-inference",
-                     "-n", namespace, "--timeout=15m")  # fmt: skip
-    except AssertionError:
-        events = kube.kubectl("get", "events", "-n", namespace, "--sort-by=.lastTimestamp",
-                              check=False).stdout  # fmt: skip
-        pods = kube.kubectl("get", "pods", "-n", namespace, "-o", "wide", check=False).stdout
-        raise AssertionError(f"stack did not come up:\n{pods}\n{events[-3000:]}") from None
-    yield Stack(namespace, kube)
-    for release in (RELEASE, local.EMBEDDER_RELEASE):
-        subprocess.run(["helm", f"--kubeconfig={kube.kubeconfig}", "uninstall", release,
-                        "-n", namespace, "--wait", "--timeout=3m"],
-                       env=kube.env, capture_output=True, check=False)  # fmt: skip
-    kube.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
-    for item in volumes:
-        if item["kind"] == "PersistentVolume":
-            kube.kubectl("delete", "pv", item["metadata"]["name"], "--wait=false", check=False)
+        try:
+            helm(kube, "install", local.EMBEDDER_RELEASE, str(charts / "llm-inference"),
+                 "-n", namespace, "-f", str(embedder_file))  # fmt: skip
+            helm(kube, "install", RELEASE, str(charts / "llmops-stack"), "-n", namespace,
+                 "-f", str(overlay_file), "--wait", f"--timeout={INSTALL_TIMEOUT}")  # fmt: skip
+            kube.kubectl("rollout", "status",
+                         f"deployment/{local.EMBEDDER_RELEASE}-llm-inference",
+                         "-n", namespace, "--timeout=15m")  # fmt: skip
+        except AssertionError as err:
+            pods = kube.kubectl("get", "pods", "-n", namespace, "-o", "wide", check=False)
+            events = kube.kubectl("get", "events", "-n", namespace,
+                                  "--sort-by=.lastTimestamp", check=False)  # fmt: skip
+            raise AssertionError(
+                f"stack did not come up: {err}\n{pods.stdout}\n{events.stdout[-3000:]}"
+            ) from None
+        yield Stack(namespace, kube)
+    finally:
+        for release in (RELEASE, local.EMBEDDER_RELEASE):
+            subprocess.run(["helm", f"--kubeconfig={kube.kubeconfig}", "uninstall", release,
+                            "-n", namespace, "--wait", "--timeout=3m"],
+                           env=kube.env, capture_output=True, check=False)  # fmt: skip
+        kube.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+        for item in volumes:
+            if item["kind"] == "PersistentVolume":
+                kube.kubectl("delete", "pv", item["metadata"]["name"], "--wait=false",
+                             check=False)  # fmt: skip
 
 
 def pods(stack: Stack) -> list[dict[str, Any]]:

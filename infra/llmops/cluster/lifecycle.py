@@ -246,6 +246,12 @@ def _ensure_volume_pool(api: httpx.Client, settings: LocalSettings) -> None:
     ).json()["items"]
     for item in released:
         if item.get("status", {}).get("phase") == "Released":
+            # What the deleted claim's pod wrote goes with it (like a Delete reclaim policy).
+            folder = Path(item["spec"]["hostPath"]["path"])
+            if settings.real_node and folder.is_relative_to(settings.volumes_dir):
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True, exist_ok=True)
+                folder.chmod(0o1777)
             api.patch(
                 f"/api/v1/persistentvolumes/{item['metadata']['name']}",
                 json={"spec": {"claimRef": None}},

@@ -11,6 +11,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -88,7 +89,19 @@ def build_engine(
             timings.append((step, elapsed))
             progress.console.print(f"[green]✓[/] {step} ({elapsed:.0f} s)")
             progress.advance(overall)
+    if layout.gemma_dir.is_dir():
+        make_readable(layout.gemma_dir)
     return BuildReport(layout=layout, timings=timings)
+
+
+def make_readable(folder: Path) -> None:
+    """Files of a model readable by every user: the engine pod runs as uid 10001 and mounts
+    the folder read-only (safetensors writes its files 0600)."""
+    for path in folder.rglob("*"):
+        mode = path.stat().st_mode
+        wanted = mode | (0o555 if path.is_dir() else 0o444)
+        if mode != wanted:
+            path.chmod(wanted)
 
 
 def _actions(layout: EngineLayout, settings: LocalSettings) -> dict[str, Callable[[], None]]:

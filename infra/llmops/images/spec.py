@@ -95,6 +95,9 @@ BASE_PACKAGES = (
     "python-is-python3",
     "passwd",
     "ca-certificates",
+    # C++ runtime of the wheels that do not bundle it (grpcio, under pymilvus); the
+    # python:3.11-slim image of production builds carries it too.
+    "libstdc++6",
 )
 # The shared libraries the engine venv's wheels and its interpreter's extension modules load
 # that the wheels do not bundle (from `ldd` over the venv): OpenMP, NUMA (vLLM's _C), C++.
