@@ -96,8 +96,10 @@ class VectorStore:
         return bool(await self._run("has_collection", name))
 
     async def count(self, name: str) -> int:
-        stats = await self._run("get_collection_stats", name)
-        return int(stats.get("row_count", 0))
+        # Not get_collection_stats: a Milvus server counts only flushed segments there, so
+        # rows inserted a moment ago are missing (Milvus Lite counts them either way).
+        rows = await self._run("query", name, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
 
     async def ensure_collection(self, name: str, dim: int) -> None:
         async with self._creating:
@@ -117,7 +119,15 @@ class VectorStore:
         schema.add_field("metadata", DataType.JSON)
         index = self._client.prepare_index_params()
         index.add_index("vector", index_type="FLAT", metric_type="COSINE")
-        await self._run("create_collection", name, schema=schema, index_params=index)
+        # Strong: a search right after an ingest sees what it stored (a Milvus server
+        # defaults to Bounded staleness; Milvus Lite is always strong).
+        await self._run(
+            "create_collection",
+            name,
+            schema=schema,
+            index_params=index,
+            consistency_level="Strong",
+        )
 
     async def document_keys(self, name: str, document: str) -> set[str]:
         """Keys of the document's stored chunks."""
