@@ -201,7 +201,7 @@ def up(
         _ensure_nodes(api, settings.kwok_nodes)
         _ensure_volume_pool(api, settings)
         if settings.real_node:
-            node.up(settings, layout, api, env, node_images(settings, binaries), say)
+            node.up(settings, layout, api, env, node_images(settings, binaries), report=say)
         _wait_usable(api, layout, deadline)
     say(f"nodes Ready, default ServiceAccount present, {settings.volume_pool_size} volumes")
     return status(settings)

@@ -93,9 +93,7 @@ class Prerequisite:
     fix: str
 
 
-APT_FIX = (
-    "apt-get install containerd runc containernetworking-plugins iptables conntrack iproute2"
-)
+APT_FIX = "apt-get install containerd runc containernetworking-plugins iptables conntrack iproute2"
 
 
 def prerequisites() -> list[Prerequisite]:
@@ -456,6 +454,7 @@ def up(
     api: httpx.Client,
     env: Mapping[str, str],
     images: NodeImages,
+    *,
     report: Report | None = None,
 ) -> None:
     """Bring the real node up and wait until it is Ready and CoreDNS answers readiness.
@@ -487,8 +486,11 @@ def up(
 
 def _import_images(node: node_spec.NodeLayout, archives: Sequence[Path], say: Report) -> None:
     for archive in archives:
-        _run(ctr(node, "images", "import", "--no-unpack=false", str(archive)), "image import",
-             timeout=600)
+        _run(
+            ctr(node, "images", "import", "--no-unpack=false", str(archive)),
+            "image import",
+            timeout=600,
+        )
     if archives:
         say(f"containerd: {len(archives)} images present")
 
@@ -530,9 +532,11 @@ def _wait_coredns(api: httpx.Client, layout: spec.Layout, deadline: float) -> No
 
 
 def _pod_problem(api: httpx.Client) -> str:
-    pods = api.get(
-        "/api/v1/namespaces/kube-system/pods", params={"labelSelector": "k8s-app=kube-dns"}
-    ).json().get("items", [])
+    pods = (
+        api.get("/api/v1/namespaces/kube-system/pods", params={"labelSelector": "k8s-app=kube-dns"})
+        .json()
+        .get("items", [])
+    )
     for pod in pods:
         for status in pod.get("status", {}).get("containerStatuses", []):
             waiting = status.get("state", {}).get("waiting")
