@@ -21,15 +21,12 @@ from typing import Any
 import pytest
 
 from llmops import images
+from llmops.charts.local_install import RESTRICTED
 from llmops.cluster import node_spec
 from llmops.errors import LlmopsError
 from llmops.settings import LocalSettings
 from tests.cluster.kube import Kube
 
-RESTRICTED = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/enforce-version": "latest",
-}
 ON_REAL_NODE: dict[str, Any] = {
     "nodeSelector": {node_spec.NODE_LABEL[0]: node_spec.NODE_LABEL[1]},
     "tolerations": [{**node_spec.NODE_TAINT, "operator": "Equal"}],

@@ -10,22 +10,20 @@ chart's ServiceAccount. Every pod's containers are checked in containerd too.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 import httpx
 import pytest
 import yaml
 
-from llmops import images
-from llmops.charts import local
+from llmops.charts import local, local_install
 from llmops.cluster import node_spec
+from llmops.errors import LlmopsError
 from llmops.settings import LocalSettings
 from tests.cluster.kube import Kube
 from tests.node.conftest import RESTRICTED, crictl
@@ -78,59 +76,27 @@ def routing_table() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    node_kube: Kube,
-    local_images: dict[str, str],
-    settings: LocalSettings,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Stack]:
+def stack(node_kube: Kube, settings: LocalSettings) -> Iterator[Stack]:
+    """`llmops local install` into a fresh namespace, with a routing table that adds a RAG
+    alias (the chart seeds the table only when it is missing)."""
     kube = node_kube
-    tmp = tmp_path_factory.mktemp("stack")
+    target = local_install.LocalTarget(kube.kubeconfig, kube.env)
     namespace = f"stack-{uuid.uuid4().hex[:6]}"
     kube.kubectl("create", "namespace", namespace)
     kube.kubectl("label", "namespace", namespace, *[f"{k}={v}" for k, v in RESTRICTED.items()])
-    mounts = [local.Mount(h, PurePosixPath(c)) for h, c in images.engine_mounts(settings)]
-    volumes = local.build_engine_volumes(mounts, namespace)
-    kube.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                        "items": volumes}))  # fmt: skip
     table = yaml.safe_dump(routing_table())
     kube.kubectl("create", "configmap", "llmops-routing", "-n", namespace,
                  f"--from-literal=routing.yaml={table}")  # fmt: skip
-    charts = tmp / "charts"
-    shutil.copytree(settings.repo_root / "charts", charts,
-                    ignore=shutil.ignore_patterns("*.tgz", "Chart.lock", "charts"))  # fmt: skip
-    helm(kube, "dependency", "build", str(charts / "llmops-stack"))
-    overlay_file = charts / "llmops-stack" / local.OVERLAY_FILE
-    embedder_file = tmp / "embedder.yaml"
-    embedder = local.build_embedder_values(yaml.safe_load(overlay_file.read_text()))
-    embedder_file.write_text(yaml.safe_dump(embedder))
     try:
         try:
-            helm(kube, "install", local.EMBEDDER_RELEASE, str(charts / "llm-inference"),
-                 "-n", namespace, "-f", str(embedder_file))  # fmt: skip
-            helm(kube, "install", RELEASE, str(charts / "llmops-stack"), "-n", namespace,
-                 "-f", str(overlay_file), "--wait", f"--timeout={INSTALL_TIMEOUT}")  # fmt: skip
-            kube.kubectl("rollout", "status",
-                         f"deployment/{local.EMBEDDER_RELEASE}-llm-inference",
-                         "-n", namespace, "--timeout=15m")  # fmt: skip
-        except AssertionError as err:
-            pods = kube.kubectl("get", "pods", "-n", namespace, "-o", "wide", check=False)
+            local_install.install(settings, target, namespace=namespace, release=RELEASE)
+        except LlmopsError as err:
             events = kube.kubectl("get", "events", "-n", namespace,
                                   "--sort-by=.lastTimestamp", check=False)  # fmt: skip
-            raise AssertionError(
-                f"stack did not come up: {err}\n{pods.stdout}\n{events.stdout[-3000:]}"
-            ) from None
+            raise AssertionError(f"{err.one_line()}\n{events.stdout[-3000:]}") from None
         yield Stack(namespace, kube)
     finally:
-        for release in (RELEASE, local.EMBEDDER_RELEASE):
-            subprocess.run(["helm", f"--kubeconfig={kube.kubeconfig}", "uninstall", release,
-                            "-n", namespace, "--wait", "--timeout=3m"],
-                           env=kube.env, capture_output=True, check=False)  # fmt: skip
-        kube.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
-        for item in volumes:
-            if item["kind"] == "PersistentVolume":
-                kube.kubectl("delete", "pv", item["metadata"]["name"], "--wait=false",
-                             check=False)  # fmt: skip
+        local_install.uninstall(target, namespace=namespace, release=RELEASE)
 
 
 def pods(stack: Stack) -> list[dict[str, Any]]:

@@ -14,7 +14,18 @@ import typer
 from rich.console import Console
 
 from llmops import __version__
-from llmops.cli import charts, cluster, demo, doctor, engine, gateway, images, loadtest, tools
+from llmops.cli import (
+    charts,
+    cluster,
+    demo,
+    doctor,
+    engine,
+    gateway,
+    images,
+    loadtest,
+    local,
+    tools,
+)
 from llmops.errors import LlmopsError
 
 app = typer.Typer(
@@ -47,6 +58,7 @@ def _root(
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(engine.app, name="engine")
 app.add_typer(images.app, name="images")
+app.add_typer(local.app, name="local")
 app.add_typer(tools.app, name="tools")
 app.add_typer(gateway.app, name="gateway")
 app.command("ingest")(gateway.ingest)
