@@ -138,25 +138,10 @@ def _wait_healthy(
     ctx: ssl.SSLContext,
     timeout_s: float,
 ) -> None:
-    deadline = time.monotonic() + timeout_s
-    detail = ""
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise LlmopsError(
-                component.name,
-                f"exited while starting: {processes.log_tail(layout.log(component.name))}",
-                f"see {layout.log(component.name)}",
-            )
-        ok, detail = _probe(component.health_url, ctx if component.secure else None)
-        if ok:
-            return
-        time.sleep(0.25)
-    raise LlmopsError(
-        component.name,
-        f"not healthy after {timeout_s:.0f}s ({detail}): "
-        f"{processes.log_tail(layout.log(component.name))}",
-        f"see {layout.log(component.name)}",
-    )
+    def probe() -> tuple[bool, str]:
+        return _probe(component.health_url, ctx if component.secure else None)
+
+    processes.wait_healthy(layout, component, proc, probe, timeout_s)
 
 
 def up(

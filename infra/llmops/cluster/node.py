@@ -417,22 +417,12 @@ def _start(
         processes.stop(layout, component.name)
     started = time.monotonic()
     proc = processes.start(layout, component, env)
-    deadline = started + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise LlmopsError(
-                component.name,
-                f"exited while starting: {processes.log_tail(layout.log(component.name))}",
-                f"see {layout.log(component.name)}",
-            )
-        if _probe(component.health_url):
-            return time.monotonic() - started
-        time.sleep(0.25)
-    raise LlmopsError(
-        component.name,
-        f"not healthy after {timeout_s:.0f}s: {processes.log_tail(layout.log(component.name))}",
-        f"see {layout.log(component.name)}",
-    )
+
+    def probe() -> tuple[bool, str]:
+        return _probe(component.health_url), "health check failing"
+
+    processes.wait_healthy(layout, component, proc, probe, timeout_s)
+    return time.monotonic() - started
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from llmops.cluster.spec import Layout, ProcessSpec
@@ -136,6 +136,35 @@ def _reap(pid: int, timeout_s: float = 5.0) -> None:
         if reaped:
             return
         time.sleep(0.02)
+
+
+def wait_healthy(
+    layout: Layout,
+    component: ProcessSpec,
+    proc: subprocess.Popen[bytes],
+    probe: Callable[[], tuple[bool, str]],
+    timeout_s: float,
+) -> None:
+    """Wait until `probe` says `component` is healthy; fail with its log if it exits first
+    or stays unhealthy past `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    detail = ""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise LlmopsError(
+                component.name,
+                f"exited while starting: {log_tail(layout.log(component.name))}",
+                f"see {layout.log(component.name)}",
+            )
+        ok, detail = probe()
+        if ok:
+            return
+        time.sleep(0.25)
+    raise LlmopsError(
+        component.name,
+        f"not healthy after {timeout_s:.0f}s ({detail}): {log_tail(layout.log(component.name))}",
+        f"see {layout.log(component.name)}",
+    )
 
 
 def log_tail(path: Path, lines: int = 3) -> str:
