@@ -7,8 +7,10 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 
 from llmops.charts import CHARTS_DIR, load_crd
+from llmops.charts.local import OVERLAY_FILE
 from tests.integration.charts.render import (
     THIRD_PARTY_KINDS,
     Charts,
@@ -48,6 +50,8 @@ VALUE_SETS = [
     ("llmops-operator", {"watch": {"scope": "namespaced", "namespaces": ["a", "b"]}}),
     ("llmops-stack", {"milvus": {"enabled": False}, "rag-gateway": {"milvus": {"host": "ext"}}}),
     ("rag-gateway", {"routingTable": {"source": "builtIn"}}),
+    # The local overlay (the real node): CPU vLLM, local images, extra volumes, tolerations.
+    ("llmops-stack", yaml.safe_load((CHARTS_DIR / "llmops-stack" / OVERLAY_FILE).read_text())),
 ]
 IDS = [f"{chart}-{i}" for i, (chart, _) in enumerate(VALUE_SETS)]
 

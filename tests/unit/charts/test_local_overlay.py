@@ -1,0 +1,68 @@
+"""The local overlay's parts as data: engine claims pre-bound to their volumes, the embedder
+release, and the overlay file itself (every pod on the real node, local images only)."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+import yaml
+
+from llmops.charts import local
+from llmops.cluster import node_spec
+
+OVERLAY = Path(__file__).resolve().parents[3] / "charts" / "llmops-stack" / local.OVERLAY_FILE
+MOUNTS = [
+    local.Mount(Path("/cache/engine/venv"), PurePosixPath("/opt/engine")),
+    local.Mount(Path("/py/3.11.7"), PurePosixPath("/opt/engine-python")),
+    local.Mount(Path("/cache/models"), PurePosixPath("/opt/models")),
+]
+
+
+def overlay() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(OVERLAY.read_text())
+    return loaded
+
+
+def test_should_pre_bind_one_read_only_volume_to_each_claim_of_the_namespace() -> None:
+    objects = local.build_engine_volumes(MOUNTS, "team-a")
+
+    volumes = {o["metadata"]["name"]: o for o in objects if o["kind"] == "PersistentVolume"}
+    claims = {o["metadata"]["name"]: o for o in objects if o["kind"] == "PersistentVolumeClaim"}
+    assert set(claims) == {"llmops-engine-venv", "llmops-engine-python", "llmops-models"}
+    for name, claim in claims.items():
+        volume = volumes[claim["spec"]["volumeName"]]
+        assert volume["spec"]["claimRef"] == {"namespace": "team-a", "name": name}
+        assert volume["spec"]["accessModes"] == ["ReadOnlyMany"]
+        assert claim["metadata"]["namespace"] == "team-a"
+    assert volumes["llmops-engine-venv-team-a"]["spec"]["hostPath"]["path"] == "/cache/engine/venv"
+
+
+def test_should_refuse_a_mount_that_no_claim_holds() -> None:
+    with pytest.raises(ValueError, match="/opt/other"):
+        local.build_engine_volumes([local.Mount(Path("/x"), PurePosixPath("/opt/other"))], "a")
+
+
+def test_should_put_every_component_and_test_pod_of_the_overlay_on_the_real_node() -> None:
+    values = overlay()
+
+    for part in ("llm-inference", "milvus", "rag-gateway", "llmops-operator", "tests"):
+        assert values[part]["nodeSelector"] == {node_spec.NODE_LABEL[0]: node_spec.NODE_LABEL[1]}
+        (toleration,) = values[part]["tolerations"]
+        assert {k: toleration[k] for k in ("key", "value", "effect")} == node_spec.NODE_TAINT
+    for part in ("llm-inference", "milvus", "rag-gateway", "llmops-operator"):
+        assert values[part]["image"]["repository"].startswith("docker.io/llmops/")
+        assert values[part]["image"]["pullPolicy"] == "Never"
+    assert values["llm-inference"]["gpu"]["count"] == 0
+
+
+def test_should_serve_minilm_from_the_venv_claim_with_the_pooling_runner() -> None:
+    embedder = local.build_embedder_values(overlay())
+
+    assert embedder["model"]["name"] == local.EMBED_MODEL
+    assert embedder["model"]["uri"].startswith("pvc://llmops-engine-venv/")
+    assert "--runner=pooling" in embedder["engine"]["extraArgs"]
+    kv = [e for e in embedder["engine"]["extraEnv"] if e["name"] == "VLLM_CPU_KVCACHE_SPACE"]
+    assert kv == [{"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"}]
+    assert embedder["extraVolumes"] == overlay()["llm-inference"]["extraVolumes"]
