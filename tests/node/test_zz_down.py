@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from llmops import cluster
-from llmops.cluster import node_spec
+from llmops.cluster import lifecycle, node, node_spec
 from llmops.settings import LocalSettings, base_env
 from tests.cluster.kube import Kube
 
@@ -21,21 +21,14 @@ def _out(*argv: str) -> str:
 
 
 def leftovers(settings: LocalSettings) -> list[str]:
-    """Everything of the node's still on this machine."""
-    found = []
-    for save in ("iptables-save", "ip6tables-save"):
-        found += [f"{save}: {c}" for c in node_spec.owned_chains(_out(save))]
-    mountinfo = Path("/proc/self/mountinfo").read_text()
-    found += [f"mount {m}" for m in node_spec.mounts_under(mountinfo, [settings.node_dir])]
-    found += [f"netns {n}" for n in _out("ip", "netns", "list").split() if n.startswith("cni-")]
+    """Everything of the node's still on this machine: what `up` looks for before it
+    starts (mounts, network namespaces, iptables chains, cgroups), and more."""
+    layout = node.node_layout(settings, lifecycle.build_layout(settings))
+    found = node.leftovers(layout)
     if Path(f"/sys/class/net/{node_spec.BRIDGE}").exists():
         found.append(f"bridge {node_spec.BRIDGE}")
-    found += [
-        f"veth {line}" for line in _out("ip", "-o", "link", "show", "type", "veth").splitlines()
-    ]
-    for root in node_spec.cgroup_v1_roots(mountinfo):
-        if (root / node_spec.CGROUP_ROOT).exists():
-            found.append(f"cgroup {root / node_spec.CGROUP_ROOT}")
+    veths = _out("ip", "-o", "link", "show", "type", "veth").splitlines()
+    found += [f"veth {line.split(':')[1].strip()}" for line in veths]
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:

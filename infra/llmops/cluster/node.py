@@ -196,8 +196,37 @@ def _bridge_exists() -> bool:
     return Path(f"/sys/class/net/{node_spec.BRIDGE}").exists()
 
 
+def leftovers(node: node_spec.NodeLayout) -> list[str]:
+    """What a node that did not stop cleanly (killed, machine crash) left on this machine."""
+    found = [
+        f"mount {m}" for m in node_spec.mounts_under(_read("/proc/self/mountinfo"), [node.root])
+    ]
+    netns = _run(["ip", "netns", "list"], "netns", check=False).split()
+    found += [f"netns {n}" for n in netns if n.startswith("cni-")]
+    for save in ("iptables-save", "ip6tables-save"):
+        found += [f"{save} {c}" for c in node_spec.owned_chains(_run([save], save, check=False))]
+    found += [f"cgroup {d}" for d in _cgroup_dirs() if d.is_dir()]
+    return found
+
+
+def _check_pod_route() -> None:
+    """The pod subnet must not be routed anywhere but our bridge."""
+    routes = _run(["ip", "-o", "-4", "route", "show", "to", "match", node_spec.POD_CIDR], "routes")
+    for line in routes.splitlines():
+        fields = line.split()
+        if fields[0] == node_spec.POD_CIDR and "dev" in fields:
+            device = fields[fields.index("dev") + 1]
+            if device != node_spec.BRIDGE:
+                raise LlmopsError(
+                    "pod network",
+                    f"{node_spec.POD_CIDR} is already routed through {device}",
+                    f"remove that route or interface (`ip route show {node_spec.POD_CIDR}`)",
+                )
+
+
 def ensure_network(node: node_spec.NodeLayout) -> None:
     """The bridge with the node address, the sysctls and our firewall chains."""
+    _check_pod_route()
     if not Path("/proc/sys/net/bridge").exists():
         _run(["modprobe", "br_netfilter"], "br_netfilter")
     if not _bridge_exists():
@@ -456,6 +485,11 @@ def up(
     check_prerequisites()
     node = node_layout(settings, layout)
     deadline = time.monotonic() + settings.node_up_timeout_s
+    if processes.running_pid(layout, CONTAINERD) is None:
+        stale = leftovers(node)
+        if stale:
+            say(f"removing what an earlier node left behind: {', '.join(stale[:6])}")
+            down(settings, layout)
     ensure_network(node)
     ensure_cgroups()
     write_configs(node, images.sandbox)
