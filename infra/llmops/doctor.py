@@ -5,6 +5,7 @@ Each check is a small function returning a `Check`; none of them changes anythin
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -68,6 +69,25 @@ def check_real_node(settings: LocalSettings, _env: Mapping[str, str]) -> list[Ch
     ]
 
 
+IMAGE_TOOLS = ("mmdebstrap", "buildah", "umoci")
+
+
+def check_image_tools(_settings: LocalSettings, env: Mapping[str, str]) -> list[Check]:
+    """The daemonless image builders `llmops images build` runs (no Docker engine here)."""
+    checks = []
+    for tool in IMAGE_TOOLS:
+        where = shutil.which(tool, path=env.get("PATH"))
+        checks.append(
+            Check(
+                f"image tool: {tool}",
+                where is not None,
+                where or "not found",
+                "" if where else f"apt-get install {tool} (or: make system-packages)",
+            )
+        )
+    return checks
+
+
 def check_ports(settings: LocalSettings, _env: Mapping[str, str]) -> list[Check]:
     """A port is fine if it is free, or held by our own running component."""
     layout = lifecycle.build_layout(settings)
@@ -128,6 +148,7 @@ CHECKS: list[CheckFn] = [
     check_tools,
     check_control_plane,
     check_real_node,
+    check_image_tools,
     check_ports,
     check_engine,
 ]

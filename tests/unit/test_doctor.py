@@ -35,3 +35,17 @@ def test_should_ask_to_build_the_control_plane_when_it_is_not_cached(tmp_path: P
 
     assert not result.ok
     assert result.fix == "llmops cluster up"
+
+
+def test_should_name_each_missing_image_tool_with_its_install_command(tmp_path: Path) -> None:
+    checks = {c.name: c for c in doctor.check_image_tools(LocalSettings(), {"PATH": str(tmp_path)})}
+
+    assert not checks["image tool: buildah"].ok
+    assert checks["image tool: mmdebstrap"].fix.startswith("apt-get install mmdebstrap")
+
+
+def test_should_say_the_real_node_is_off_rather_than_check_it() -> None:
+    (check,) = doctor.check_real_node(LocalSettings(real_node=False), {})
+
+    assert check.ok
+    assert "LLMOPS_REAL_NODE=false" in check.detail
