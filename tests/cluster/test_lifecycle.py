@@ -30,6 +30,8 @@ def second_cluster(kube: Kube, settings: LocalSettings, tmp_path: Path) -> Itera
             "scheduler_port": settings.scheduler_port + offset,
             "kwok_port": settings.kwok_port + offset,
             "kwok_nodes": 1,
+            # The real node's bridge, address and name are the machine's: one per machine.
+            "real_node": False,
         }
     )
     yield other

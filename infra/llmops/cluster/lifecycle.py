@@ -313,7 +313,9 @@ def down(settings: LocalSettings, purge: bool = False) -> list[str]:
     """Stop every component (reverse start order). With `purge`, delete all cluster state."""
     layout = build_layout(settings)
     stopped: list[str] = []
-    if settings.node_dir.exists() or Path(f"/sys/class/net/{node_spec.BRIDGE}").exists():
+    # Only the cluster whose folder holds the node takes it down: the bridge, the cgroups
+    # and the chains are the machine's, and a second (kwok-only) cluster must not touch them.
+    if settings.node_dir.exists():
         stopped += node.down(settings, layout)
     stopped += [
         component.name

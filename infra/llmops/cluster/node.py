@@ -75,7 +75,9 @@ def process_specs(node: node_spec.NodeLayout) -> dict[str, spec.ProcessSpec]:
         KUBE_PROXY: spec.ProcessSpec(
             KUBE_PROXY,
             node_spec.kube_proxy_argv(node),
-            f"http://127.0.0.1:{node.kube_proxy_healthz_port}/healthz",
+            # /livez, not /healthz: /healthz also fails while an iptables sync is late
+            # (a busy machine), which is no reason to restart kube-proxy.
+            f"http://127.0.0.1:{node.kube_proxy_healthz_port}/livez",
             node.kube_proxy_healthz_port,
             secure=False,
         ),
@@ -367,14 +369,25 @@ def write_configs(node: node_spec.NodeLayout, sandbox_image: str) -> None:
         link.symlink_to(node.binaries)
     node.cni_conf_dir.mkdir(parents=True, exist_ok=True)
     node.pod_logs.mkdir(parents=True, exist_ok=True)
-    node.containerd_config.write_text(
-        node_spec.to_toml(node_spec.build_containerd_config(node, sandbox_image))
+    _write_if_changed(
+        node.containerd_config,
+        node_spec.to_toml(node_spec.build_containerd_config(node, sandbox_image)),
     )
-    (node.cni_conf_dir / "10-llmops.conflist").write_text(
-        json.dumps(node_spec.build_cni_conflist(node), indent=2) + "\n"
+    _write_if_changed(
+        node.cni_conf_dir / "10-llmops.conflist",
+        json.dumps(node_spec.build_cni_conflist(node), indent=2) + "\n",
     )
-    node.kubelet_config.write_text(yaml.safe_dump(node_spec.build_kubelet_config(node)))
-    node.kube_proxy_config.write_text(yaml.safe_dump(node_spec.build_kube_proxy_config(node)))
+    _write_if_changed(node.kubelet_config, yaml.safe_dump(node_spec.build_kubelet_config(node)))
+    _write_if_changed(
+        node.kube_proxy_config, yaml.safe_dump(node_spec.build_kube_proxy_config(node))
+    )
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """kube-proxy exits when its configuration file is written, even with the same text:
+    a running node's files are only rewritten when they change."""
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
 
 
 def ctr(node: node_spec.NodeLayout, *args: str) -> list[str]:
@@ -441,8 +454,12 @@ def _start(
 ) -> float:
     """Start `component` unless it is running and healthy; seconds it took (0 if running)."""
     if processes.running_pid(layout, component.name) is not None:
-        if _probe(component.health_url):
-            return 0.0
+        # A running component gets a few seconds to answer before it is restarted.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if _probe(component.health_url):
+                return 0.0
+            time.sleep(0.5)
         processes.stop(layout, component.name)
     started = time.monotonic()
     proc = processes.start(layout, component, env)
