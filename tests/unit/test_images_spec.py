@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -205,4 +206,21 @@ def test_should_import_into_the_k8s_io_namespace_of_the_given_socket() -> None:
     assert command == [
         "ctr", "--address", "/n/containerd.sock", "-n", "k8s.io", "images", "import",
         "/i/pause.tar",
+    ]  # fmt: skip
+
+
+def test_should_keep_only_the_newest_archives_of_one_image(tmp_path: Path) -> None:
+    from llmops.images.build import _prune  # noqa: PLC0415 (the one I/O helper tested here)
+
+    for age, key in enumerate(["a", "b", "c", "d"]):
+        archive = tmp_path / f"gw-0.1.0-{key}.tar"
+        archive.write_text(key)
+        os.utime(archive, (1000 + age, 1000 + age))
+    other = tmp_path / "gw-extra-0.1.0-x.tar"
+    other.write_text("x")
+
+    _prune(tmp_path / "gw-0.1.0-d.tar", "gw-0.1.0-", keep=2)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "gw-0.1.0-c.tar", "gw-0.1.0-d.tar", "gw-extra-0.1.0-x.tar",
     ]  # fmt: skip

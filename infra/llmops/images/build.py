@@ -134,6 +134,22 @@ def build_images(
     return results
 
 
+# Archives kept per image: the newest few (another checkout may still use an older key; a
+# missing one is rebuilt). Without pruning every source change leaves ~270 MB behind.
+KEEP_ARCHIVES = 3
+
+
+def _prune(newest: Path, prefix: str, keep: int) -> None:
+    """Delete all but the `keep` newest archives whose names start with `prefix`."""
+    archives = sorted(
+        (p for p in newest.parent.glob(f"{prefix}*.tar") if p.is_file()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in archives[keep:]:
+        old.unlink(missing_ok=True)
+
+
 class _Builder:
     """The I/O of one `build_images` call: keys, tools, logs, buildah's storage."""
 
@@ -216,6 +232,7 @@ class _Builder:
             partial.unlink(missing_ok=True)
             self._buildah(["push", spec.build_ref(key), f"oci-archive:{partial}:{spec.ref}"], log)
             partial.rename(archive)
+            _prune(archive, spec.archive_name("").removesuffix(".tar"), KEEP_ARCHIVES)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return BuiltImage(name, spec.ref, key, archive, time.monotonic() - started, False)
