@@ -23,6 +23,7 @@ import yaml
 
 from llmops.charts import local, local_install
 from llmops.cluster import node_spec
+from llmops.engine import stop_engines
 from llmops.errors import LlmopsError
 from llmops.settings import LocalSettings
 from tests.cluster.kube import Kube
@@ -80,6 +81,10 @@ def stack(node_kube: Kube, settings: LocalSettings) -> Iterator[Stack]:
     """`llmops local install` into a fresh namespace, with a routing table that adds a RAG
     alias (the chart seeds the table only when it is missing)."""
     kube = node_kube
+    # Two vLLM servers on the host (the integration tier's) and two in pods do not fit in
+    # 24 GiB: measured, the machine thrashed (load 44, 1 GB available) in `make test`. The
+    # tiers that use the host engines run before this one; stop them (none after needs them).
+    stop_engines(settings)
     target = local_install.LocalTarget(kube.kubeconfig, kube.env)
     namespace = f"stack-{uuid.uuid4().hex[:6]}"
     kube.kubectl("create", "namespace", namespace)
