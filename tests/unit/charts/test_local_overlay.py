@@ -11,6 +11,8 @@ import yaml
 
 from llmops.charts import local
 from llmops.cluster import node_spec
+from llmops_operator.core.builders import build_pod_spec
+from llmops_operator.core.spec import parse_spec, template_of
 
 OVERLAY = Path(__file__).resolve().parents[3] / "charts" / "llmops-stack" / local.OVERLAY_FILE
 MOUNTS = [
@@ -66,3 +68,32 @@ def test_should_serve_minilm_from_the_venv_claim_with_the_pooling_runner() -> No
     kv = [e for e in embedder["engine"]["extraEnv"] if e["name"] == "VLLM_CPU_KVCACHE_SPACE"]
     assert kv == [{"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"}]
     assert embedder["extraVolumes"] == overlay()["llm-inference"]["extraVolumes"]
+
+
+def test_should_build_a_model_deployment_whose_revision_pods_run_like_the_overlays_release() -> (
+    None
+):
+    values = overlay()
+    md = local.build_model_deployment(
+        values, name="chat", alias="canary", revision="2", steps=[{"setWeight": 50}],
+        extra_args=["--max-num-seqs=4"],
+    )  # fmt: skip
+    template = template_of(parse_spec(md["spec"]))
+    pod = build_pod_spec(template, template.model.uri or "")
+
+    chart = values["llm-inference"]
+    assert pod["nodeSelector"] == chart["nodeSelector"]
+    assert pod["tolerations"] == chart["tolerations"]
+    (engine,) = pod["containers"]
+    assert engine["image"] == "docker.io/llmops/vllm-cpu:0.32.0"
+    assert engine["imagePullPolicy"] == "Never"
+    mounts = {m["mountPath"]: m["name"] for m in engine["volumeMounts"]}
+    assert {"/opt/engine", "/opt/engine-python", "/mnt/model-source"} <= set(mounts)
+    claims = {v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if v["name"] != "dshm"
+              and "persistentVolumeClaim" in v}  # fmt: skip
+    assert claims == {"llmops-engine-venv", "llmops-engine-python", "llmops-models"}
+    assert "--model=/mnt/model-source/gemma-3-270m-f32" in engine["args"]
+    assert "--max-num-seqs=4" in engine["args"]
+    assert {"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"} in engine["env"]
+    assert "nvidia.com/gpu" not in str(engine["resources"])
+    assert md["spec"]["route"]["alias"] == "canary"
