@@ -239,11 +239,16 @@ class AnalysisSpec(_Model):
 
 
 class LoadTestRequestSlo(_Model):
-    """What makes one request count towards goodput (``goodput_*`` SLOs need it)."""
+    """What makes one request count towards goodput (``goodput_*`` SLOs need it).
 
-    ttft_seconds: float | None = Field(default=None, gt=0)
-    tpot_seconds: float | None = Field(default=None, gt=0)
-    e2e_seconds: float | None = Field(default=None, gt=0)
+    At least 1 ms, as the CRD says (its ``minimum: 0.001``; the load-test gate takes any
+    positive number).
+    """
+
+    ttft_seconds: float | None = Field(default=None, ge=0.001)
+    tpot_seconds: float | None = Field(default=None, ge=0.001)
+    # to_camel would make it e2ESeconds (a capital after a digit): the CRD's name is e2eSeconds.
+    e2e_seconds: float | None = Field(default=None, ge=0.001, alias="e2eSeconds")
 
 
 class LoadTestSpec(_Model):
