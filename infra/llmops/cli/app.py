@@ -16,6 +16,7 @@ from rich.console import Console
 from llmops import __version__
 from llmops.cli import (
     charts,
+    charts_docs,
     cluster,
     demo,
     doctor,
@@ -55,6 +56,7 @@ def _root(
     """Run self-hosted LLMs and RAG on Kubernetes, and ship new model versions safely."""
 
 
+app.add_typer(charts_docs.app, name="charts")
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(engine.app, name="engine")
 app.add_typer(images.app, name="images")
