@@ -175,9 +175,10 @@ def undo(
 ) -> None:
     """Roll the spec back to a previous revision (instant inside a scale-down window)."""
     api, ns = _api(namespace)
-    current = RolloutStatus.from_raw(_get(api, ns, name).get("status"))
+    resource = _get(api, ns, name)
+    current = RolloutStatus.from_raw(resource.get("status"))
     try:
-        body = build_undo_patch(current, to_revision)
+        body = build_undo_patch(current, to_revision, resource.get("spec"))
     except LookupError as err:
         raise fail(str(err)) from err
     _patch(api, ns, name, body)

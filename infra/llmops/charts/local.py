@@ -144,11 +144,14 @@ def build_model_deployment(
     """A ModelDeployment whose revisions run like the overlay's vLLM release: the same image,
     model claim, engine mounts, placement on the real node and probe budget (one builder in
     the operator renders the chart's pod, see `llmops_operator.core.builders`). Each revision
-    is smaller than the release (a 1 GiB KV cache, 1024-token context): two of them serve side
-    by side during a canary, beside the release and the embedder, on 2 cores and 24 GiB."""
+    has a smaller KV cache than the release (1 GiB, 1024-token context): two of them serve side
+    by side during a canary."""
     chart = stack_overlay["llm-inference"]
     env = [e for e in chart["engine"]["extraEnv"] if e["name"] != "VLLM_CPU_KVCACHE_SPACE"]
     image = chart["image"]
+    # vLLM on the CPU sizes its KV cache against the pod's limit minus what the pod already
+    # uses (the engine's files in the page cache included): the release's limit, measured.
+    chart_limits = dict(chart["resources"]["limits"])
     return {
         "apiVersion": "llmops.dev/v1alpha1",
         "kind": "ModelDeployment",
@@ -168,10 +171,7 @@ def build_model_deployment(
             "pod": {
                 "nodeSelector": chart["nodeSelector"],
                 "tolerations": chart["tolerations"],
-                "resources": {
-                    "requests": {"cpu": "100m", "memory": "1Gi"},
-                    "limits": {"memory": "6Gi"},
-                },
+                "resources": {"requests": {"cpu": "100m", "memory": "1Gi"}, "limits": chart_limits},
                 "sharedMemorySizeLimit": chart["sharedMemory"]["sizeLimit"],
                 "extraVolumes": chart["extraVolumes"],
                 "extraVolumeMounts": chart["extraVolumeMounts"],

@@ -23,6 +23,7 @@ import yaml
 
 from llmops import images
 from llmops.charts import local
+from llmops.charts.layout import CRD_PATH
 from llmops.errors import LlmopsError
 from llmops.settings import LocalSettings
 
@@ -92,6 +93,10 @@ def prepare(
     volumes = local.build_engine_volumes(mounts, namespace)
     apply(target, [restricted_namespace(namespace), *volumes], "namespace and engine claims")
     report(f"namespace {namespace} (Pod Security restricted), {len(mounts)} engine claims")
+    # Helm installs a chart's crds/ only when they are missing and never upgrades them: this
+    # checkout's ModelDeployment CRD is applied as the operator chart's NOTES tell an upgrade.
+    _run(target, ["kubectl", "apply", "--server-side", "--force-conflicts", "-f", str(CRD_PATH)],
+         "apply the ModelDeployment CRD")  # fmt: skip
     return volumes
 
 

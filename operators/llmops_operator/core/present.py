@@ -4,6 +4,7 @@ The timeline (`kubectl llmops timeline`, and the end of `status`) is `core.timel
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -224,11 +225,25 @@ def history_text(status: RolloutStatus) -> str:
     return "\n".join(rows)
 
 
-def build_undo_patch(status: RolloutStatus, to_revision: str | None) -> dict[str, Any]:
+def merge_patch_to(current: Any, target: Any) -> Any:
+    """The JSON merge patch (RFC 7386) that turns ``current`` into ``target``: maps are merged
+    by a merge patch, so each key of ``current`` that ``target`` lacks is set to null."""
+    if not isinstance(current, Mapping) or not isinstance(target, Mapping):
+        return target
+    patch = {key: None for key in current if key not in target}
+    for key, value in target.items():
+        patch[key] = merge_patch_to(current.get(key), value)
+    return patch
+
+
+def build_undo_patch(
+    status: RolloutStatus, to_revision: str | None, current_spec: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A merge patch of ``spec`` back to a previous revision's template (`undo`).
 
     Default: the latest promoted revision that is not the current stable one.
-    Raises LookupError when there is none.
+    Raises LookupError when there is none. ``current_spec`` (the spec being patched) lets
+    ``spec.pod`` go back exactly: a node selector or resource added since is removed.
     """
     candidates = [
         entry
@@ -247,4 +262,6 @@ def build_undo_patch(status: RolloutStatus, to_revision: str | None) -> dict[str
         template.rag.model_dump(mode="json", by_alias=True) if template.rag is not None else None
     )
     model = template.model.model_dump(mode="json", by_alias=True)
-    return {"spec": {"model": model, "engine": engine, "route": route}}
+    pod = template.pod.model_dump(mode="json", by_alias=True, exclude_none=True)
+    pod = merge_patch_to((current_spec or {}).get("pod") or {}, pod)
+    return {"spec": {"model": model, "engine": engine, "pod": pod, "route": route}}

@@ -11,6 +11,7 @@ from llmops_operator.core.present import (
     AutoscalerView,
     autoscaler_lines,
     build_autoscaler_views,
+    merge_patch_to,
     status_text,
 )
 from llmops_operator.core.spec import AutoscalingSpec
@@ -96,3 +97,16 @@ def test_should_place_autoscalers_before_the_conditions_in_status() -> None:
 
     assert text.index("Autoscalers (hpa") < text.index("Conditions:")
     assert "stable    1 (aaaa1111)  HPA          min..max 2..8" in text
+
+
+def test_should_build_a_merge_patch_that_removes_what_the_target_lacks() -> None:
+    current = {"nodeSelector": {"pool": "a100", "zone": "b"}, "runtimeClassName": "nvidia"}
+    target = {"nodeSelector": {"pool": "l4"}, "probes": {"periodSeconds": 10}}
+
+    patch = merge_patch_to(current, target)
+
+    assert patch == {
+        "nodeSelector": {"pool": "l4", "zone": None},
+        "runtimeClassName": None,
+        "probes": {"periodSeconds": 10},
+    }
