@@ -7,14 +7,16 @@
 # <version> is the chart's appVersion (the charts pull `<repository>:<appVersion>` unless
 # `image.tag` is set). Without --target, the last stage (operator) is built.
 #
-# Reproducible: every third-party package is installed from a lock file with hashes
-# (infra/locks/runtime.txt, written by `make lock`: the pins of infra/locks/project.txt without
-# the dev tools), wheels only, --no-deps, so pip resolves nothing. Our own package is built as
-# a wheel by the hash-pinned build backend (infra/locks/build.txt) with --no-build-isolation.
-# tests/integration/test_image_rehearsal.py rehearses these steps without Docker.
+# Reproducible: every third-party package is installed from a lock file with hashes, wheels
+# only, --no-deps, so pip resolves nothing. Each image has its own: infra/locks/gateway.txt and
+# infra/locks/operator.txt are the workspace lock (uv.lock) exported for one component
+# (`make lock`), so an image holds its component's dependencies and nothing else. Our own
+# packages are built as wheels by the hash-pinned build backend (infra/locks/build.txt) with
+# --no-build-isolation, from the workspace members (services/, operators/, loadtests/).
 #
-# Both images hold the whole package in one venv (/opt/venv): the operator runs load-test
-# gates as `python -m llmops loadtest run` (Locust, matplotlib) and their Jobs run `llmops`.
+# The operator image holds the operator and the load-test package (its gates run
+# `python -m llmops_loadtest run`, and its in-cluster Jobs run `llmops-loadtest`); the gateway
+# image holds the gateway alone. Neither holds the `llmops` CLI or the local-cluster tooling.
 # They run as 10001:10001 (the charts' podSecurity) with a read-only root filesystem: the
 # only writable path is /tmp, an emptyDir in the charts, so HOME points there too.
 
@@ -29,39 +31,55 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 
-# -- our wheel, built by the pinned backend (this stage and its tools stay behind) ----------
-FROM base AS wheel
+# -- our wheels, built by the pinned backend (these stages and their tools stay behind) -----
+FROM base AS build-backend
 WORKDIR /src
 COPY infra/locks/build.txt infra/locks/build.txt
 RUN python -m venv /opt/build \
  && /opt/build/bin/python -m pip install --require-hashes --no-deps --only-binary :all: \
       -r infra/locks/build.txt
-COPY pyproject.toml README.md ./
-COPY infra/llmops infra/llmops
-COPY services/llmops_gateway services/llmops_gateway
-COPY operators/llmops_operator operators/llmops_operator
-COPY loadtests/llmops_loadtest loadtests/llmops_loadtest
-RUN /opt/build/bin/python -m pip wheel --no-deps --no-build-isolation --wheel-dir /wheels .
 
-# -- the runtime venv: locked dependencies first (cached while only our code changes) -------
-FROM base AS venv
-WORKDIR /src
-COPY infra/locks/runtime.txt infra/locks/runtime.txt
+FROM build-backend AS gateway-wheel
+COPY services services
+RUN /opt/build/bin/python -m pip wheel --no-deps --no-build-isolation --wheel-dir /wheels \
+      ./services
+
+FROM build-backend AS operator-wheel
+COPY operators operators
+COPY loadtests loadtests
+RUN /opt/build/bin/python -m pip wheel --no-deps --no-build-isolation --wheel-dir /wheels \
+      ./operators ./loadtests
+
+# -- each image's venv: its locked dependencies first (cached while only our code changes) --
 # --without-pip: no pip or setuptools inside the venv; the base image's pip installs into it.
+# `pip check` fails the build if a component's lock misses one of its requirements.
+FROM base AS gateway-venv
+WORKDIR /src
+COPY infra/locks/gateway.txt infra/locks/gateway.txt
 RUN python -m venv --without-pip /opt/venv \
  && python -m pip --python /opt/venv/bin/python install --require-hashes --no-deps \
-      --only-binary :all: -r infra/locks/runtime.txt
-COPY --from=wheel /wheels /wheels
-# `pip check` fails the build if the lock misses a requirement (it has no dev extras).
-RUN python -m pip --python /opt/venv/bin/python install --no-deps /wheels/*.whl \
+      --only-binary :all: -r infra/locks/gateway.txt
+COPY --from=gateway-wheel /wheels /wheels
+RUN python -m pip --python /opt/venv/bin/python install --no-deps \
+      /wheels/llmops_gateway-*.whl \
  && python -m pip --python /opt/venv/bin/python check
 
-# -- what both images share: the venv (read-only, owned by root) and the user ---------------
+FROM base AS operator-venv
+WORKDIR /src
+COPY infra/locks/operator.txt infra/locks/operator.txt
+RUN python -m venv --without-pip /opt/venv \
+ && python -m pip --python /opt/venv/bin/python install --require-hashes --no-deps \
+      --only-binary :all: -r infra/locks/operator.txt
+COPY --from=operator-wheel /wheels /wheels
+RUN python -m pip --python /opt/venv/bin/python install --no-deps \
+      /wheels/llmops_operator-*.whl /wheels/llmops_loadtest-*.whl \
+ && python -m pip --python /opt/venv/bin/python check
+
+# -- what both images share: the user and the venv's place (read-only, owned by root) -------
 FROM base AS runtime
 RUN groupadd --gid 10001 llmops \
  && useradd --uid 10001 --gid 10001 --no-create-home --no-log-init --home-dir /tmp \
       --shell /usr/sbin/nologin llmops
-COPY --from=venv /opt/venv /opt/venv
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     HOME=/tmp
@@ -71,6 +89,7 @@ USER 10001:10001
 # -- llmops/rag-gateway: the chart sets no command, so CMD is what runs ----------------------
 FROM runtime AS gateway
 LABEL org.opencontainers.image.title="llmops/rag-gateway"
+COPY --from=gateway-venv /opt/venv /opt/venv
 # The gateway's own default is 127.0.0.1 (safe on a laptop); in a pod the kubelet's probes
 # and the Service reach it on the pod IP.
 ENV LLMOPS_GATEWAY_HOST=0.0.0.0
@@ -81,6 +100,7 @@ CMD ["python", "-m", "llmops_gateway"]
 # -- llmops/llmops-operator: the chart's Deployment runs the same command -------------------
 FROM runtime AS operator
 LABEL org.opencontainers.image.title="llmops/llmops-operator"
+COPY --from=operator-venv /opt/venv /opt/venv
 # healthPort (kopf's /healthz) and metrics.port of the chart.
 EXPOSE 8080 9090
 CMD ["python", "-m", "llmops_operator"]

@@ -28,26 +28,31 @@ $(UV):
 	$(PYTHON) -m venv $(BOOTSTRAP)
 	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
-# Every dependency is pinned with its hashes in $(LOCK); `make lock` re-resolves it.
-LOCK := infra/locks/project.txt
+# One workspace, one lock: uv.lock pins every Python dependency of every member (services/,
+# operators/, loadtests/ and the CLI at the root) with hashes; `make lock` re-resolves it.
+LOCK := uv.lock
+MEMBERS := services/pyproject.toml operators/pyproject.toml loadtests/pyproject.toml
 PYTHON ?= python3
 
-$(VENV)/.installed: $(UV) pyproject.toml $(LOCK)
-	[ -x $(VENV)/bin/python ] || $(UV) venv --quiet --python "$$(command -v $(PYTHON))" $(VENV)
-	$(UV) pip sync --quiet --python $(VENV)/bin/python --require-hashes $(LOCK)
-	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
+# The venv: every member installed editable, with the dev group. --locked: a pyproject.toml
+# changed without `make lock` fails here, naming the fix, instead of resolving anew.
+$(VENV)/.installed: $(UV) pyproject.toml $(MEMBERS) $(LOCK)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --quiet --locked --all-packages \
+	  --python "$$(command -v $(PYTHON))"
 	touch $@
 
-# The images (Dockerfile) install RUNTIME_LOCK: the same pins as $(LOCK) (it is resolved as a
-# constraint) without the dev tools; BUILD_LOCK pins the build backend that builds our wheel.
-RUNTIME_LOCK := infra/locks/runtime.txt
+# Each image installs its component's part of uv.lock (exported with hashes, no dev group,
+# no workspace member: their wheels are built from the tree); BUILD_LOCK pins the build
+# backend that builds those wheels.
+GATEWAY_LOCK := infra/locks/gateway.txt
+OPERATOR_LOCK := infra/locks/operator.txt
 BUILD_LOCK := infra/locks/build.txt
+EXPORT := $(UV) export --quiet --frozen --no-dev --no-emit-workspace
 
-lock: $(UV) ## re-resolve every Python dependency into the hashed lock files
-	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
-	  --quiet --custom-compile-command "make lock" -o $(LOCK)
-	$(UV) pip compile pyproject.toml -c $(LOCK) --generate-hashes --python-version 3.11 \
-	  --quiet --custom-compile-command "make lock" -o $(RUNTIME_LOCK)
+lock: $(UV) ## re-resolve every Python dependency (uv.lock) and export each image's part
+	$(UV) lock --quiet
+	$(EXPORT) --package llmops-gateway -o $(GATEWAY_LOCK)
+	$(EXPORT) --package llmops-operator -o $(OPERATOR_LOCK)
 	$(UV) pip compile infra/locks/build.in --generate-hashes --python-version 3.11 \
 	  --quiet --custom-compile-command "make lock" -o $(BUILD_LOCK)
 

@@ -191,6 +191,40 @@ def test_should_answer_a_rag_query_with_citations_from_the_milvus_pod(stack: Sta
     assert body["citations"][0]["document"] == "retention.md"
 
 
+FIND_MODULES = (
+    "import importlib.util, json, sys; "
+    "print(json.dumps({m: importlib.util.find_spec(m) is not None for m in sys.argv[1:]}))"
+)
+MODULES = (
+    "llmops", "llmops_gateway", "llmops_operator", "llmops_loadtest", "fastapi", "pymilvus",
+    "kopf", "locust", "matplotlib", "pyhelm3", "ruff", "mypy",
+)  # fmt: skip
+
+
+def modules_in(stack: Stack, deployment: str) -> dict[str, bool]:
+    found = stack.kube.kubectl("exec", "-n", stack.namespace, f"deployment/{deployment}", "--",
+                               "python", "-c", FIND_MODULES, *MODULES).stdout  # fmt: skip
+    modules: dict[str, bool] = json.loads(found)
+    return modules
+
+
+def test_should_ship_each_component_alone_in_its_image(stack: Stack) -> None:
+    """The gateway image holds the gateway; the operator image the operator and the load-test
+    package, whose command its gates and Jobs run. Neither holds the CLI, the other component,
+    the local tooling or the dev tools."""
+    gateway = modules_in(stack, f"{RELEASE}-rag-gateway")
+    operator = modules_in(stack, f"{RELEASE}-llmops-operator")
+    loadtest = stack.kube.kubectl("exec", "-n", stack.namespace,
+                                  f"deployment/{RELEASE}-llmops-operator", "--",
+                                  "llmops-loadtest", "run", "--help").stdout  # fmt: skip
+
+    assert {m for m, here in gateway.items() if here} == {"llmops_gateway", "fastapi", "pymilvus"}
+    assert {m for m, here in operator.items() if here} == {
+        "llmops_operator", "llmops_loadtest", "kopf", "locust", "matplotlib",
+    }  # fmt: skip
+    assert "--target" in loadtest
+
+
 def test_should_run_the_operator_under_its_service_account_holding_its_lease(
     stack: Stack,
 ) -> None:

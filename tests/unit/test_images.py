@@ -1,9 +1,9 @@
 """The Dockerfile against the charts that run its images and the lock files it installs.
 
-Pure: these tests read text (Dockerfile, .dockerignore, chart values and templates, locks).
-No image is built, here or anywhere in this repository's tests: the build machines have no
-Docker engine. `tests/integration/test_image_rehearsal.py` runs the Dockerfile's install
-steps in a fresh venv and starts what the images start; a real `docker build` is not tested.
+Pure: these tests read text (Dockerfile, .dockerignore, chart values and templates, the
+workspace lock and each image's export of it). The images themselves are built from this
+Dockerfile by `llmops images build` (buildah) and run on the local cluster's real node: the
+node tier (tests/node) starts them and checks what each one holds.
 """
 
 from __future__ import annotations
@@ -34,13 +34,25 @@ from tests.dockerfile import (
 
 CHARTS = ROOT / "charts"
 README = ROOT / "README.md"
-PROJECT_LOCK = "infra/locks/project.txt"
-RUNTIME_LOCK = "infra/locks/runtime.txt"
+WORKSPACE_LOCK = "uv.lock"
 BUILD_LOCK = "infra/locks/build.txt"
 # image target -> the chart whose Deployment runs it
 TARGETS = {"operator": "llmops-operator", "gateway": "rag-gateway"}
-BUILD_STAGES = ("wheel", "venv")  # where the build backend, pip runs and sources live
+# image target -> its lock (uv.lock exported for the component) and the members it installs
+IMAGE_LOCKS = {"gateway": "infra/locks/gateway.txt", "operator": "infra/locks/operator.txt"}
+IMAGE_MEMBERS = {"gateway": ("llmops-gateway",), "operator": ("llmops-operator", "llmops-loadtest")}
+MEMBER_DIRS = {"llmops-gateway": "services", "llmops-operator": "operators",
+               "llmops-loadtest": "loadtests"}  # fmt: skip
+# where the build backend, pip runs and sources live
+BUILD_STAGES = (
+    "build-backend", "gateway-wheel", "operator-wheel", "gateway-venv", "operator-venv",
+)  # fmt: skip
 NEVER_SHIPPED = {"ruff", "mypy", "import-linter", "pytest-timeout", "types-pyyaml"}
+# What each image must not carry: the other components' and the CLI's dependencies.
+NOT_IN = {
+    "gateway": {"locust", "matplotlib", "kopf", "kubernetes", "pyhelm3", "typer", "cryptography"},
+    "operator": {"fastapi", "pymilvus", "milvus-lite", "pypdf", "pyhelm3", "cryptography"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +73,27 @@ def lock(relative: str) -> dict[str, Pin]:
     pins, unpinned = parse_lock((ROOT / relative).read_text())
     assert unpinned == [], f"{relative}: not pinned with ==: {unpinned}"
     return pins
+
+
+def workspace_lock() -> dict[str, Any]:
+    return tomllib.loads((ROOT / WORKSPACE_LOCK).read_text())
+
+
+def locked_packages() -> dict[str, dict[str, Any]]:
+    return {normalized(p["name"]): p for p in workspace_lock()["package"]}
+
+
+def closure(packages: dict[str, dict[str, Any]], roots: tuple[str, ...]) -> set[str]:
+    """Every package the ``roots`` need at run time in the workspace lock (no dev group)."""
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = normalized(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += [d["name"] for d in packages[name].get("dependencies", [])]
+    return seen
 
 
 def normalized(name: str) -> str:
@@ -86,9 +119,8 @@ def test_should_offer_one_target_per_chart_on_a_python_3_11_slim_bookworm_base(
         base = dockerfile.chain(target)[0].base
         # A digest may be appended (production should pin one); the tag stays readable.
         assert re.fullmatch(r"python:3\.11-slim-bookworm(@sha256:[0-9a-f]{64})?", base), base
-    makefile = (ROOT / "Makefile").read_text()
-    # The locks are resolved for the image's Python.
-    assert set(re.findall(r"--python-version (\S+)", makefile)) == {"3.11"}
+    # The workspace lock is resolved for the image's Python (and later ones).
+    assert workspace_lock()["requires-python"] == ">=3.11"
 
 
 @pytest.mark.parametrize(("target", "chart"), TARGETS.items())
@@ -111,7 +143,7 @@ def test_should_run_the_command_of_the_operator_chart(dockerfile: Dockerfile) ->
 
     assert cmd is not None
     assert exec_form(cmd) == yaml.safe_load(commands[0]) == ["python", "-m", "llmops_operator"]
-    # No ENTRYPOINT: the load-test Jobs' `command: [llmops, loadtest, run, ...]` replaces CMD.
+    # No ENTRYPOINT: the load-test Jobs' `command: [llmops-loadtest, run, ...]` replaces CMD.
     assert dockerfile.last("operator", "ENTRYPOINT") is None
 
 
@@ -151,7 +183,7 @@ def test_should_put_the_venv_first_on_path_and_home_on_the_charts_tmp_emptydir(
     env = dockerfile.env(target)
     [venv] = [c.dest for s in dockerfile.chain(target) for c in copies(s) if c.from_stage]
 
-    # `python` (both charts' commands) and `llmops` (the load-test Jobs') are the venv's.
+    # `python` (both charts' commands) and `llmops-loadtest` (the load-test Jobs') are the venv's.
     assert env["PATH"].startswith(f"{venv}/bin:")
     # With a read-only root, only the charts' /tmp emptyDir is writable (caches, matplotlib).
     assert env["HOME"] == "/tmp"
@@ -209,47 +241,65 @@ def test_should_install_locks_that_exist_and_pin_every_package_with_a_hash(
                 assert pin.hashes, f"{requirements}: {pin.name} has no hash"
                 assert all(h.startswith("sha256:") for h in pin.hashes), pin
 
-    assert installed == {BUILD_LOCK, RUNTIME_LOCK}
+    assert installed == {BUILD_LOCK, *IMAGE_LOCKS.values()}
 
 
-def test_should_pin_the_runtime_lock_to_the_versions_and_files_of_the_project_lock() -> None:
-    runtime, project = lock(RUNTIME_LOCK), lock(PROJECT_LOCK)
+@pytest.mark.parametrize("target", TARGETS)
+def test_should_pin_each_image_to_its_components_closure_in_the_workspace_lock(
+    target: str,
+) -> None:
+    packages = locked_packages()
+    image = lock(IMAGE_LOCKS[target])
+    wanted = closure(packages, IMAGE_MEMBERS[target]) - set(MEMBER_DIRS)
 
-    assert sorted(set(runtime) - set(project)) == []
-    assert {
-        name: (pin.version, project[name].version)
-        for name, pin in runtime.items()
-        if pin.version != project[name].version
-    } == {}
-    assert [n for n, pin in runtime.items() if set(pin.hashes) != set(project[n].hashes)] == []
-
-
-def test_should_leave_the_dev_extra_out_of_the_runtime_lock() -> None:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    runtime = lock(RUNTIME_LOCK)
-    direct = {name for name, pin in runtime.items() if "llmops (pyproject.toml)" in pin.via}
-
-    # What pyproject asks for directly is exactly [project].dependencies (pytest, say, is
-    # still there: Locust requires it).
-    assert direct == {normalized(Requirement(r).name) for r in pyproject["project"]["dependencies"]}
-    assert NEVER_SHIPPED & set(runtime) == set()
+    # Exactly what its components need (`make lock` exports it), nothing of the others'.
+    assert set(image) == wanted, "stale: run `make lock`"
+    for name, pin in image.items():
+        locked = packages[name]
+        files = [locked.get("sdist", {}), *locked.get("wheels", [])]
+        assert pin.version == locked["version"], f"{name}: run `make lock`"
+        assert set(pin.hashes) == {f["hash"] for f in files if "hash" in f}, name
+    assert set(image) & (NEVER_SHIPPED | NOT_IN[target]) == set()
 
 
-def test_should_build_our_wheel_with_the_pinned_backend_of_pyproject_without_isolation(
+def test_should_declare_each_deployables_dependencies_in_its_own_member() -> None:
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    members = root["tool"]["uv"]["workspace"]["members"]
+
+    assert sorted(members) == sorted(MEMBER_DIRS.values())
+    for name, folder in MEMBER_DIRS.items():
+        member = tomllib.loads((ROOT / folder / "pyproject.toml").read_text())
+        assert normalized(member["project"]["name"]) == name
+        assert member["build-system"]["build-backend"] == "hatchling.build"
+        # Each member builds only its own package, from its own folder.
+        [package] = member["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+        assert (ROOT / folder / package / "__init__.py").is_file()
+    assert {normalized(Requirement(r).name) for r in root["project"]["dependencies"]} >= set(
+        MEMBER_DIRS
+    )
+
+
+def test_should_build_our_wheels_with_the_pinned_backend_without_isolation(
     dockerfile: Dockerfile,
 ) -> None:
-    build_system = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
-    [backend] = [Requirement(r) for r in build_system["requires"]]
-    pinned = lock(BUILD_LOCK)[normalized(backend.name)]
-    [wheel] = [
-        argv for argv in pip_commands(dockerfile, "wheel") if argv[argv.index("pip") + 1] == "wheel"
-    ]
-    [ours] = [argv for argv in pip_commands(dockerfile, "venv") if "/wheels/*.whl" in argv]
-
-    assert build_system["build-backend"] == "hatchling.build"
-    assert pinned.version in SpecifierSet(str(backend.specifier))
-    assert {"--no-deps", "--no-build-isolation"} <= set(wheel), wheel
-    assert "--no-deps" in ours, ours
+    for folder in MEMBER_DIRS.values():
+        build_system = tomllib.loads((ROOT / folder / "pyproject.toml").read_text())["build-system"]
+        [backend] = [Requirement(r) for r in build_system["requires"]]
+        pinned = lock(BUILD_LOCK)[normalized(backend.name)]
+        assert pinned.version in SpecifierSet(str(backend.specifier)), folder
+    for target, members in IMAGE_MEMBERS.items():
+        [wheel] = [
+            argv for argv in pip_commands(dockerfile, f"{target}-wheel")
+            if argv[argv.index("pip") + 1] == "wheel"
+        ]  # fmt: skip
+        assert {"--no-deps", "--no-build-isolation"} <= set(wheel), wheel
+        assert {f"./{MEMBER_DIRS[m]}" for m in members} == {a for a in wheel if a.startswith("./")}
+        venv_pips = pip_commands(dockerfile, f"{target}-venv")
+        [ours] = [argv for argv in venv_pips if "/wheels/" in " ".join(argv)]
+        assert "--no-deps" in ours, ours
+        assert {a for a in ours if a.startswith("/wheels/")} == {
+            f"/wheels/{m.replace('-', '_')}-*.whl" for m in members
+        }
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -260,13 +310,13 @@ def test_should_leave_build_tools_sources_and_caches_out_of_the_final_image(
     froms = {(c.from_stage, c.dest) for s in chain for c in copies(s) if c.from_stage}
 
     assert not {s.name for s in chain} & set(BUILD_STAGES)
-    assert froms == {("venv", "/opt/venv")}  # only the installed venv crosses over
+    assert froms == {(f"{target}-venv", "/opt/venv")}  # only its installed venv crosses over
     assert [c for s in chain for c in copies(s) if c.from_stage is None] == []
     assert not any("apt-get" in i.args for s in chain for i in s.all("RUN"))
     for stage in BUILD_STAGES:
         assert dockerfile.env(stage)["PIP_NO_CACHE_DIR"] == "1"
     # No pip (nor setuptools) inside the venv the images run.
-    assert "--without-pip" in dockerfile.stages["venv"].all("RUN")[0].args
+    assert "--without-pip" in dockerfile.stages[f"{target}-venv"].all("RUN")[0].args
 
 
 def test_should_write_every_lock_with_make_lock_and_no_registry_hostname() -> None:
@@ -278,17 +328,20 @@ def test_should_write_every_lock_with_make_lock_and_no_registry_hostname() -> No
         re.sub(r"\$\((\w+)\)", lambda m: variables.get(m.group(1), m.group(0)), command)
         for command in recipe.group(1).replace("\\\n", " ").splitlines()
     ]
-    outputs = {shlex.split(c)[shlex.split(c).index("-o") + 1]: c for c in commands}
+    outputs = {shlex.split(c)[shlex.split(c).index("-o") + 1]: c for c in commands if "-o" in c}
 
-    assert set(outputs) == {PROJECT_LOCK, RUNTIME_LOCK, BUILD_LOCK}
-    assert f"-c {PROJECT_LOCK}" in outputs[RUNTIME_LOCK]
-    assert "--extra" not in outputs[RUNTIME_LOCK]
+    assert any(shlex.split(c)[1:3] == ["lock", "--quiet"] for c in commands), commands
+    assert set(outputs) == {BUILD_LOCK, *IMAGE_LOCKS.values()}
+    for target, path in IMAGE_LOCKS.items():
+        argv = shlex.split(outputs[path])
+        assert argv[argv.index("--package") + 1] == IMAGE_MEMBERS[target][0]
+        assert {"export", "--frozen", "--no-dev", "--no-emit-workspace"} <= set(argv)
     hostname = re.compile(r"://|index-url|find-links|\b[\w-]+(?:\.[\w-]+)*\.(?:org|com|io|net)\b")
-    for path in (RUNTIME_LOCK, BUILD_LOCK, "infra/locks/build.in"):
+    for path in (*IMAGE_LOCKS.values(), BUILD_LOCK, "infra/locks/build.in"):
         text = (ROOT / path).read_text()
         assert hostname.findall(text) == [], path
         if path.endswith(".txt"):
-            assert "#    make lock\n" in text, f"{path} was not written by make lock"
+            assert "autogenerated by uv" in text.splitlines()[0], f"{path}: written by hand?"
 
 
 @pytest.mark.parametrize(("target", "chart"), TARGETS.items())

@@ -23,11 +23,11 @@ from llmops.cli import (
     engine,
     gateway,
     images,
-    loadtest,
     local,
     tools,
 )
 from llmops.errors import LlmopsError
+from llmops_loadtest import cli as loadtest
 
 app = typer.Typer(
     name="llmops",

@@ -216,19 +216,12 @@ class ImageSpec:
         return f"{self.name}-{self.tag}-{key}.tar"
 
 
-# Sources of our own Python packages that the Dockerfile COPYs (with the locks it installs).
-_PROJECT_INPUTS = (
-    "Dockerfile",
-    ".dockerignore",
-    "pyproject.toml",
-    "README.md",
-    "infra/locks/build.txt",
-    "infra/locks/runtime.txt",
-    "infra/llmops",
-    "services/llmops_gateway",
-    "operators/llmops_operator",
-    "loadtests/llmops_loadtest",
-)
+# What each Dockerfile target reads: the Dockerfile, the build backend's lock, the image's
+# export of the workspace lock and its components' folders (an edit elsewhere, in the CLI or
+# another component, leaves the image as it is).
+_DOCKERFILE_INPUTS = ("Dockerfile", ".dockerignore", "infra/locks/build.txt")
+_GATEWAY_INPUTS = (*_DOCKERFILE_INPUTS, "infra/locks/gateway.txt", "services")
+_OPERATOR_INPUTS = (*_DOCKERFILE_INPUTS, "infra/locks/operator.txt", "operators", "loadtests")
 # How an image is built is part of what it is: an edit to the builder rebuilds every image.
 _BUILDER_INPUTS = ("infra/llmops/images/spec.py", "infra/llmops/images/build.py")
 # Files a build never reads from the tree (caches); mirrors .dockerignore's patterns.
@@ -255,7 +248,6 @@ def parse_app_version(chart_yaml: str) -> str:
 def build_catalog(app_versions: Mapping[str, str]) -> dict[str, ImageSpec]:
     """Every image, parents before children; `app_versions` maps chart name to appVersion."""
     python_env = (("PYTHONDONTWRITEBYTECODE", "1"), ("PYTHONUNBUFFERED", "1"))
-    project = _PROJECT_INPUTS
 
     def dockerfile_target(target: str) -> Containerfile:
         return Containerfile(
@@ -276,14 +268,14 @@ def build_catalog(app_versions: Mapping[str, str]) -> dict[str, ImageSpec]:
             name="rag-gateway",
             tag=app_versions[CHART_OF["rag-gateway"]],
             source=dockerfile_target("gateway"),
-            inputs=project,
+            inputs=_GATEWAY_INPUTS,
             parents=("base",),
         ),
         ImageSpec(
             name="llmops-operator",
             tag=app_versions[CHART_OF["llmops-operator"]],
             source=dockerfile_target("operator"),
-            inputs=project,
+            inputs=_OPERATOR_INPUTS,
             parents=("base",),
         ),
         ImageSpec(

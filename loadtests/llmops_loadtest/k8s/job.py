@@ -4,7 +4,7 @@
 gate), the verdict ConfigMap ``<name>-verdict`` (``pending``), a ServiceAccount with a Role
 that may read and update that one ConfigMap and nothing else, and the Job. The verdict
 ConfigMap is created up front because RBAC cannot scope ``create`` to a name: the Job only
-ever updates it. The Job runs ``llmops loadtest run`` against a Service URL; when it ends,
+ever updates it. The Job runs ``llmops-loadtest run`` against a Service URL; when it ends,
 the verdict ConfigMap holds the verdict for the operator:
 
 - ``data.passed``: ``"pending"`` (not finished), then ``"true"``, ``"false"`` or ``"error"``
@@ -61,7 +61,7 @@ def _meta(spec: LoadtestJobSpec, name: str) -> dict[str, Any]:
 
 def build_loadtest_command(spec: LoadtestJobSpec) -> list[str]:
     return [
-        "llmops", "loadtest", "run",
+        "llmops-loadtest", "run",
         "--target", spec.target_url,
         "--profile", f"{INPUT_MOUNT}/profile.yaml",
         "--gate", f"{INPUT_MOUNT}/gate.yaml",

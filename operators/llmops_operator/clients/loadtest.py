@@ -1,6 +1,6 @@
 """Runs load-test gates as child processes and reports their verdicts.
 
-Each run is ``python -m llmops loadtest run`` (the same command as the load-test Job) with
+Each run is ``python -m llmops_loadtest run`` (the same command as the load-test Job) with
 the profile and gate files `core.loadtests.plan_load_test` wrote, in
 ``<report_dir>/<key>/``. The verdict and its headline come from the run's ``report.json``
 (no report: the run could not happen, and the log's last line says why). The link in status
@@ -57,7 +57,7 @@ class ProcessLoadTestRunner:
         (folder / "profile.yaml").write_text(yaml.safe_dump(plan.profile, sort_keys=False))
         (folder / "gate.yaml").write_text(yaml.safe_dump(plan.gate, sort_keys=False))
         argv = [
-            self.python, "-m", "llmops", "loadtest", "run",
+            self.python, "-m", "llmops_loadtest", "run",
             "--target", plan.target,
             "--profile", str(folder / "profile.yaml"),
             "--gate", str(folder / "gate.yaml"),

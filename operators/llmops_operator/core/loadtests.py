@@ -1,6 +1,6 @@
 """What the load-test gate runs (pure): the profile and gate files and the target.
 
-The gate is ``llmops loadtest run`` (the load-test package's own CLI, the same command as its
+The gate is ``llmops-loadtest run`` (the load-test package's own command, the same command as its
 in-cluster Job) against one revision. Two ways to reach it:
 
 - straight to the revision's Service (default): the revision's served model name, the
@@ -38,7 +38,7 @@ class LoadTestPlanError(ValueError):
 
 @dataclass(frozen=True)
 class LoadTestPlan:
-    """Everything one gate run needs: ``llmops loadtest run --target T --profile P --gate G``
+    """Everything one gate run needs: ``llmops-loadtest run --target T --profile P --gate G``
     (+ ``--mlflow-uri U --mlflow-model NAME/VERSION`` when the revision is a registry version:
     the report becomes an MLflow run linked to it, which is where people open it)."""
 

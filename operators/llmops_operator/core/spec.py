@@ -271,7 +271,7 @@ class LoadTestSpec(_Model):
     min_requests: int = Field(default=5, ge=1)
 
     def gate_document(self) -> dict[str, Any]:
-        """The gate file ``llmops loadtest run --gate`` reads."""
+        """The gate file ``llmops-loadtest run --gate`` reads."""
         gate: dict[str, Any] = {"slos": list(self.slos), "min_requests": self.min_requests}
         if self.request_slo is not None:
             slo = self.request_slo

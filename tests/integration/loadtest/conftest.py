@@ -13,7 +13,7 @@ import pytest
 
 from llmops_loadtest.testing.process import RunningUpstream, start_upstream
 
-CLI = [sys.executable, "-m", "llmops.cli.loadtest", "loadtest"]
+CLI = [sys.executable, "-m", "llmops_loadtest"]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def test_the_job_runs_the_cli_once_against_the_service() -> None:
     assert job["spec"]["backoffLimit"] == 0
     container = job["spec"]["template"]["spec"]["containers"][0]
     command = container["command"]
-    assert command[:3] == ["llmops", "loadtest", "run"]
+    assert command[:2] == ["llmops-loadtest", "run"]
     assert command[command.index("--target") + 1] == "http://gemma-canary.llm:8000"
     assert command[command.index("--verdict-configmap") + 1] == "gemma-canary-gate-verdict"
     assert command[command.index("--workers") + 1] == "2"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from llmops.cli import loadtest as cli
+from llmops_loadtest import cli
 from llmops_loadtest.core.gate import Gate
 from llmops_loadtest.core.profile import Profile
 from llmops_loadtest.errors import LoadtestError

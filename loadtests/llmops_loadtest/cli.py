@@ -1,13 +1,13 @@
-"""`llmops loadtest run|compare`, `llmops bench loadgen`: LLM load tests that gate releases.
+"""The load-test package's own command: ``llmops-loadtest run|compare`` (also
+``python -m llmops_loadtest``), the same commands as ``llmops loadtest run|compare``, which
+mounts this app; `loadgen` is ``llmops bench loadgen``.
+
+The operator's gates and the in-cluster load-test Jobs run this command, not the ``llmops``
+CLI: the operator image carries this package, not the CLI and its local-cluster tooling.
 
 Exit codes: 0 the gate passed, 1 it failed (the failing SLOs are named), 2 the run could not
 happen (unreachable target, bad profile or gate, Locust did not start), always with one
-readable line. Register in `llmops.cli.app`::
-
-    app.add_typer(loadtest.app, name="loadtest")
-    app.add_typer(loadtest.bench_app, name="bench")
-
-Until then: ``python -m llmops.cli.loadtest run ...`` (same commands, same exit codes).
+readable line.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ app = typer.Typer(
     help="Put realistic LLM traffic on a target, judge it against SLOs, write the report.",
     no_args_is_help=True,
 )
-bench_app = typer.Typer(help="Benchmarks of llmops' own tooling.", no_args_is_help=True)
 
 _out = Console()
 _err = Console(stderr=True, soft_wrap=True)
@@ -185,7 +184,6 @@ _BENCH_LABELS = {
 }
 
 
-@bench_app.command("loadgen")
 def loadgen(
     seconds: Annotated[float, typer.Option(help="Length of each measurement.")] = 10.0,
     users: Annotated[int, typer.Option(help="Concurrent users on the one worker core.")] = 32,
@@ -213,8 +211,6 @@ def loadgen(
     _out.print(f"streaming / plain = {result.ratio:.2f}")
 
 
-if __name__ == "__main__":
-    _root = typer.Typer(no_args_is_help=True, add_completion=False)
-    _root.add_typer(app, name="loadtest")
-    _root.add_typer(bench_app, name="bench")
-    _root()
+def main() -> None:
+    """``llmops-loadtest``."""
+    app(prog_name="llmops-loadtest")
