@@ -11,18 +11,28 @@ Collection layout (created on first ingestion, dimension taken from the embeddin
 
 pymilvus is synchronous: every call runs in a worker thread so the event loop keeps
 serving. Milvus Lite holds its file with an exclusive lock: one process per file.
+
+A Milvus server that does not answer yet (a pod starting beside the gateway's) does not stop
+the gateway: chat and completions need no Milvus. The store connects on first use instead,
+at most once per `RECONNECT_INTERVAL_S`, and until then RAG and ingestion answer 503
+``vector_store_unavailable`` naming the URI.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
-from llmops_gateway.domain.errors import InvalidRequestError
+from llmops_gateway.domain.errors import InvalidRequestError, UnavailableError
+
+log = logging.getLogger("llmops_gateway")
+RECONNECT_INTERVAL_S = 5.0
 
 _MAX_TEXT = 16_384
 _FIELD_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -68,15 +78,45 @@ class VectorStore:
         # Concurrent first ingests into one collection would both try to create it (Milvus
         # answers the second with an error): check-and-create runs one at a time.
         self._creating = anyio.Lock()
+        self._connecting = anyio.Lock()
+        self._last_attempt = -RECONNECT_INTERVAL_S
+        self._last_error = ""
 
     async def open(self) -> None:
+        """Connect now if Milvus answers; else log why and connect on first use."""
+        try:
+            await self._connect()
+        except UnavailableError as err:
+            log.warning("%s", err.message)
+
+    async def _connect(self) -> None:
         # Imported here: pymilvus takes seconds to import, and gateways without RAG skip it.
-        def _connect() -> Any:
+        def _client() -> Any:
             from pymilvus import MilvusClient  # type: ignore[import-untyped]  # noqa: PLC0415
 
             return MilvusClient(uri=self.uri, token=self._token)
 
-        self._client = await anyio.to_thread.run_sync(_connect)
+        async with self._connecting:
+            if self._client is not None:
+                return
+            if time.monotonic() - self._last_attempt < RECONNECT_INTERVAL_S:
+                raise self._unavailable()
+            self._last_attempt = time.monotonic()
+            try:
+                self._client = await anyio.to_thread.run_sync(_client)
+            except Exception as err:
+                self._last_error = f"{type(err).__name__}: {err}"
+                raise self._unavailable() from err
+            log.info("connected to Milvus at %s", self.uri)
+
+    def _unavailable(self) -> UnavailableError:
+        return UnavailableError(
+            f"Milvus at {self.uri} does not answer ({self._last_error}); RAG and ingestion "
+            "work again once it does (the gateway retries every "
+            f"{RECONNECT_INTERVAL_S:.0f} s). Check the Milvus pod or milvus.uri.",
+            code="vector_store_unavailable",
+            retry_after_s=RECONNECT_INTERVAL_S,
+        )
 
     async def close(self) -> None:
         if self._client is not None:
@@ -85,7 +125,7 @@ class VectorStore:
 
     async def _run(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if self._client is None:
-            raise RuntimeError("vector store is not open")
+            await self._connect()
         call = getattr(self._client, method)
         return await anyio.to_thread.run_sync(lambda: call(*args, **kwargs), limiter=self._limiter)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -184,3 +185,39 @@ def test_should_not_be_ready_while_an_alias_has_no_backend_up(stack: Stack) -> N
     assert body["status"] == "not ready"
     assert body["aliases"]["none"] is False and body["aliases"]["fallback"] is True
     assert httpx.get(stack.gateway.url + "/healthz").status_code == 200
+
+
+def test_should_start_and_serve_chat_while_milvus_does_not_answer(tmp_path: Path) -> None:
+    # A Milvus pod starting beside the gateway's: the gateway used to exit at startup (its
+    # pod crash-looped until Milvus answered); chat needs no Milvus, and RAG says what is wrong.
+    milvus = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with upstream(tmp_path, "up") as up:
+        table = write_table(
+            tmp_path / "routing.json",
+            {
+                "chat": {"backends": [backend("up", up.url)]},
+                "emb": {"kind": "embeddings", "backends": [backend("emb", up.url)]},
+            },
+        )
+        with gateway(tmp_path, routing_table=table, milvus_uri=milvus) as proc:
+            answered = httpx.post(
+                proc.url + "/v1/chat/completions",
+                json={"model": "chat", "messages": [{"role": "user", "content": "x"}]},
+                timeout=30,
+            )
+            ingest = httpx.post(
+                proc.url + "/v1/ingest",
+                json={"collection": "docs", "embedder": "emb",
+                      "documents": [{"name": "a.md", "text": "Logs are kept 30 days."}]},
+                timeout=60,
+            )  # fmt: skip
+            ready = httpx.get(proc.url + "/readyz", timeout=30)
+
+    assert answered.status_code == 200, answered.text
+    assert ingest.status_code == 503, ingest.text
+    error = ingest.json()["error"]
+    assert error["code"] == "vector_store_unavailable"
+    assert milvus in error["message"]
+    assert ingest.headers["retry-after"] == "5"
+    assert ready.status_code == 503
+    assert ready.json()["milvus"] != "ok"
