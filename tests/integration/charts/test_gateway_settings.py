@@ -205,3 +205,16 @@ def test_should_wire_the_umbrellas_gateway_to_its_first_model_and_milvus(
     generate = table.routes["gemma-3-270m"].backends[0]
     assert generate.url == "http://r-llm-inference:8000/v1"
     assert f"--served-model-name={generate.model}" in engine["containers"][0]["args"]
+
+
+@pytest.mark.parametrize("value_set", list(VALUE_SETS))
+def test_should_give_readyz_time_to_ask_the_backends_and_then_milvus(
+    charts: Charts, value_set: str
+) -> None:
+    chart, values = VALUE_SETS[value_set]
+    docs = charts.render(chart, values)
+    container, _ = _gateway(docs)
+    settings = _settings(docs)
+
+    # The backends are asked in parallel, then Milvus: two ready_timeout_s at most.
+    assert container["readinessProbe"]["timeoutSeconds"] > 2 * settings.ready_timeout_s
