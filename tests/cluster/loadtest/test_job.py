@@ -147,7 +147,7 @@ def test_should_leave_the_verdict_when_the_pods_command_runs_as_its_service_acco
             part.replace(INPUT_MOUNT, str(inputs)).replace(REPORT_MOUNT, str(tmp_path / "report"))
             for part in build_loadtest_command(spec)
         ]
-        command[0] = str(Path(sys.executable).with_name("llmops"))
+        command[0] = str(Path(sys.executable).with_name(command[0]))  # the venv's llmops-loadtest
         kubeconfig = _service_account_kubeconfig(kube, namespace, spec.name, tmp_path / "sa.kc")
         env = {**kube.env, "KUBECONFIG": str(kubeconfig)}
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120,
