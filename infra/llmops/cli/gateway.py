@@ -1,12 +1,6 @@
 """`llmops gateway serve | new-key`, `llmops ingest PATH --collection C` and
-`llmops bench gateway`: thin commands over the `llmops_gateway` component.
-
-Register in `llmops.cli.app`::
-
-    app.add_typer(gateway.app, name="gateway")
-    app.command("ingest")(gateway.ingest)
-    app.add_typer(gateway.bench_app, name="bench")
-"""
+`llmops bench gateway`: thin commands over the `llmops_gateway` component (`llmops.cli.app`
+registers them)."""
 
 from __future__ import annotations
 
@@ -31,15 +25,7 @@ from llmops_gateway.domain.routing import RoutingTableError, parse_routing_table
 from llmops_gateway.settings import GatewaySettings
 
 app = typer.Typer(help="The OpenAI-compatible RAG gateway.", no_args_is_help=True)
-bench_app = typer.Typer(
-    help="Benchmarks (not tests): what a component costs.", no_args_is_help=True
-)
 console = Console()
-
-
-@bench_app.callback()
-def _bench() -> None:
-    """Benchmarks (not tests): what a component costs."""
 
 
 def _check_files(settings: GatewaySettings) -> None:
@@ -240,7 +226,6 @@ def _print_report(collection: str, reports: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
-@bench_app.command("gateway")
 def bench_gateway(
     requests: Annotated[int, typer.Option(help="Requests per scenario with 1 client.")] = 300,
     concurrent_requests: Annotated[
