@@ -1,0 +1,1 @@
+"""MLflow model-registry logic (`resolution`): references pinned once, releases recorded."""

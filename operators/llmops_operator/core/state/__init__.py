@@ -1,0 +1,2 @@
+"""The typed ``ModelDeployment.status``: rollout progress (`status`), phases and conditions
+(`phases`), and the timeline recorded into it and drawn from it (`timeline`)."""
