@@ -1,8 +1,8 @@
-"""Lease-based leader election for the operator's replicas (rules: `core.lease`).
+"""Lease-based leader election for the operator's replicas (rules: `core.leader.lease`).
 
 Every replica runs kopf (so each answers its liveness probe and keeps its watch caches warm);
 only the one holding the Lease acts: handlers ask `LeaderElector.is_leader` first. A thread
-tries the Lease every ``retry_period_s``; see `core.lease` for why two replicas never act at
+tries the Lease every ``retry_period_s``; see `core.leader.lease` for why two replicas never act at
 once. The chart grants exactly what this uses: ``create`` leases, and ``get``/``update`` on
 the one Lease named ``lease_name`` in ``lease_namespace``.
 
@@ -25,7 +25,7 @@ import kubernetes
 from kubernetes.client.exceptions import ApiException
 
 from llmops_operator import metrics
-from llmops_operator.core.lease import (
+from llmops_operator.core.leader.lease import (
     LeadershipChange,
     LeaseMove,
     LeaseRecord,

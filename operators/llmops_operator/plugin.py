@@ -21,17 +21,17 @@ import typer
 from kubernetes.client.exceptions import ApiException
 
 from llmops_operator.clients.autoscalers import KEDA
-from llmops_operator.core.builders import LABEL_MD
-from llmops_operator.core.present import (
+from llmops_operator.core.manifests.workloads import LABEL_MD
+from llmops_operator.core.spec.schema import ModelDeploymentSpec, SpecError, parse_spec
+from llmops_operator.core.state.status import RolloutStatus
+from llmops_operator.core.state.timeline import timeline_lines
+from llmops_operator.views.status_text import (
     AutoscalersSeen,
     build_autoscaler_views,
     build_undo_patch,
     history_text,
     status_text,
 )
-from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
-from llmops_operator.core.status import RolloutStatus
-from llmops_operator.core.timeline import timeline_lines
 
 GROUP, VERSION, PLURAL = "llmops.dev", "v1alpha1", "modeldeployments"
 app = typer.Typer(

@@ -1,6 +1,6 @@
 """Traffic routers behind one interface: the llmops gateway's routing-table ConfigMap
 (default), Gateway API HTTPRoute backend weights, and KServe's InferenceService (the model
-it describes and its canaryTrafficPercent; KServe runs the revisions, `core.kserve`).
+it describes and its canaryTrafficPercent; KServe runs the revisions, `core.manifests.kserve`).
 
 Every router is idempotent: it writes the weights the machine decided and nothing when they
 are already in place, so a tick can be repeated after any crash. `release_target` undoes a
@@ -18,25 +18,25 @@ import yaml
 from kubernetes.client.exceptions import ApiException
 
 from llmops_operator.clients import kube
-from llmops_operator.core.builders import (
-    build_backends,
-    build_released_routing_table,
-    build_routing_table,
-)
-from llmops_operator.core.claims import ALIAS_FIELD, HTTP_ROUTE_FIELD, Target
-from llmops_operator.core.decision import TrafficShare
-from llmops_operator.core.kserve import (
+from llmops_operator.core.manifests.kserve import (
     InferenceServiceError,
     build_kserve_intent,
     build_predictor_patch,
 )
-from llmops_operator.core.routes import (
+from llmops_operator.core.manifests.router_weights import (
     build_backend_refs,
     build_http_route_rules,
     build_released_http_route_rules,
 )
-from llmops_operator.core.spec import ModelDeploymentSpec
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.manifests.workloads import (
+    build_backends,
+    build_released_routing_table,
+    build_routing_table,
+)
+from llmops_operator.core.rollout.claims import ALIAS_FIELD, HTTP_ROUTE_FIELD, Target
+from llmops_operator.core.rollout.interface import TrafficShare
+from llmops_operator.core.spec.schema import ModelDeploymentSpec
+from llmops_operator.core.state.status import RolloutStatus
 from llmops_operator.settings import OperatorSettings
 
 HTTP_ROUTE = ("gateway.networking.k8s.io", "v1")  # group, version; plural httproutes
@@ -118,9 +118,9 @@ class GatewayRouter:
 
 class HttpRouteRouter:
     """Owns the ``backendRefs`` of every rule of the named HTTPRoute (one per revision
-    Service, see `core.routes`); the user's parentRefs, matches and filters stay. A replace
-    with the read resourceVersion: a concurrent writer makes it fail with 409, and the
-    read-modify-write runs again."""
+    Service, see `core.manifests.router_weights`); the user's parentRefs, matches and filters
+    stay. A replace with the read resourceVersion: a concurrent writer makes it fail with 409,
+    and the read-modify-write runs again."""
 
     @kube.retry_on_conflict
     def apply(
@@ -172,8 +172,9 @@ class HttpRouteRouter:
 class KServeRouter:
     """KServe runs every revision inside one InferenceService: the operator points its
     predictor at the revision it should describe and sets the latest revision's
-    canaryTrafficPercent (`core.kserve`). A merge patch carrying the read resourceVersion: a
-    concurrent writer makes it fail with 409, and the read-modify-write runs again."""
+    canaryTrafficPercent (`core.manifests.kserve`). A merge patch carrying the read
+    resourceVersion: a concurrent writer makes it fail with 409, and the read-modify-write runs
+    again."""
 
     @kube.retry_on_conflict
     def apply(
@@ -231,7 +232,7 @@ def router_for(spec: ModelDeploymentSpec, settings: OperatorSettings) -> Traffic
 def release_target(
     target: Target, namespace: str, md_name: str, settings: OperatorSettings
 ) -> bool:
-    """Remove what ``md_name`` wrote to ``target`` (whether it may is `core.claims`'s call);
+    """Remove what ``md_name`` wrote to ``target`` (whether it may is `core.rollout.claims`'s call);
     True when something was removed."""
     if target.field == ALIAS_FIELD:
         return GatewayRouter(settings).release(namespace, md_name, target.name)

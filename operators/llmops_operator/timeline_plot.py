@@ -1,7 +1,7 @@
 """The rollout timeline's plot, drawn with matplotlib (Agg) into inline PNG data, and the page
 that holds it (`kubectl llmops timeline NAME --html FILE`).
 
-What is drawn is decided in the pure core (`core.timeline.build_chart`); this module only
+What is drawn is decided in the pure core (`core.state.timeline.build_chart`); this module only
 draws it, in the load-test report's style (`llmops_loadtest.report.plots`). Only the plugin
 imports it, and only for ``--html``: the operator never loads matplotlib.
 """
@@ -22,9 +22,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from llmops_operator.core.status import RolloutStatus
-from llmops_operator.core.timeline import PHASE_COLORS, Chart, build_chart, clock, rollouts
-from llmops_operator.core.timeline_page import timeline_page
+from llmops_operator.core.state.status import RolloutStatus
+from llmops_operator.core.state.timeline import PHASE_COLORS, Chart, build_chart, clock, rollouts
+from llmops_operator.views.timeline_page import timeline_page
 
 _WIDTH_IN, _HEIGHT_IN, _DPI = 10.0, 3.8, 110
 WEIGHT_COLOR = "#1f2328"

@@ -143,9 +143,9 @@ def build_model_deployment(
 ) -> dict[str, Any]:
     """A ModelDeployment whose revisions run like the overlay's vLLM release: the same image,
     model claim, engine mounts, placement on the real node and probe budget (one builder in
-    the operator renders the chart's pod, see `llmops_operator.core.builders`). Each revision
-    has a smaller KV cache than the release (1 GiB, 1024-token context): two of them serve side
-    by side during a canary."""
+    the operator renders the chart's pod, see `llmops_operator.core.manifests.workloads`).
+    Each revision has a smaller KV cache than the release (1 GiB, 1024-token context): two of
+    them serve side by side during a canary."""
     chart = stack_overlay["llm-inference"]
     env = [e for e in chart["engine"]["extraEnv"] if e["name"] != "VLLM_CPU_KVCACHE_SPACE"]
     image = chart["image"]

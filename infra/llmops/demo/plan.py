@@ -12,8 +12,8 @@ from urllib.parse import unquote, urlparse
 
 import yaml
 
-from llmops_operator.core.present import describe_step
-from llmops_operator.core.spec import SpecError, parse_spec
+from llmops_operator.core.spec.schema import SpecError, parse_spec
+from llmops_operator.views.status_text import describe_step
 
 EXAMPLE = Path("examples/rollouts/canary-load-tested.yaml")  # relative to the checkout
 NAME = "chat"  # the example's ModelDeployment and its gateway alias

@@ -10,13 +10,13 @@ from typing import Any
 import kubernetes
 from kubernetes.client.exceptions import ApiException
 
-from llmops_operator.core.autoscalers import (
+from llmops_operator.core.manifests.autoscalers import (
     HPA_API,
     is_foreign_autoscaler,
     is_foreign_scaled_object,
     is_made_by_keda,
 )
-from llmops_operator.core.builders import LABEL_HASH, LABEL_MD
+from llmops_operator.core.manifests.workloads import LABEL_HASH, LABEL_MD
 
 KEDA = ("keda.sh", "v1alpha1", "scaledobjects")
 

@@ -10,8 +10,8 @@ from typing import Any, ParamSpec, TypeVar
 import kubernetes
 from kubernetes.client.exceptions import ApiException
 
-from llmops_operator.core.builders import LABEL_HASH, LABEL_MD
-from llmops_operator.core.decision import RevisionObservation
+from llmops_operator.core.manifests.workloads import LABEL_HASH, LABEL_MD
+from llmops_operator.core.rollout.interface import RevisionObservation
 
 MODEL_DEPLOYMENTS = ("llmops.dev", "v1alpha1")  # group, version; plural modeldeployments
 CONFLICT_ATTEMPTS = 5  # read-modify-write tries before a conflict fails the tick

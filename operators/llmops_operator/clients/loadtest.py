@@ -1,7 +1,7 @@
 """Runs load-test gates as child processes and reports their verdicts.
 
 Each run is ``python -m llmops_loadtest run`` (the same command as the load-test Job) with
-the profile and gate files `core.loadtests.plan_load_test` wrote, in
+the profile and gate files `core.manifests.loadtest_plan.plan_load_test` wrote, in
 ``<report_dir>/<key>/``. The verdict and its headline come from the run's ``report.json``
 (no report: the run could not happen, and the log's last line says why). The link in status
 is the MLflow run the report was logged to, else the local ``report.html`` (else the log).
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import yaml
 
-from llmops_operator.core.decision import LoadTestObservation
-from llmops_operator.core.loadtests import LoadTestPlan
-from llmops_operator.core.status import LoadTestVerdict
+from llmops_operator.core.manifests.loadtest_plan import LoadTestPlan
+from llmops_operator.core.rollout.interface import LoadTestObservation
+from llmops_operator.core.state.status import LoadTestVerdict
 
 MLFLOW_LINE = "MLflow run: "  # what `llmops loadtest run` prints once the run is logged
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from llmops_operator.core.registry import RegisteredVersion
+from llmops_operator.core.registry.resolution import RegisteredVersion
 
 API = "/api/2.0/mlflow"
 _RETRYABLE_4XX = (401, 403, 408, 429)

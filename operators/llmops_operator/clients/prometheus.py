@@ -6,8 +6,8 @@ import math
 
 import httpx
 
-from llmops_operator.core.analysis import MetricQuery, judge
-from llmops_operator.core.decision import Measurement
+from llmops_operator.core.rollout.interface import Measurement
+from llmops_operator.core.rollout.measurements import MetricQuery, judge
 
 
 def query_scalar(base_url: str, promql: str, timeout_s: float) -> tuple[float | None, str]:

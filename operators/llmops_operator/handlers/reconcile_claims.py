@@ -1,7 +1,7 @@
 """The claims side of a reconcile tick: may this ModelDeployment write its traffic target?
 
 Runs after the spec is parsed and before anything is observed or written: one list of the
-namespace's ModelDeployments, the decision in `core.claims`, then the status patch and the
+namespace's ModelDeployments, the decision in `core.rollout.claims`, then the status patch and the
 Event. A loser's tick ends there, so it writes no traffic and leaves its workloads alone.
 """
 
@@ -14,7 +14,7 @@ import kopf
 
 from llmops_operator import metrics
 from llmops_operator.clients import kube
-from llmops_operator.core.claims import (
+from llmops_operator.core.rollout.claims import (
     Claimant,
     build_claimant,
     claimed_targets,
@@ -23,8 +23,8 @@ from llmops_operator.core.claims import (
     mark_conflict,
     parse_timestamp,
 )
-from llmops_operator.core.spec import ModelDeploymentSpec
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.spec.schema import ModelDeploymentSpec
+from llmops_operator.core.state.status import RolloutStatus
 
 log = logging.getLogger(__name__)
 

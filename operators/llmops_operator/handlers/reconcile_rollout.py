@@ -27,31 +27,31 @@ from llmops_operator.clients import autoscalers, kube
 from llmops_operator.clients.loadtest import ProcessLoadTestRunner
 from llmops_operator.clients.mlflow import RegistryUnavailableError
 from llmops_operator.clients.prometheus import measure
-from llmops_operator.core.autoscalers import HPA_API, build_autoscaler_spec
-from llmops_operator.core.builders import (
+from llmops_operator.core.manifests.autoscalers import HPA_API, build_autoscaler_spec
+from llmops_operator.core.manifests.kserve import (
+    InferenceServiceError,
+    build_revision_observations,
+    read_state,
+)
+from llmops_operator.core.manifests.loadtest_plan import LoadTestPlanError, plan_load_test
+from llmops_operator.core.manifests.workloads import (
     RoutingTableConflictError,
     build_deployment_spec,
     build_service_spec,
     workload_name,
 )
-from llmops_operator.core.decision import (
+from llmops_operator.core.registry.resolution import ModelResolution
+from llmops_operator.core.rollout.advance import advance, plan_measurements
+from llmops_operator.core.rollout.interface import (
     Decision,
     Observations,
     RevisionObservation,
     WorkloadIntent,
 )
-from llmops_operator.core.kserve import (
-    InferenceServiceError,
-    build_revision_observations,
-    read_state,
-)
-from llmops_operator.core.loadtests import LoadTestPlanError, plan_load_test
-from llmops_operator.core.machine import advance, plan_measurements
-from llmops_operator.core.phases import ConditionType, Phase, set_condition
-from llmops_operator.core.registry import ModelResolution
-from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec, template_of
-from llmops_operator.core.status import LoadTestVerdict, RolloutStatus
-from llmops_operator.core.validity import INVALID_SPEC, mark_spec_invalid
+from llmops_operator.core.rollout.validity import INVALID_SPEC, mark_spec_invalid
+from llmops_operator.core.spec.schema import ModelDeploymentSpec, SpecError, parse_spec, template_of
+from llmops_operator.core.state.phases import ConditionType, Phase, set_condition
+from llmops_operator.core.state.status import LoadTestVerdict, RolloutStatus
 from llmops_operator.handlers.reconcile_claims import reconcile_claims
 from llmops_operator.handlers.release_traffic import reconcile_routed_targets
 from llmops_operator.handlers.resolve_model import (
@@ -98,7 +98,7 @@ def reconcile_rollout(
             body, status=status, generation=generation, message=str(err), now=now, patch=patch
         )
         raise kopf.PermanentError(str(err)) from err
-    # One owner per traffic target (core.claims): a loser writes nothing and keeps its
+    # One owner per traffic target (core.rollout.claims): a loser writes nothing and keeps its
     # workloads and progress as they are until the target is free.
     if not reconcile_claims(
         body,
@@ -165,7 +165,8 @@ def observe_revisions(
     spec: ModelDeploymentSpec, status: RolloutStatus, namespace: str, name: str
 ) -> tuple[RevisionObservation | None, RevisionObservation | None, frozenset[str]]:
     """The stable and the candidate as they run, and the revisions others autoscale: our
-    Deployments, or with router kserve the InferenceService's revisions (`core.kserve`)."""
+    Deployments, or with router kserve the InferenceService's revisions
+    (`core.manifests.kserve`)."""
     if spec.route.router == "kserve":
         isvc = read_inference_service(namespace, spec.route.inference_service or "")
         stable, canary = build_revision_observations(read_state(isvc), status)
@@ -341,7 +342,7 @@ def mark_invalid(
     patch: kopf.Patch,
 ) -> None:
     """Phase Failed with a readable SpecValid=False condition (once per generation; the rule,
-    and how a fixed spec resumes, is `core.validity`)."""
+    and how a fixed spec resumes, is `core.rollout.validity`)."""
     if not mark_spec_invalid(status, message, generation=generation, now=now):
         return
     patch.status.update(status.to_raw())

@@ -3,7 +3,7 @@ HTTPRoute moves.
 
 Without this, the gateway keeps routing a deleted ModelDeployment's alias (or its old alias)
 to Services that are gone, and users get 5xx instead of "model not found". Which targets go
-is `core.claims.released_targets` (none another live ModelDeployment claims: that one takes
+is `core.rollout.claims.released_targets` (none another live ModelDeployment claims: that one takes
 the target over and rewrites it); what is removed there is `routers.release_target` (only
 what this ModelDeployment wrote). This shell lists the namespace, writes and posts Events.
 """
@@ -16,8 +16,8 @@ from collections.abc import Iterable
 import kopf
 
 from llmops_operator.clients import kube
-from llmops_operator.core.builders import RoutingTableConflictError
-from llmops_operator.core.claims import (
+from llmops_operator.core.manifests.workloads import RoutingTableConflictError
+from llmops_operator.core.rollout.claims import (
     Target,
     build_claimant,
     release_reason,
@@ -27,9 +27,9 @@ from llmops_operator.core.claims import (
     stale_targets,
     written_targets,
 )
-from llmops_operator.core.decision import Transition
-from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.rollout.interface import Transition
+from llmops_operator.core.spec.schema import ModelDeploymentSpec, SpecError, parse_spec
+from llmops_operator.core.state.status import RolloutStatus
 from llmops_operator.routers import release_target
 from llmops_operator.settings import OperatorSettings
 

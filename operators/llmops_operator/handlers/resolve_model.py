@@ -1,8 +1,8 @@
 """The MLflow side of a reconcile tick: pin ``spec.model.mlflow`` once, record the release.
 
 `resolve_model` runs before the machine: it returns the spec with the registry reference
-replaced by what it pinned (see `core.registry`), asking MLflow only when the reference is
-not pinned yet. `record_release` runs after the decision is applied: when the pinned
+replaced by what it pinned (see `core.registry.resolution`), asking MLflow only when the
+reference is not pinned yet. `record_release` runs after the decision is applied: when the pinned
 version's revision has become stable, the release alias moves to it and the release
 (analysis, load-test verdict and report) is recorded against it, once.
 """
@@ -19,9 +19,7 @@ from llmops_operator.clients.mlflow import (
     RegistryRejectedError,
     RegistryUnavailableError,
 )
-from llmops_operator.core.decision import Decision, Transition
-from llmops_operator.core.phases import ConditionType, set_condition
-from llmops_operator.core.registry import (
+from llmops_operator.core.registry.resolution import (
     UNRESOLVABLE,
     ModelResolution,
     ReleaseRecord,
@@ -37,14 +35,16 @@ from llmops_operator.core.registry import (
     tracking_uri_of,
     unresolvable_message,
 )
-from llmops_operator.core.spec import (
+from llmops_operator.core.rollout.interface import Decision, Transition
+from llmops_operator.core.spec.schema import (
     MlflowRef,
     ModelDeploymentSpec,
     SpecError,
     template_hash,
     template_of,
 )
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.state.phases import ConditionType, set_condition
+from llmops_operator.core.state.status import RolloutStatus
 from llmops_operator.settings import OperatorSettings
 
 STATUS_KEY = "modelResolution"

@@ -1,6 +1,6 @@
 """Readable views of a rollout for people (`kubectl llmops status/history`), pure.
 
-The timeline (`kubectl llmops timeline`, and the end of `status`) is `core.timeline`."""
+The timeline (`kubectl llmops timeline`, and the end of `status`) is `core.state.timeline`."""
 
 from __future__ import annotations
 
@@ -9,14 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from llmops_operator.core.autoscalers import HPA_API, SCALED_OBJECT_API, bounds_of
-from llmops_operator.core.autoscaling import AutoscalerBounds
-from llmops_operator.core.bluegreen import STEPS as BLUE_GREEN_STEPS
-from llmops_operator.core.builders import LABEL_HASH
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.spec import CanaryStep, ModelDeploymentSpec
-from llmops_operator.core.status import RolloutStatus
-from llmops_operator.core.timeline import reached_step, status_section, step_label, step_number
+from llmops_operator.core.manifests.autoscalers import HPA_API, SCALED_OBJECT_API, bounds_of
+from llmops_operator.core.manifests.workloads import LABEL_HASH
+from llmops_operator.core.rollout.bluegreen import STEPS as BLUE_GREEN_STEPS
+from llmops_operator.core.rollout.scaling import AutoscalerBounds
+from llmops_operator.core.spec.schema import CanaryStep, ModelDeploymentSpec
+from llmops_operator.core.state.phases import Phase
+from llmops_operator.core.state.status import RolloutStatus
+from llmops_operator.core.state.timeline import (
+    reached_step,
+    status_section,
+    step_label,
+    step_number,
+)
 
 HPA_KIND, SCALED_OBJECT_KIND = HPA_API[1], SCALED_OBJECT_API[1]
 SHORT_KIND = {HPA_KIND: "HPA", SCALED_OBJECT_KIND: "ScaledObject"}

@@ -12,8 +12,8 @@ import html
 from collections.abc import Sequence
 from datetime import datetime
 
-from llmops_operator.core.status import RolloutStatus, TimelineEntry
-from llmops_operator.core.timeline import PHASE_COLORS, Rollout, clock, step_label
+from llmops_operator.core.state.status import RolloutStatus, TimelineEntry
+from llmops_operator.core.state.timeline import PHASE_COLORS, Rollout, clock, step_label
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2328;
@@ -88,7 +88,7 @@ def timeline_page(
     subject: str, status: RolloutStatus, drawn: Sequence[tuple[Rollout, str]], now: datetime
 ) -> str:
     """The page for ``subject`` (``namespace/name``): ``drawn`` pairs each rollout shown
-    (oldest first, as `core.timeline.rollouts` lists them) with its plot (base64 PNG)."""
+    (oldest first, as `core.state.timeline.rollouts` lists them) with its plot (base64 PNG)."""
     phase = status.phase.value if status.phase else "Unknown"
     color = PHASE_COLORS[status.phase] if status.phase else "#57606a"
     candidate = (

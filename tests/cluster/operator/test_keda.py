@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from llmops_operator.core.autoscalers import build_autoscaler_spec
-from llmops_operator.core.autoscaling import AutoscalerBounds
-from llmops_operator.core.builders import LABEL_MD
-from llmops_operator.core.spec import AutoscalingSpec
+from llmops_operator.core.manifests.autoscalers import build_autoscaler_spec
+from llmops_operator.core.manifests.workloads import LABEL_MD
+from llmops_operator.core.rollout.scaling import AutoscalerBounds
+from llmops_operator.core.spec.schema import AutoscalingSpec
 from tests.cluster.kube import Kube
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import (

@@ -17,9 +17,9 @@ import kubernetes
 import pytest
 import yaml
 
-from llmops_operator.core.decision import TrafficShare
-from llmops_operator.core.spec import parse_spec, template_of
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.rollout.interface import TrafficShare
+from llmops_operator.core.spec.schema import parse_spec, template_of
+from llmops_operator.core.state.status import RolloutStatus
 from llmops_operator.routers import GatewayRouter
 from llmops_operator.settings import OperatorSettings
 from tests.cluster.kube import Kube

@@ -1,9 +1,10 @@
 """A revision the operator starts runs in the pod the llm-inference chart renders.
 
-The operator builds revision Deployments in Python (`llmops_operator.core.builders`), the chart
-in templates: two renderings of one pod. Each case below states the same deployment twice, as
-chart values and as a ModelDeployment spec, renders both, and compares the pod templates field
-for field (only the labels differ: the operator's add the revision hash).
+The operator builds revision Deployments in Python
+(`llmops_operator.core.manifests.workloads`), the chart in templates: two renderings of one
+pod. Each case below states the same deployment twice, as chart values and as a
+ModelDeployment spec, renders both, and compares the pod templates field for field (only the
+labels differ: the operator's add the revision hash).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 import pytest
 
 from llmops.charts import load_crd
-from llmops_operator.core.builders import build_deployment_spec
-from llmops_operator.core.spec import parse_spec, template_of
+from llmops_operator.core.manifests.workloads import build_deployment_spec
+from llmops_operator.core.spec.schema import parse_spec, template_of
 from tests.integration.charts.render import Charts, find, validate
 
 CANARY = {"canary": {"steps": [{"setWeight": 50}]}}

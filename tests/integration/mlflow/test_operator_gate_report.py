@@ -9,7 +9,7 @@ from pathlib import Path
 
 from llmops_loadtest.testing.process import start_upstream
 from llmops_operator.clients.loadtest import ProcessLoadTestRunner
-from llmops_operator.core.status import LoadTestVerdict
+from llmops_operator.core.state.status import LoadTestVerdict
 from tests.integration.mlflow.server import MlflowServer, Registry, free_port, tags_of
 from tests.integration.operator.test_loadtest_runner import plan, wait_done
 

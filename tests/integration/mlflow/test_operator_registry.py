@@ -14,10 +14,10 @@ from llmops_operator.clients.mlflow import (
     RegistryRejectedError,
     RegistryUnavailableError,
 )
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.registry import ModelResolution
-from llmops_operator.core.spec import ModelDeploymentSpec, SpecError
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.registry.resolution import ModelResolution
+from llmops_operator.core.spec.schema import ModelDeploymentSpec, SpecError
+from llmops_operator.core.state.phases import Phase
+from llmops_operator.core.state.status import RolloutStatus
 from llmops_operator.handlers.resolve_model import (
     STATUS_KEY,
     record_release,

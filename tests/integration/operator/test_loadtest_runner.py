@@ -15,9 +15,9 @@ import pytest
 
 from llmops_loadtest.testing.process import RunningUpstream, start_upstream
 from llmops_operator.clients.loadtest import ProcessLoadTestRunner
-from llmops_operator.core.decision import LoadTestObservation
-from llmops_operator.core.loadtests import LoadTestPlan
-from llmops_operator.core.status import LoadTestVerdict
+from llmops_operator.core.manifests.loadtest_plan import LoadTestPlan
+from llmops_operator.core.rollout.interface import LoadTestObservation
+from llmops_operator.core.state.status import LoadTestVerdict
 
 
 def plan(

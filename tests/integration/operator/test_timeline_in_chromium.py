@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from llmops_operator.core.timeline import rollouts
+from llmops_operator.core.state.timeline import rollouts
 from llmops_operator.timeline_plot import render_timeline_page
 from tests.integration.loadtest.test_html_in_chromium import CONSOLE, _chromium
 from tests.unit.operator.sim import deployed, make_spec, with_revision

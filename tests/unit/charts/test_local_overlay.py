@@ -11,8 +11,8 @@ import yaml
 
 from llmops.charts import local
 from llmops.cluster import node_spec
-from llmops_operator.core.builders import build_pod_spec
-from llmops_operator.core.spec import parse_spec, template_of
+from llmops_operator.core.manifests.workloads import build_pod_spec
+from llmops_operator.core.spec.schema import parse_spec, template_of
 
 OVERLAY = Path(__file__).resolve().parents[3] / "charts" / "llmops-stack" / local.OVERLAY_FILE
 MOUNTS = [

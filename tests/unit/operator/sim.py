@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from llmops_operator.core.decision import (
+from llmops_operator.core.rollout.advance import advance, plan_measurements
+from llmops_operator.core.rollout.interface import (
     Decision,
     LoadTestObservation,
     Measurement,
     Observations,
     RevisionObservation,
 )
-from llmops_operator.core.machine import advance, plan_measurements
-from llmops_operator.core.spec import ModelDeploymentSpec, parse_spec
-from llmops_operator.core.status import MeasurementResult, RolloutStatus
+from llmops_operator.core.spec.schema import ModelDeploymentSpec, parse_spec
+from llmops_operator.core.state.status import MeasurementResult, RolloutStatus
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

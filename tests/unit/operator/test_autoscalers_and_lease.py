@@ -7,20 +7,20 @@ from typing import Any
 
 import pytest
 
-from llmops_operator.core.autoscalers import (
-    bounds_of,
-    build_autoscaler_spec,
-    is_foreign_autoscaler,
-)
-from llmops_operator.core.autoscaling import AutoscalerBounds
-from llmops_operator.core.lease import (
+from llmops_operator.core.leader.lease import (
     LeaseMove,
     LeaseRecord,
     build_lease_spec,
     build_released_spec,
     decide_lease,
 )
-from llmops_operator.core.spec import AutoscalingSpec, SpecError, template_hash, template_of
+from llmops_operator.core.manifests.autoscalers import (
+    bounds_of,
+    build_autoscaler_spec,
+    is_foreign_autoscaler,
+)
+from llmops_operator.core.rollout.scaling import AutoscalerBounds
+from llmops_operator.core.spec.schema import AutoscalingSpec, SpecError, template_hash, template_of
 from llmops_operator.run import build_kopf_args
 from llmops_operator.settings import OperatorSettings
 from tests.unit.operator.sim import make_spec

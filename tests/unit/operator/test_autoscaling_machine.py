@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmops_operator.core.decision import WorkloadIntent
-from llmops_operator.core.phases import Phase
+from llmops_operator.core.rollout.interface import WorkloadIntent
+from llmops_operator.core.state.phases import Phase
 from tests.unit.operator.sim import World, deployed, make_spec, with_revision
 
 STEPS: list[dict[str, Any]] = [

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmops_operator.core.decision import LoadTestObservation
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.spec import parse_spec
-from llmops_operator.core.status import LoadTestVerdict
+from llmops_operator.core.rollout.interface import LoadTestObservation
+from llmops_operator.core.spec.schema import parse_spec
+from llmops_operator.core.state.phases import Phase
+from llmops_operator.core.state.status import LoadTestVerdict
 from tests.unit.operator.sim import World, deployed, make_spec, with_revision
 
 

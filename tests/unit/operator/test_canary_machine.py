@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from llmops_operator.core.machine import plan_measurements
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.present import build_undo_patch
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.rollout.advance import plan_measurements
+from llmops_operator.core.state.phases import Phase
+from llmops_operator.core.state.status import RolloutStatus
+from llmops_operator.views.status_text import build_undo_patch
 from tests.unit.operator.sim import World, deployed, make_spec, with_revision
 
 

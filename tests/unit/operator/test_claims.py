@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from llmops_operator.core.claims import (
+from llmops_operator.core.rollout.claims import (
     ALIAS_CLAIMED,
     ALIAS_CONFLICT,
     NEVER,
@@ -19,8 +19,8 @@ from llmops_operator.core.claims import (
     mark_conflict,
     owner_of,
 )
-from llmops_operator.core.phases import ConditionType, Phase
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.state.phases import ConditionType, Phase
+from llmops_operator.core.state.status import RolloutStatus
 from tests.unit.operator.sim import T0, World, deployed, make_spec, with_revision
 
 CHAT = Target("spec.route.alias", "chat")

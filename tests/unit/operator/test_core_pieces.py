@@ -8,17 +8,17 @@ from typing import Any
 import pytest
 
 from llmops_gateway.domain.routing import parse_routing_table
-from llmops_operator.core.analysis import GateVerdict, MetricQuery, evaluate, judge
-from llmops_operator.core.builders import (
+from llmops_operator.core.manifests.workloads import (
     RoutingTableConflictError,
     build_backends,
     build_deployment_spec,
     build_routing_table,
     build_service_spec,
 )
-from llmops_operator.core.decision import TrafficShare
-from llmops_operator.core.spec import AnalysisSpec, SpecError, parse_spec, template_of
-from llmops_operator.core.status import AnalysisRun, MeasurementResult
+from llmops_operator.core.rollout.interface import TrafficShare
+from llmops_operator.core.rollout.measurements import GateVerdict, MetricQuery, evaluate, judge
+from llmops_operator.core.spec.schema import AnalysisSpec, SpecError, parse_spec, template_of
+from llmops_operator.core.state.status import AnalysisRun, MeasurementResult
 from tests.unit.operator.sim import make_spec
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from llmops_operator.core.spec import ModelDeploymentSpec
+from llmops_operator.core.spec.schema import ModelDeploymentSpec
 
 CRD = Path(__file__).parents[3] / "charts/llmops-operator/crds/modeldeployments.llmops.dev.yaml"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llmops_operator.core.spec import parse_spec
+from llmops_operator.core.spec.schema import parse_spec
 
 EXAMPLES = Path(__file__).parents[3] / "examples" / "rollouts"
 

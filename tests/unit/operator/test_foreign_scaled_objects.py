@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmops_operator.core.autoscalers import is_foreign_scaled_object, is_made_by_keda
+from llmops_operator.core.manifests.autoscalers import is_foreign_scaled_object, is_made_by_keda
 
 
 def scaled_object_targeting(ref: dict[str, str], **metadata: Any) -> dict[str, Any]:

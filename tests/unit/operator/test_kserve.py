@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from llmops_operator.core.decision import Decision, Observations, RevisionObservation
-from llmops_operator.core.kserve import (
+from llmops_operator.core.manifests.kserve import (
     AFTER_ANNOTATION,
     HASH_ANNOTATION,
     InferenceServiceError,
@@ -22,10 +21,11 @@ from llmops_operator.core.kserve import (
     build_revision_observations,
     read_state,
 )
-from llmops_operator.core.machine import advance
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.spec import ModelDeploymentSpec
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.rollout.advance import advance
+from llmops_operator.core.rollout.interface import Decision, Observations, RevisionObservation
+from llmops_operator.core.spec.schema import ModelDeploymentSpec
+from llmops_operator.core.state.phases import Phase
+from llmops_operator.core.state.status import RolloutStatus
 from tests.unit.operator.sim import T0, make_spec, with_revision
 
 KSERVE_ROUTE = {"router": "kserve", "inferenceService": "llm"}

@@ -11,7 +11,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 from prometheus_client import REGISTRY
 
-from llmops_operator.core.lease import LeadershipChange, leadership_change
+from llmops_operator.core.leader.lease import LeadershipChange, leadership_change
 from llmops_operator.leader import LeaderElector
 from llmops_operator.settings import OperatorSettings
 

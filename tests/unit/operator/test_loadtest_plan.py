@@ -8,8 +8,8 @@ import pytest
 
 from llmops_loadtest.core.gate import Gate
 from llmops_loadtest.core.profile import Profile
-from llmops_operator.core.loadtests import LoadTestPlanError, plan_load_test
-from llmops_operator.core.spec import LoadTestSpec, SpecError, parse_spec, template_of
+from llmops_operator.core.manifests.loadtest_plan import LoadTestPlanError, plan_load_test
+from llmops_operator.core.spec.schema import LoadTestSpec, SpecError, parse_spec, template_of
 from tests.unit.operator.sim import make_spec
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmops_operator.core.autoscalers import build_autoscaler_spec
-from llmops_operator.core.autoscaling import AutoscalerBounds
-from llmops_operator.core.present import (
+from llmops_operator.core.manifests.autoscalers import build_autoscaler_spec
+from llmops_operator.core.rollout.scaling import AutoscalerBounds
+from llmops_operator.core.spec.schema import AutoscalingSpec
+from llmops_operator.core.state.status import RolloutStatus
+from llmops_operator.views.status_text import (
     AutoscalersSeen,
     AutoscalerView,
     autoscaler_lines,
@@ -14,8 +16,6 @@ from llmops_operator.core.present import (
     merge_patch_to,
     status_text,
 )
-from llmops_operator.core.spec import AutoscalingSpec
-from llmops_operator.core.status import RolloutStatus
 from tests.unit.operator.sim import make_spec
 
 HPA = AutoscalingSpec(min_replicas=2, max_replicas=8)

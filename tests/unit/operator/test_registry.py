@@ -6,10 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from llmops_operator.core.decision import Observations
-from llmops_operator.core.machine import advance
-from llmops_operator.core.phases import ConditionType, Phase, set_condition
-from llmops_operator.core.registry import (
+from llmops_operator.core.registry.resolution import (
     UNRESOLVABLE,
     ModelResolution,
     RegisteredVersion,
@@ -24,15 +21,23 @@ from llmops_operator.core.registry import (
     tracking_uri_of,
     unresolvable_message,
 )
-from llmops_operator.core.spec import MlflowRef, ModelDeploymentSpec, SpecError, template_hash
-from llmops_operator.core.spec import template_of as template_of_spec
-from llmops_operator.core.status import (
+from llmops_operator.core.rollout.advance import advance
+from llmops_operator.core.rollout.interface import Observations
+from llmops_operator.core.spec.schema import (
+    MlflowRef,
+    ModelDeploymentSpec,
+    SpecError,
+    template_hash,
+)
+from llmops_operator.core.spec.schema import template_of as template_of_spec
+from llmops_operator.core.state.phases import ConditionType, Phase, set_condition
+from llmops_operator.core.state.status import (
     AnalysisRun,
     LoadTestStatus,
     MeasurementResult,
     RolloutStatus,
 )
-from llmops_operator.core.status import LoadTestVerdict as Verdict
+from llmops_operator.core.state.status import LoadTestVerdict as Verdict
 from tests.unit.operator.sim import T0, World, make_spec
 
 TRACKING = "http://mlflow:5000"

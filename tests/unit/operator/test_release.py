@@ -7,14 +7,19 @@ from typing import Any
 import pytest
 
 from llmops_gateway.domain.routing import parse_routing_table
-from llmops_operator.core.builders import (
+from llmops_operator.core.manifests.router_weights import (
+    build_backend_refs,
+    build_http_route_rules,
+    build_released_http_route_rules,
+)
+from llmops_operator.core.manifests.workloads import (
     RoutingTableConflictError,
     build_backends,
     build_released_routing_table,
     build_routing_table,
     is_workload_of,
 )
-from llmops_operator.core.claims import (
+from llmops_operator.core.rollout.claims import (
     Claimant,
     Target,
     release_reason,
@@ -24,14 +29,9 @@ from llmops_operator.core.claims import (
     stale_targets,
     written_targets,
 )
-from llmops_operator.core.decision import TrafficShare
-from llmops_operator.core.routes import (
-    build_backend_refs,
-    build_http_route_rules,
-    build_released_http_route_rules,
-)
-from llmops_operator.core.spec import template_of
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.rollout.interface import TrafficShare
+from llmops_operator.core.spec.schema import template_of
+from llmops_operator.core.state.status import RolloutStatus
 from tests.unit.operator.sim import T0, make_spec
 
 CHAT = Target("spec.route.alias", "chat")

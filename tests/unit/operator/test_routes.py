@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from llmops_operator.core.decision import TrafficShare
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.routes import (
+from llmops_operator.core.manifests.router_weights import (
     build_backend_refs,
     build_canary_traffic_percent,
     build_http_route_rules,
 )
+from llmops_operator.core.rollout.interface import TrafficShare
+from llmops_operator.core.state.phases import Phase
 
 STABLE_80 = TrafficShare("aaa", "stable", 80, None)
 CANARY_20 = TrafficShare("bbb", "canary", 20, None)

@@ -7,9 +7,9 @@ was wrong), so the template hash, and with it the candidate, stays the same.
 
 from __future__ import annotations
 
-from llmops_operator.core.phases import ConditionType, Phase
-from llmops_operator.core.status import RolloutStatus
-from llmops_operator.core.validity import mark_spec_invalid
+from llmops_operator.core.rollout.validity import mark_spec_invalid
+from llmops_operator.core.state.phases import ConditionType, Phase
+from llmops_operator.core.state.status import RolloutStatus
 from tests.unit.operator.sim import World, deployed, make_spec, with_revision
 
 

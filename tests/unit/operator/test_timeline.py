@@ -10,9 +10,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.status import MAX_TIMELINE, RolloutStatus, TimelineEntry
-from llmops_operator.core.timeline import append_entry, rollouts
+from llmops_operator.core.state.phases import Phase
+from llmops_operator.core.state.status import MAX_TIMELINE, RolloutStatus, TimelineEntry
+from llmops_operator.core.state.timeline import append_entry, rollouts
 from tests.unit.operator.sim import T0, World, deployed, make_spec, with_revision
 
 CRD = Path(__file__).parents[3] / "charts/llmops-operator/crds/modeldeployments.llmops.dev.yaml"

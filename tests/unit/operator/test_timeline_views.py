@@ -10,10 +10,9 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.present import status_text, step_lines
-from llmops_operator.core.status import RolloutStatus, TimelineEntry
-from llmops_operator.core.timeline import (
+from llmops_operator.core.state.phases import Phase
+from llmops_operator.core.state.status import RolloutStatus, TimelineEntry
+from llmops_operator.core.state.timeline import (
     Rollout,
     build_chart,
     clock,
@@ -21,8 +20,9 @@ from llmops_operator.core.timeline import (
     timeline_lines,
     weight_bar,
 )
-from llmops_operator.core.timeline_page import timeline_page
 from llmops_operator.timeline_plot import render_timeline_page
+from llmops_operator.views.status_text import status_text, step_lines
+from llmops_operator.views.timeline_page import timeline_page
 from tests.unit.operator.sim import T0, World, deployed, make_spec, with_revision
 from tests.unit.operator.test_timeline import walk_canary_to_succeeded
 

@@ -3,16 +3,16 @@
 Both mirror charts/llm-inference (templates/hpa.yaml, templates/scaledobject.yaml) and scale
 on queue depth, but per *revision*: they target the revision's Deployment and are named after
 it, and the KEDA query selects that revision's pods only, so a canary and its stable scale on
-their own queues. Bounds come from `core.autoscaling`.
+their own queues. Bounds come from `core.rollout.scaling`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from llmops_operator.core.autoscaling import AutoscalerBounds
-from llmops_operator.core.builders import LABEL_HASH, LABEL_MD, workload_name
-from llmops_operator.core.spec import AutoscalingSpec
+from llmops_operator.core.manifests.workloads import LABEL_HASH, LABEL_MD, workload_name
+from llmops_operator.core.rollout.scaling import AutoscalerBounds
+from llmops_operator.core.spec.schema import AutoscalingSpec
 
 HPA_API = ("autoscaling/v2", "HorizontalPodAutoscaler")
 SCALED_OBJECT_API = ("keda.sh/v1alpha1", "ScaledObject")

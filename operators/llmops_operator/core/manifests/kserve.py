@@ -32,10 +32,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llmops_operator.core.decision import RevisionObservation, TrafficShare
-from llmops_operator.core.routes import build_canary_traffic_percent
-from llmops_operator.core.spec import ModelDeploymentSpec, template_hash, template_of
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.manifests.router_weights import build_canary_traffic_percent
+from llmops_operator.core.rollout.interface import RevisionObservation, TrafficShare
+from llmops_operator.core.spec.schema import ModelDeploymentSpec, template_hash, template_of
+from llmops_operator.core.state.status import RolloutStatus
 
 HASH_ANNOTATION = "llmops.dev/revision-hash"
 AFTER_ANNOTATION = "llmops.dev/created-after"

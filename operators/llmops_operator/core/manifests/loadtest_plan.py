@@ -17,9 +17,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from llmops_operator.core.builders import service_url
-from llmops_operator.core.decision import Role
-from llmops_operator.core.spec import LoadTestSpec, RevisionTemplate, parse_duration
+from llmops_operator.core.manifests.workloads import service_url
+from llmops_operator.core.rollout.interface import Role
+from llmops_operator.core.spec.schema import LoadTestSpec, RevisionTemplate, parse_duration
 
 REVISION_PIN_HEADER = "x-llmops-revision"
 

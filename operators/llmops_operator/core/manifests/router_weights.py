@@ -11,7 +11,7 @@ ModelDeployment goes, `build_released_http_route_rules` takes exactly those refs
 KServe (``serving.kserve.io/v1beta1``): one InferenceService holds both revisions, and
 ``spec.predictor.canaryTrafficPercent`` is the share of its *latest* revision (the candidate
 we roll out); the rest goes to the previously rolled-out one. What else the operator writes
-there, and how KServe's status becomes the machine's observations: `core.kserve`.
+there, and how KServe's status becomes the machine's observations: `core.manifests.kserve`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from llmops_operator.core.builders import is_workload_of, workload_name
-from llmops_operator.core.decision import TrafficShare
-from llmops_operator.core.phases import Phase
+from llmops_operator.core.manifests.workloads import is_workload_of, workload_name
+from llmops_operator.core.rollout.interface import TrafficShare
+from llmops_operator.core.state.phases import Phase
 
 
 def build_backend_refs(

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from llmops_operator.core.decision import TrafficShare
-from llmops_operator.core.spec import RevisionTemplate
+from llmops_operator.core.rollout.interface import TrafficShare
+from llmops_operator.core.spec.schema import RevisionTemplate
 
 LABEL_MD = "llmops.dev/modeldeployment"
 LABEL_HASH = "llmops.dev/revision-hash"

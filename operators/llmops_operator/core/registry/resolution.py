@@ -32,15 +32,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from llmops_operator.core.phases import ConditionType, Phase
-from llmops_operator.core.spec import (
+from llmops_operator.core.spec.schema import (
     EngineSpec,
     MlflowRef,
     ModelDeploymentSpec,
     ModelRef,
     SpecError,
 )
-from llmops_operator.core.status import AnalysisRun, LoadTestStatus, RolloutStatus
+from llmops_operator.core.state.phases import ConditionType, Phase
+from llmops_operator.core.state.status import AnalysisRun, LoadTestStatus, RolloutStatus
 
 LOADABLE_SCHEMES = ("hf://", "s3://", "pvc://")
 URI_TAG = "llmops.model.uri"

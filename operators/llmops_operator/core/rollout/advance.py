@@ -2,7 +2,7 @@
 
 Order of a tick (each branch may end the tick early; the comment says why):
 0. a spec that did not parse on an earlier tick does now: ``SpecValid`` turns True and a
-   ``Failed`` set by that is left for the branches below to re-derive (`core.validity`);
+   ``Failed`` set by that is left for the branches below to re-derive (`core.rollout.validity`);
 1. a pending command (``llmops.dev/command`` annotation) is applied and remembered;
 2. no stable revision yet -> the first revision comes up without steps (Pending);
 3. the spec asks for the stable revision -> any candidate is dropped (Succeeded);
@@ -17,17 +17,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from llmops_operator.core.analysis import MetricQuery, QueryTarget, build_queries, window_seconds
-from llmops_operator.core.autoscaling import (
-    AutoscalerBounds,
-    candidate_size,
-    full_bounds,
-    full_replicas,
-    stable_bounds,
-)
-from llmops_operator.core.bluegreen import reconcile_blue_green
-from llmops_operator.core.canary import reconcile_canary
-from llmops_operator.core.decision import (
+from llmops_operator.core.rollout.bluegreen import reconcile_blue_green
+from llmops_operator.core.rollout.canary import reconcile_canary
+from llmops_operator.core.rollout.gates import is_measurement_due
+from llmops_operator.core.rollout.interface import (
     Decision,
     Observations,
     Role,
@@ -35,18 +28,30 @@ from llmops_operator.core.decision import (
     Transition,
     WorkloadIntent,
 )
-from llmops_operator.core.gates import is_measurement_due
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.spec import (
+from llmops_operator.core.rollout.measurements import (
+    MetricQuery,
+    QueryTarget,
+    build_queries,
+    window_seconds,
+)
+from llmops_operator.core.rollout.scaling import (
+    AutoscalerBounds,
+    candidate_size,
+    full_bounds,
+    full_replicas,
+    stable_bounds,
+)
+from llmops_operator.core.rollout.tick_state import Tick
+from llmops_operator.core.rollout.validity import resume_valid_spec
+from llmops_operator.core.spec.schema import (
     AnalysisSpec,
     ModelDeploymentSpec,
     RevisionTemplate,
     template_hash,
     template_of,
 )
-from llmops_operator.core.status import RolloutStatus
-from llmops_operator.core.tick import Tick
-from llmops_operator.core.validity import resume_valid_spec
+from llmops_operator.core.state.phases import Phase
+from llmops_operator.core.state.status import RolloutStatus
 
 COMMANDS = ("promote", "promote-full", "abort", "retry")
 
@@ -187,9 +192,10 @@ def desired_workloads(
     spec: ModelDeploymentSpec, s: RolloutStatus, tick: Tick
 ) -> tuple[WorkloadIntent, ...]:
     """Every revision that should exist now, with its replicas or autoscaler bounds (the rule
-    is in `core.autoscaling`); the shell deletes the others."""
+    is in `core.rollout.scaling`); the shell deletes the others."""
     if spec.route.router == "kserve":
-        # KServe runs every revision inside the InferenceService (`core.kserve`): none of ours.
+        # KServe runs every revision inside the InferenceService (`core.manifests.kserve`):
+        # none of ours.
         return ()
     autoscaling = spec.engine.autoscaling
     full = full_replicas(spec)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from llmops_operator.core.canary import settle_gate, settle_load_test
-from llmops_operator.core.gates import run_analysis, run_load_test
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.spec import BlueGreenStrategy
-from llmops_operator.core.tick import Tick
+from llmops_operator.core.rollout.canary import settle_gate, settle_load_test
+from llmops_operator.core.rollout.gates import run_analysis, run_load_test
+from llmops_operator.core.rollout.tick_state import Tick
+from llmops_operator.core.spec.schema import BlueGreenStrategy
+from llmops_operator.core.state.phases import Phase
 
 STEPS = ("prePromotionAnalysis", "prePromotionLoadTest", "promotion")
 

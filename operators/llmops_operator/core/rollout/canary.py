@@ -8,19 +8,19 @@ Step semantics (`strategy.canary.steps[currentStepIndex]`):
   Paused (``promote`` skips the gate, ``abort`` rolls back);
 - ``loadTest``: start the run once, wait for its verdict; failed -> rollback.
 After the last step: Promoting (the canary scales to full size), then the switch.
-Replica counts and autoscaler bounds: `core.autoscaling`.
+Replica counts and autoscaler bounds: `core.rollout.scaling`.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from llmops_operator.core.analysis import GateVerdict
-from llmops_operator.core.gates import run_analysis, run_load_test
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.spec import CanaryStrategy, parse_duration
-from llmops_operator.core.status import LoadTestVerdict
-from llmops_operator.core.tick import Tick
+from llmops_operator.core.rollout.gates import run_analysis, run_load_test
+from llmops_operator.core.rollout.measurements import GateVerdict
+from llmops_operator.core.rollout.tick_state import Tick
+from llmops_operator.core.spec.schema import CanaryStrategy, parse_duration
+from llmops_operator.core.state.phases import Phase
+from llmops_operator.core.state.status import LoadTestVerdict
 
 
 def reconcile_canary(tick: Tick, strategy: CanaryStrategy) -> None:  # noqa: PLR0911

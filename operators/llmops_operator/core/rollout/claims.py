@@ -25,10 +25,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from llmops_operator.core.decision import Transition
-from llmops_operator.core.phases import KEPT_PHASES, ConditionType, Phase, set_condition, spec_valid
-from llmops_operator.core.spec import ModelDeploymentSpec, SpecError, parse_spec
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.rollout.interface import Transition
+from llmops_operator.core.spec.schema import ModelDeploymentSpec, SpecError, parse_spec
+from llmops_operator.core.state.phases import (
+    KEPT_PHASES,
+    ConditionType,
+    Phase,
+    set_condition,
+    spec_valid,
+)
+from llmops_operator.core.state.status import RolloutStatus
 
 ALIAS_CONFLICT = "AliasConflict"  # condition reason and Warning Event of a lost claim
 ALIAS_CLAIMED = "AliasClaimed"  # Normal Event: a former loser now owns its target

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from llmops_operator.core.analysis import (
+from llmops_operator.core.rollout.interface import LoadTestRequest, Role
+from llmops_operator.core.rollout.measurements import (
     GateVerdict,
     evaluate,
     next_batch_at,
     warmup_end,
 )
-from llmops_operator.core.decision import LoadTestRequest, Role
-from llmops_operator.core.spec import AnalysisSpec, LoadTestSpec
-from llmops_operator.core.status import (
+from llmops_operator.core.rollout.tick_state import Tick
+from llmops_operator.core.spec.schema import AnalysisSpec, LoadTestSpec
+from llmops_operator.core.state.status import (
     MAX_ANALYSIS_RUNS,
     AnalysisRun,
     LoadTestStatus,
     LoadTestVerdict,
 )
-from llmops_operator.core.tick import Tick
 
 
 def run_analysis(tick: Tick, gate: AnalysisSpec, step: int) -> tuple[GateVerdict, str, str]:

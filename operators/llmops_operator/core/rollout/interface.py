@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from llmops_operator.core.autoscaling import AutoscalerBounds
-from llmops_operator.core.spec import LoadTestSpec, RevisionTemplate
-from llmops_operator.core.status import LoadTestVerdict, MeasurementResult, RolloutStatus
+from llmops_operator.core.rollout.scaling import AutoscalerBounds
+from llmops_operator.core.spec.schema import LoadTestSpec, RevisionTemplate
+from llmops_operator.core.state.status import LoadTestVerdict, MeasurementResult, RolloutStatus
 
 Role = Literal["stable", "canary", "preview"]
 
@@ -21,7 +21,7 @@ Role = Literal["stable", "canary", "preview"]
 @dataclass(frozen=True)
 class RevisionObservation:
     """A revision's Deployment as the API server reports it, or (``ready`` set) a revision a
-    backend runs and scales itself, Ready as a whole (KServe, `core.kserve`)."""
+    backend runs and scales itself, Ready as a whole (KServe, `core.manifests.kserve`)."""
 
     exists: bool
     ready_replicas: int = 0
@@ -31,7 +31,7 @@ class RevisionObservation:
 
 @dataclass(frozen=True)
 class Measurement:
-    """One metric measured this tick (see `analysis.plan_measurements`)."""
+    """One metric measured this tick (see `advance.plan_measurements`)."""
 
     metric: str
     value: float | None

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from llmops_operator.core.spec import AnalysisSpec, parse_duration
-from llmops_operator.core.status import AnalysisRun, MeasurementResult
+from llmops_operator.core.spec.schema import AnalysisSpec, parse_duration
+from llmops_operator.core.state.status import AnalysisRun, MeasurementResult
 
 _HIST = "histogram_quantile(0.95, sum by (le) (rate({metric}_bucket{{{sel}}}[{window}])))"
 BUILTINS: dict[str, str] = {

@@ -35,15 +35,15 @@ The rule (also in docs/rollouts.md):
    rollback lands on warm replicas.
 3. **Readiness uses the floor.** A step waits until the candidate has ``minReplicas`` Ready.
 
-Everything here is pure; `machine.desired_workloads` applies it and the shell builds the
-autoscaler manifests (`core.autoscalers`).
+Everything here is pure; `advance.desired_workloads` applies it and the shell builds the
+autoscaler manifests (`core.manifests.autoscalers`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmops_operator.core.spec import AutoscalingSpec, CanaryStrategy, ModelDeploymentSpec
+from llmops_operator.core.spec.schema import AutoscalingSpec, CanaryStrategy, ModelDeploymentSpec
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 `Tick` holds a private copy of the status; strategies mutate it through the helpers below,
 which keep phase, conditions and events in step: a phase or reason change emits exactly one
 `Transition` (an Event and a metric in the shell) and one ``status.timeline`` entry
-(`core.timeline`), as does a weight change no Transition marks.
+(`core.state.timeline`), as does a weight change no Transition marks.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from llmops_operator.core.autoscaling import candidate_size, full_replicas
-from llmops_operator.core.decision import LoadTestRequest, Observations, Transition
-from llmops_operator.core.phases import ConditionType, Phase, set_condition
-from llmops_operator.core.spec import ModelDeploymentSpec, RevisionTemplate
-from llmops_operator.core.status import MAX_HISTORY, HistoryEntry, RolloutStatus
-from llmops_operator.core.timeline import is_weight_moved, note
+from llmops_operator.core.rollout.interface import LoadTestRequest, Observations, Transition
+from llmops_operator.core.rollout.scaling import candidate_size, full_replicas
+from llmops_operator.core.spec.schema import ModelDeploymentSpec, RevisionTemplate
+from llmops_operator.core.state.phases import ConditionType, Phase, set_condition
+from llmops_operator.core.state.status import MAX_HISTORY, HistoryEntry, RolloutStatus
+from llmops_operator.core.state.timeline import is_weight_moved, note
 
 ACTIVE_REQUEUE_S = 2.0
 IDLE_REQUEUE_S = 30.0
@@ -145,7 +145,7 @@ class Tick:
         return False
 
     def candidate_floor(self, *, full_size: bool) -> int:
-        """Replicas the candidate must have Ready (see `autoscaling.candidate_size`)."""
+        """Replicas the candidate must have Ready (see `scaling.candidate_size`)."""
         stable = self.obs.stable.replicas if self.obs.stable is not None else 0
         floor, _ = candidate_size(
             self.spec,

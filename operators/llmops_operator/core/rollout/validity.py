@@ -5,7 +5,7 @@ unless the phase is one the machine must resume from exactly (`phases.KEPT_PHASE
 ``Failed`` with ``Progressing=False`` of the same reason. Steps, timers and revisions stay as
 stored; the shell writes no workload and no traffic while the spec does not parse.
 
-`resume_valid_spec` runs at the start of `machine.advance`, so on every tick whose spec
+`resume_valid_spec` runs at the start of `advance.advance`, so on every tick whose spec
 parses: after an ``InvalidSpec`` it turns ``SpecValid`` back to ``True`` and, when the phase
 is the ``Failed`` that marking set, hands the phase back to the machine, which re-derives it
 from the stored progress in the same tick (a first revision loads on, a canary resumes at
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from llmops_operator.core.decision import Transition
-from llmops_operator.core.phases import (
+from llmops_operator.core.rollout.interface import Transition
+from llmops_operator.core.state.phases import (
     KEPT_PHASES,
     Condition,
     ConditionType,
@@ -25,7 +25,7 @@ from llmops_operator.core.phases import (
     set_condition,
     spec_valid,
 )
-from llmops_operator.core.status import RolloutStatus
+from llmops_operator.core.state.status import RolloutStatus
 
 INVALID_SPEC = "InvalidSpec"  # reason of the conditions, and the Warning Event
 SPEC_FIXED = "SpecFixed"  # Normal Event: the spec parses again and the rollout goes on

@@ -1,1 +1,1 @@
-"""The typed ``ModelDeployment.spec`` (`schema`): the bottom of the core, it imports no other part."""
+"""The typed ``ModelDeployment.spec`` (`schema`): the bottom layer of the core."""

@@ -77,7 +77,7 @@ class ModelRef(_Model):
 
 
 class AutoscalingSpec(_Model):
-    """One autoscaler per revision, on queue depth (the rule is in `core.autoscaling`)."""
+    """One autoscaler per revision, on queue depth (the rule is in `core.rollout.scaling`)."""
 
     kind: Literal["hpa", "keda"] = "hpa"
     min_replicas: int = Field(default=1, ge=1)

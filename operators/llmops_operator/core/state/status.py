@@ -20,7 +20,7 @@ so a restarted operator computes the same remaining time):
 - ``history[]``: promoted/rejected revisions with their templates (for undo), newest last
 - ``timeline[]``: one entry per phase, step or weight change (at, phase, step, canaryWeight,
   reason, short message, revision), oldest first, capped; ``rolloutStart`` marks the first
-  entry of each rollout (`core.timeline` records and draws it)
+  entry of each rollout (`core.state.timeline` records and draws it)
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from llmops_operator.core.phases import Condition, Phase
-from llmops_operator.core.spec import RevisionTemplate
+from llmops_operator.core.spec.schema import RevisionTemplate
+from llmops_operator.core.state.phases import Condition, Phase
 
 MAX_ANALYSIS_RUNS = 60
 MAX_HISTORY = 10

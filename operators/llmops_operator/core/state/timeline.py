@@ -7,7 +7,7 @@ oldest out; the entry that opens the latest rollout is never dropped, so its clo
 since that entry) survives a rollout longer than the cap.
 
 Drawing (pure): `rollouts` splits the entries at each ``rolloutStart``; `timeline_lines` is
-the terminal view; `build_chart` is what the HTML page's plot shows (`core.timeline_page`
+the terminal view; `build_chart` is what the HTML page's plot shows (`views.timeline_page`
 writes the page, `llmops_operator.timeline_plot` draws the chart with matplotlib).
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from llmops_operator.core.phases import Phase
-from llmops_operator.core.status import MAX_TIMELINE, RolloutStatus, TimelineEntry
+from llmops_operator.core.state.phases import Phase
+from llmops_operator.core.state.status import MAX_TIMELINE, RolloutStatus, TimelineEntry
 
 MESSAGE_CHARS = 120  # the full message is in the Event; the timeline keeps a readable head
 BAR_CELLS = 10
