@@ -12,7 +12,8 @@
 # infra/locks/operator.txt are the workspace lock (uv.lock) exported for one component
 # (`make lock`), so an image holds its component's dependencies and nothing else. Our own
 # packages are built as wheels by the hash-pinned build backend (infra/locks/build.txt) with
-# --no-build-isolation, from the workspace members (services/, operators/, loadtests/).
+# --no-build-isolation, from the workspace members (services/, operators/, loadtests/ and
+# contracts/, the wire formats both images share).
 #
 # The operator image holds the operator and the load-test package (its gates run
 # `python -m llmops_loadtest run`, and its in-cluster Jobs run `llmops-loadtest`); the gateway
@@ -40,15 +41,17 @@ RUN python -m venv /opt/build \
       -r infra/locks/build.txt
 
 FROM build-backend AS gateway-wheel
+COPY contracts contracts
 COPY services services
 RUN /opt/build/bin/python -m pip wheel --no-deps --no-build-isolation --wheel-dir /wheels \
-      ./services
+      ./services ./contracts
 
 FROM build-backend AS operator-wheel
+COPY contracts contracts
 COPY operators operators
 COPY loadtests loadtests
 RUN /opt/build/bin/python -m pip wheel --no-deps --no-build-isolation --wheel-dir /wheels \
-      ./operators ./loadtests
+      ./operators ./loadtests ./contracts
 
 # -- each image's venv: its locked dependencies first (cached while only our code changes) --
 # --without-pip: no pip or setuptools inside the venv; the base image's pip installs into it.
@@ -61,7 +64,7 @@ RUN python -m venv --without-pip /opt/venv \
       --only-binary :all: -r infra/locks/gateway.txt
 COPY --from=gateway-wheel /wheels /wheels
 RUN python -m pip --python /opt/venv/bin/python install --no-deps \
-      /wheels/llmops_gateway-*.whl \
+      /wheels/llmops_gateway-*.whl /wheels/llmops_contracts-*.whl \
  && python -m pip --python /opt/venv/bin/python check
 
 FROM base AS operator-venv
@@ -72,7 +75,7 @@ RUN python -m venv --without-pip /opt/venv \
       --only-binary :all: -r infra/locks/operator.txt
 COPY --from=operator-wheel /wheels /wheels
 RUN python -m pip --python /opt/venv/bin/python install --no-deps \
-      /wheels/llmops_operator-*.whl /wheels/llmops_loadtest-*.whl \
+      /wheels/llmops_operator-*.whl /wheels/llmops_loadtest-*.whl /wheels/llmops_contracts-*.whl \
  && python -m pip --python /opt/venv/bin/python check
 
 # -- what both images share: the user and the venv's place (read-only, owned by root) -------

@@ -15,6 +15,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind
 
+from llmops_contracts.routing import Backend, Route
 from llmops_gateway.domain.compat import chat_to_completion_request
 from llmops_gateway.domain.errors import (
     GatewayError,
@@ -24,9 +25,7 @@ from llmops_gateway.domain.errors import (
 from llmops_gateway.domain.guardrails import screen_pii
 from llmops_gateway.domain.prompts import CHAT_STOP, render_chat_prompt
 from llmops_gateway.domain.routing import (
-    Backend,
     NoBackendError,
-    Route,
     RoutingPlan,
     plan_backends,
     sticky_fraction,

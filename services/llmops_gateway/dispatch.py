@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
+from llmops_contracts.routing import Backend
 from llmops_gateway.calls import (
     Call,
     Prepare,
@@ -42,7 +43,7 @@ from llmops_gateway.domain.errors import (
     UpstreamError,
     UpstreamTimeoutError,
 )
-from llmops_gateway.domain.routing import Backend, RoutingPlan
+from llmops_gateway.domain.routing import RoutingPlan
 from llmops_gateway.streaming import start_stream
 
 

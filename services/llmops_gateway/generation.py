@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.responses import Response
 
+from llmops_contracts.routing import Backend
 from llmops_gateway.calls import (
     Call,
     Prepared,
@@ -14,7 +15,6 @@ from llmops_gateway.calls import (
     with_stream_usage,
 )
 from llmops_gateway.dispatch import dispatch
-from llmops_gateway.domain.routing import Backend
 from llmops_gateway.inputs import (
     check_output_limit,
     check_prompt_size,

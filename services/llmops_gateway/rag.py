@@ -17,6 +17,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
+from llmops_contracts.routing import Backend, RagSettings
 from llmops_gateway.calls import Call, Prepare, Prepared, build_chat_call, make_plan, resolve_route
 from llmops_gateway.clients.vectorstore import Hit, VectorStore
 from llmops_gateway.dispatch import finish_json, send
@@ -35,7 +36,6 @@ from llmops_gateway.domain.prompts import (
     get_template,
     last_user_text,
 )
-from llmops_gateway.domain.routing import Backend, RagSettings
 from llmops_gateway.inputs import check_output_limit, guard_text
 from llmops_gateway.schemas import RagQueryRequest
 

@@ -24,6 +24,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 from starlette.types import Receive, Scope, Send
 
+from llmops_contracts.routing import Backend
 from llmops_gateway.calls import (
     Call,
     Prepared,
@@ -35,7 +36,6 @@ from llmops_gateway.calls import (
 from llmops_gateway.domain.compat import completion_chunk_to_chat_chunk
 from llmops_gateway.domain.errors import UpstreamError, UpstreamTimeoutError
 from llmops_gateway.domain.guardrails import screen_pii
-from llmops_gateway.domain.routing import Backend
 from llmops_gateway.domain.sse import SseDecoder, SseEvent, encode_event
 
 

@@ -196,7 +196,8 @@ FIND_MODULES = (
     "print(json.dumps({m: importlib.util.find_spec(m) is not None for m in sys.argv[1:]}))"
 )
 MODULES = (
-    "llmops", "llmops_gateway", "llmops_operator", "llmops_loadtest", "fastapi", "pymilvus",
+    "llmops", "llmops_gateway", "llmops_operator", "llmops_loadtest", "llmops_contracts",
+    "fastapi", "pymilvus",
     "kopf", "locust", "matplotlib", "pyhelm3", "ruff", "mypy",
 )  # fmt: skip
 
@@ -218,9 +219,11 @@ def test_should_ship_each_component_alone_in_its_image(stack: Stack) -> None:
                                   f"deployment/{RELEASE}-llmops-operator", "--",
                                   "llmops-loadtest", "run", "--help").stdout  # fmt: skip
 
-    assert {m for m, here in gateway.items() if here} == {"llmops_gateway", "fastapi", "pymilvus"}
+    assert {m for m, here in gateway.items() if here} == {
+        "llmops_gateway", "llmops_contracts", "fastapi", "pymilvus",
+    }  # fmt: skip
     assert {m for m, here in operator.items() if here} == {
-        "llmops_operator", "llmops_loadtest", "kopf", "locust", "matplotlib",
+        "llmops_operator", "llmops_loadtest", "llmops_contracts", "kopf", "locust", "matplotlib",
     }  # fmt: skip
     assert "--target" in loadtest
 

@@ -25,7 +25,7 @@ from llmops.demo.plan import (
 )
 from llmops.demo.processes import stop_leftover
 from llmops.settings import REPO_ROOT
-from llmops_gateway.domain.routing import parse_routing_table
+from llmops_contracts.routing import parse_routing_table
 from llmops_operator.core.spec.schema import parse_spec
 
 SHIPPED = (REPO_ROOT / EXAMPLE).read_text()

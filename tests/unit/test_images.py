@@ -40,9 +40,12 @@ BUILD_LOCK = "infra/locks/build.txt"
 TARGETS = {"operator": "llmops-operator", "gateway": "rag-gateway"}
 # image target -> its lock (uv.lock exported for the component) and the members it installs
 IMAGE_LOCKS = {"gateway": "infra/locks/gateway.txt", "operator": "infra/locks/operator.txt"}
-IMAGE_MEMBERS = {"gateway": ("llmops-gateway",), "operator": ("llmops-operator", "llmops-loadtest")}
+IMAGE_MEMBERS = {
+    "gateway": ("llmops-gateway", "llmops-contracts"),
+    "operator": ("llmops-operator", "llmops-loadtest", "llmops-contracts"),
+}
 MEMBER_DIRS = {"llmops-gateway": "services", "llmops-operator": "operators",
-               "llmops-loadtest": "loadtests"}  # fmt: skip
+               "llmops-loadtest": "loadtests", "llmops-contracts": "contracts"}  # fmt: skip
 # where the build backend, pip runs and sources live
 BUILD_STAGES = (
     "build-backend", "gateway-wheel", "operator-wheel", "gateway-venv", "operator-venv",

@@ -12,6 +12,13 @@ from urllib.parse import unquote, urlparse
 
 import yaml
 
+from llmops_contracts.routing import (
+    Backend,
+    Revision,
+    Route,
+    RoutingTable,
+    dump_routing_table,
+)
 from llmops_operator.core.spec.schema import SpecError, parse_spec
 from llmops_operator.views.status_text import describe_step
 
@@ -34,17 +41,18 @@ def build_routing_table(alias: str, url: str, model: str) -> str:
 
     The load-test gate pins the canary (``x-llmops-revision: canary``), so the gate's load
     goes to the canary backend whatever the weights."""
-    backends = [
-        {"name": role, "url": url, "model": model, "weight": weight, "revision": role}
-        | {"chat": "completion"}  # a base model: chat is rendered as a completion prompt
-        for role, weight in (("stable", 100), ("canary", 0))
-    ]
+    weights: tuple[tuple[Revision, int], ...] = (("stable", 100), ("canary", 0))
+    # a base model: chat is rendered as a completion prompt
+    backends = tuple(
+        Backend(name=role, url=url, model=model, weight=weight, revision=role, chat="completion")
+        for role, weight in weights
+    )
     header = (
         "# Written by `llmops demo`. kwok runs no containers, so the revisions' pods serve\n"
         "# nothing: both revisions' traffic goes to the local vLLM on the CPU instead.\n"
     )
-    table = {"version": "1", "routes": {alias: {"backends": backends}}}
-    return header + yaml.safe_dump(table, sort_keys=False)
+    table = RoutingTable(version="1", routes={alias: Route(backends=backends)})
+    return header + yaml.safe_dump(dump_routing_table(table), sort_keys=False)
 
 
 def build_demo_manifest(example: str, *, fail_gate: bool) -> dict[str, Any]:

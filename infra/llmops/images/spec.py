@@ -220,8 +220,10 @@ class ImageSpec:
 # export of the workspace lock and its components' folders (an edit elsewhere, in the CLI or
 # another component, leaves the image as it is).
 _DOCKERFILE_INPUTS = ("Dockerfile", ".dockerignore", "infra/locks/build.txt")
-_GATEWAY_INPUTS = (*_DOCKERFILE_INPUTS, "infra/locks/gateway.txt", "services")
-_OPERATOR_INPUTS = (*_DOCKERFILE_INPUTS, "infra/locks/operator.txt", "operators", "loadtests")
+_GATEWAY_INPUTS = (*_DOCKERFILE_INPUTS, "infra/locks/gateway.txt", "services", "contracts")
+_OPERATOR_INPUTS = (
+    *_DOCKERFILE_INPUTS, "infra/locks/operator.txt", "operators", "loadtests", "contracts",
+)  # fmt: skip
 # How an image is built is part of what it is: an edit to the builder rebuilds every image.
 _BUILDER_INPUTS = ("infra/llmops/images/spec.py", "infra/llmops/images/build.py")
 # Files a build never reads from the tree (caches); mirrors .dockerignore's patterns.

@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 import yaml
 
-from llmops_gateway.domain.routing import RoutingTable, RoutingTableError, parse_routing_table
+from llmops_contracts.routing import RoutingTable, RoutingTableError, parse_routing_table
 
 log = logging.getLogger("llmops_gateway.routing")
 

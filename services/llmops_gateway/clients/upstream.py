@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
+from llmops_contracts.routing import Backend
 from llmops_gateway.domain.errors import UpstreamError, UpstreamTimeoutError
-from llmops_gateway.domain.routing import Backend
 
 
 class BackendUnreachableError(Exception):

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from llmops_gateway.domain.routing import RoutingTable, build_default_table, parse_routing_table
+from llmops_contracts.routing import RoutingTable, parse_routing_table
+from llmops_gateway.domain.routing import build_default_table
 from llmops_gateway.settings import GatewaySettings
 from tests.integration.charts.render import Charts, find
 

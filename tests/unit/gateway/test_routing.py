@@ -7,14 +7,11 @@ from collections import Counter
 
 import pytest
 
+from llmops_contracts.routing import Backend, Route, RoutingTableError, parse_routing_table
 from llmops_gateway.domain.routing import (
-    Backend,
     BackendHealth,
     NoBackendError,
-    Route,
-    RoutingTableError,
     build_default_table,
-    parse_routing_table,
     pick_weighted,
     plan_backends,
     sticky_fraction,

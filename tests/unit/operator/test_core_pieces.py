@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from llmops_gateway.domain.routing import parse_routing_table
+from llmops_contracts.routing import parse_routing_table
 from llmops_operator.core.manifests.workloads import (
     RoutingTableConflictError,
     build_backends,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from llmops_gateway.domain.routing import parse_routing_table
+from llmops_contracts.routing import parse_routing_table
 from llmops_operator.core.manifests.router_weights import (
     build_backend_refs,
     build_http_route_rules,

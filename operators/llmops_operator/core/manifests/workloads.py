@@ -6,10 +6,12 @@ revision, named ``<modeldeployment>-<hash>``, labelled ``llmops.dev/model`` (ser
 ``llmops.dev/modeldeployment``; the selector holds the last two, so revisions never share
 pods. Engine flags are rendered exactly like the chart's ``llm-inference.args``.
 
-The routing table is the gateway's format (services/llmops_gateway/domain/routing.py, read
-there, never imported): ``routes.<alias>.backends[]`` with ``name url model revision weight
-chat rag``; `build_routing_table` replaces only the alias this ModelDeployment owns, and
-`build_released_routing_table` removes it again (only an entry this ModelDeployment wrote).
+The routing table's format is defined once, in `llmops_contracts.routing` (the gateway parses
+it with the same models): ``routes.<alias>.backends[]`` with ``name url model revision weight
+chat rag``. `build_backends` makes this ModelDeployment's backends as those models;
+`build_routing_table` replaces only the alias it owns, keeping every other alias as written,
+and `build_released_routing_table` removes it again (only an entry this ModelDeployment
+wrote).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
+from llmops_contracts.routing import Backend, RagSettings, Route
 from llmops_operator.core.rollout.interface import TrafficShare
 from llmops_operator.core.spec.schema import RevisionTemplate
 
@@ -273,33 +278,33 @@ def service_url(md_name: str, revision_hash: str, namespace: str, port: int) -> 
     return f"http://{workload_name(md_name, revision_hash)}.{namespace}.svc:{port}/v1"
 
 
-def build_backends(
-    md_name: str, namespace: str, traffic: Sequence[TrafficShare]
-) -> list[dict[str, Any]]:
-    """The alias's backends in the gateway's format (shares without a template are skipped:
-    a backend needs the served model name)."""
-    backends: list[dict[str, Any]] = []
+def build_backends(md_name: str, namespace: str, traffic: Sequence[TrafficShare]) -> list[Backend]:
+    """The alias's backends (shares without a template are skipped: a backend needs the
+    served model name)."""
+    backends: list[Backend] = []
     for share in traffic:
         if share.template is None:
             continue
-        backend: dict[str, Any] = {
-            "name": workload_name(md_name, share.revision_hash),
-            "url": service_url(md_name, share.revision_hash, namespace, share.template.port),
-            "model": share.template.model.name,
-            "revision": share.role,
-            "weight": share.weight,
-            "chat": share.template.chat,
-        }
-        if share.template.rag is not None:
-            rag = share.template.rag
-            backend["rag"] = {
-                "collection": rag.collection,
-                "top_k": rag.top_k,
-                "template": rag.template,
-                "embedder": rag.embedder,
-                "min_score": rag.min_score,
-            }
-        backends.append(backend)
+        rag = share.template.rag
+        backends.append(
+            Backend(
+                name=workload_name(md_name, share.revision_hash),
+                url=service_url(md_name, share.revision_hash, namespace, share.template.port),
+                model=share.template.model.name,
+                revision=share.role,
+                weight=share.weight,
+                chat=share.template.chat,
+                rag=None
+                if rag is None
+                else RagSettings(
+                    collection=rag.collection,
+                    top_k=rag.top_k,
+                    template=rag.template,
+                    embedder=rag.embedder,
+                    min_score=rag.min_score,
+                ),
+            )
+        )
     return backends
 
 
@@ -308,24 +313,30 @@ class RoutingTableConflictError(ValueError):
 
 
 def build_routing_table(
-    current: Mapping[str, Any] | None, alias: str, backends: list[dict[str, Any]], version: str
+    current: Mapping[str, Any] | None, alias: str, backends: Sequence[Backend], version: str
 ) -> dict[str, Any]:
     """``current`` with ``routes[alias]`` replaced (removed when no backend is left).
 
     Raises `RoutingTableConflictError` when a backend's ``rag.embedder`` is not an alias of the
-    table: the gateway would reject the whole file, taking every alias down with it.
+    table, or the alias's route is not one the gateway would accept: the gateway would reject
+    the whole file, taking every alias down with it.
     """
     routes = dict((current or {}).get("routes") or {})
     if backends:
         kind = (routes.get(alias) or {}).get("kind", "generate")
-        routes[alias] = {"kind": kind, "backends": backends}
+        try:
+            route = Route(kind=kind, backends=tuple(backends))
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise RoutingTableConflictError(f"routes.{alias}.{where}: {first['msg']}") from None
+        routes[alias] = route.model_dump(mode="json", exclude_none=True)
     else:
         routes.pop(alias, None)
     for backend in backends:
-        embedder = (backend.get("rag") or {}).get("embedder")
-        if embedder is not None and embedder not in routes:
+        if backend.rag is not None and backend.rag.embedder not in routes:
             raise RoutingTableConflictError(
-                f"route.rag.embedder {embedder!r} is not an alias of the routing table"
+                f"route.rag.embedder {backend.rag.embedder!r} is not an alias of the routing table"
             )
     return {"version": version, "routes": routes}
 
