@@ -1,9 +1,13 @@
 """``/healthz`` (the process serves), ``/readyz`` (its backends and Milvus answer) and
 ``/metrics`` (Prometheus).
 
-Ready means: every alias of the routing table has at least one backend whose
-``GET /models`` answers within ``ready_timeout_s``, and Milvus answers when RAG is on.
-The body says what was checked, so a failing probe explains itself.
+Ready (200) means the gateway can serve: at least one alias of its routing table has a
+backend whose ``GET /models`` answers within ``ready_timeout_s``. An alias without one, or
+Milvus not answering, makes it ``degraded`` (still 200): its requests get a 503 naming what
+is down, while every other alias keeps serving. Were one model's outage to fail the probe,
+the Service would drop every gateway pod and take all aliases down with it. Not ready (503):
+no alias can be served at all (at start, before any model is up). The body says what was
+checked, so a probe explains itself.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
         "backends": answers,
         "aliases": aliases,
     }
-    ready = all(aliases.values())
+    ready = any(aliases.values())
+    complete = all(aliases.values())
     if runtime.vectors is not None:
         try:
             with anyio.fail_after(timeout):
@@ -61,8 +66,8 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
             body["milvus"] = "ok"
         except Exception as err:
             body["milvus"] = type(err).__name__
-            ready = False
-    body["status"] = "ready" if ready else "not ready"
+            complete = False
+    body["status"] = ("ready" if complete else "degraded") if ready else "not ready"
     return JSONResponse(body, status_code=200 if ready else 503)
 
 

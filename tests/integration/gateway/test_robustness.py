@@ -177,14 +177,26 @@ def test_should_cancel_the_upstream_stream_when_the_client_disconnects(stack: St
     )
 
 
-def test_should_not_be_ready_while_an_alias_has_no_backend_up(stack: Stack) -> None:
+def test_should_stay_ready_but_degraded_while_one_alias_has_no_backend_up(stack: Stack) -> None:
+    # Not ready would take the pod out of the Service: every alias down for one model's outage.
     ready = httpx.get(stack.gateway.url + "/readyz", timeout=30)
 
-    assert ready.status_code == 503
+    assert ready.status_code == 200
     body = ready.json()
-    assert body["status"] == "not ready"
+    assert body["status"] == "degraded"
     assert body["aliases"]["none"] is False and body["aliases"]["fallback"] is True
+    assert chat(stack, "none").status_code == 503
     assert httpx.get(stack.gateway.url + "/healthz").status_code == 200
+
+
+def test_should_not_be_ready_while_no_alias_can_be_served(tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    table = write_table(tmp_path / "routing.json", {"chat": {"backends": [backend("d", dead)]}})
+    with gateway(tmp_path, routing_table=table) as proc:
+        ready = httpx.get(proc.url + "/readyz", timeout=30)
+
+    assert ready.status_code == 503
+    assert ready.json()["status"] == "not ready"
 
 
 def test_should_start_and_serve_chat_while_milvus_does_not_answer(tmp_path: Path) -> None:
@@ -219,5 +231,7 @@ def test_should_start_and_serve_chat_while_milvus_does_not_answer(tmp_path: Path
     assert error["code"] == "vector_store_unavailable"
     assert milvus in error["message"]
     assert ingest.headers["retry-after"] == "5"
-    assert ready.status_code == 503
+    # Chat still serves: degraded, not out of the Service.
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "degraded"
     assert ready.json()["milvus"] != "ok"
