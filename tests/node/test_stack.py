@@ -113,8 +113,7 @@ def pods(stack: Stack) -> list[dict[str, Any]]:
 def test_should_run_every_pod_of_the_stack_in_containers_on_the_real_node(
     stack: Stack, settings: LocalSettings
 ) -> None:
-    running = json.loads(crictl(settings, "ps", "-o", "json"))["containers"]
-    by_pod = {c["labels"]["io.kubernetes.pod.name"]: c["state"] for c in running}
+    by_pod = running_containers(settings)
 
     found = pods(stack)
     components = {p["metadata"]["labels"].get("app.kubernetes.io/name") for p in found}

@@ -110,11 +110,16 @@ def build_engine_volumes(mounts: Sequence[Mount], namespace: str) -> list[dict[s
     return objects
 
 
+def _engine_env(chart: dict[str, Any], kv_cache_gib: int) -> list[dict[str, str]]:
+    """The overlay's engine environment with vLLM's CPU KV cache set to ``kv_cache_gib``."""
+    kept = [e for e in chart["engine"]["extraEnv"] if e["name"] != "VLLM_CPU_KVCACHE_SPACE"]
+    return [*kept, {"name": "VLLM_CPU_KVCACHE_SPACE", "value": str(kv_cache_gib)}]
+
+
 def build_embedder_values(stack_overlay: dict[str, Any]) -> dict[str, Any]:
     """The embedder release's llm-inference values: the overlay's engine settings, MiniLM
     from the engine venv's claim, vLLM's pooling runner, a smaller KV cache."""
     engine = dict(stack_overlay["llm-inference"])
-    env = [e for e in engine["engine"]["extraEnv"] if e["name"] != "VLLM_CPU_KVCACHE_SPACE"]
     return {
         **engine,
         "model": {
@@ -126,7 +131,7 @@ def build_embedder_values(stack_overlay: dict[str, Any]) -> dict[str, Any]:
             **engine["engine"],
             "maxModelLen": None,
             "extraArgs": ["--runner=pooling", "--optimization-level=0"],
-            "extraEnv": [*env, {"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"}],
+            "extraEnv": _engine_env(engine, kv_cache_gib=1),
         },
         "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "4Gi"}},
     }
@@ -147,7 +152,6 @@ def build_model_deployment(
     Each revision has a smaller KV cache than the release (1 GiB, 1024-token context): two of
     them serve side by side during a canary."""
     chart = stack_overlay["llm-inference"]
-    env = [e for e in chart["engine"]["extraEnv"] if e["name"] != "VLLM_CPU_KVCACHE_SPACE"]
     image = chart["image"]
     # vLLM on the CPU sizes its KV cache against the pod's limit minus what the pod already
     # uses (the engine's files in the page cache included): the release's limit, measured.
@@ -165,7 +169,7 @@ def build_model_deployment(
                 "dtype": chart["engine"]["dtype"],
                 "maxModelLen": 1024,
                 "extraArgs": [*chart["engine"]["extraArgs"], *extra_args],
-                "extraEnv": [*env, {"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"}],
+                "extraEnv": _engine_env(chart, kv_cache_gib=1),
                 "loadBudgetSeconds": chart["probes"]["startupBudgetSeconds"],
             },
             "pod": {

@@ -78,22 +78,24 @@ def build_engine_args(template: RevisionTemplate, model_arg: str) -> list[str]:
     return [*args, *engine.extra_args]
 
 
+MODEL_SOURCE = "/mnt/model-source"
+
+
+def _pvc_parts(uri: str) -> tuple[str, str] | None:
+    """``pvc://claim/path`` -> (claim, path); None for any other scheme."""
+    if not uri.startswith("pvc://"):
+        return None
+    claim, _, path = uri.removeprefix("pvc://").partition("/")
+    return claim, path
+
+
 def model_arg_of(uri: str) -> str:
     """``hf://org/name`` -> ``org/name``; ``pvc://claim/path`` -> the path on the claim's mount
     (`MODEL_SOURCE`, what the chart's ``llm-inference.modelArg`` gives)."""
     if uri.startswith("hf://"):
         return uri.removeprefix("hf://")
-    if uri.startswith("pvc://"):
-        rest = uri.removeprefix("pvc://").split("/", 1)
-        return f"{MODEL_SOURCE}/{rest[1] if len(rest) > 1 else ''}".rstrip("/")
-    return uri
-
-
-MODEL_SOURCE = "/mnt/model-source"
-
-
-def _pvc_claim(uri: str) -> str | None:
-    return uri.removeprefix("pvc://").split("/", 1)[0] if uri.startswith("pvc://") else None
+    pvc = _pvc_parts(uri)
+    return uri if pvc is None else f"{MODEL_SOURCE}/{pvc[1]}".rstrip("/")
 
 
 def _probes(template: RevisionTemplate) -> dict[str, Any]:
@@ -136,7 +138,7 @@ def build_pod_spec(template: RevisionTemplate, uri: str) -> dict[str, Any]:
     mode), so a revision the operator starts runs like the release the chart installed.
     tests/integration/charts/test_operator_pod.py renders both and compares them."""
     engine, pod = template.engine, template.pod
-    claim = _pvc_claim(uri)
+    pvc = _pvc_parts(uri)
     env = [
         {"name": "HOME", "value": "/home/vllm"},
         {"name": "XDG_CACHE_HOME", "value": "/home/vllm/.cache"},
@@ -168,12 +170,12 @@ def build_pod_spec(template: RevisionTemplate, uri: str) -> dict[str, Any]:
             },
         },
     ]
-    if claim is not None:
+    if pvc is not None:
         mounts.append({"name": "model-source", "mountPath": MODEL_SOURCE, "readOnly": True})
         volumes.append(
             {
                 "name": "model-source",
-                "persistentVolumeClaim": {"claimName": claim, "readOnly": True},
+                "persistentVolumeClaim": {"claimName": pvc[0], "readOnly": True},
             }
         )
     container: dict[str, Any] = {

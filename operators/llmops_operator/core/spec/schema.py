@@ -427,12 +427,11 @@ def template_hash(template: RevisionTemplate) -> str:
     """8 hex chars over the canonical JSON of the template: the revision's identity."""
     # autoscaling is left out (always None in a template): hashes predate it and must not move.
     data = template.model_dump(mode="json", exclude={"engine": {"autoscaling"}})
-    defaults = {"model": ModelRef.model_fields, "engine": EngineSpec.model_fields}
     for section, names in _LATER_FIELDS.items():
+        part = getattr(template, section)
         for name in names:
-            if getattr(getattr(template, section), name) == defaults[section][name].get_default(
-                call_default_factory=True
-            ):
+            default = type(part).model_fields[name].get_default(call_default_factory=True)
+            if getattr(part, name) == default:
                 del data[section][name]
     if template.pod == PodSettings():
         del data["pod"]
