@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from llmops import cluster
-from llmops.engine import EngineHandle, start_engines, stop_engines, wait_ready
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings, base_env
-from llmops.toolchain import ensure_tools, tool_env
+from llmops_infra import cluster
+from llmops_infra.engine import EngineHandle, start_engines, stop_engines, wait_ready
+from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings, base_env
+from llmops_infra.toolchain import ensure_tools, tool_env
 from tests.cluster.kube import Kube
 
 TIERS = ("unit", "integration", "cluster", "node")

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from llmops.engine import EngineHandle
+from llmops_infra.engine import EngineHandle
 from tests.cluster.kube import Kube
 
 DEMO_TIMEOUT_S = 900  # the demo's own rollout timeout is 600 s; it fails before this

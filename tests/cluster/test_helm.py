@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pyhelm3 import Client, errors
 
-from llmops.settings import LocalSettings
+from llmops_infra.settings import LocalSettings
 from tests.cluster.kube import Kube
 
 CHART = Path(__file__).parent / "charts" / "smoke"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from llmops import cluster
-from llmops.cluster import lifecycle, processes
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings, base_env
+from llmops_infra import cluster
+from llmops_infra.cluster import lifecycle, processes
+from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings, base_env
 from tests.cluster.kube import Kube
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
-from llmops.cluster import lifecycle
-from llmops.settings import LocalSettings
+from llmops_infra.cluster import lifecycle
+from llmops_infra.settings import LocalSettings
 from tests.cluster.kube import Kube
 
 ROLE = """

@@ -7,7 +7,7 @@ import math
 import httpx
 import pytest
 
-from llmops.engine import EMBED, EMBED_MODEL, GENERATE, GENERATE_MODEL, EngineHandle
+from llmops_infra.engine import EMBED, EMBED_MODEL, GENERATE, GENERATE_MODEL, EngineHandle
 
 pytestmark = pytest.mark.integration
 

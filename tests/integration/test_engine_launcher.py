@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from llmops.engine import engine_status, start_engines, stop_engines, wait_ready
-from llmops.engine._proc import group_members, is_alive
-from llmops.engine.layout import engine_layout
-from llmops.engine.servers import EMBED_MODEL, GENERATE_MODEL
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings
+from llmops_infra.engine import engine_status, start_engines, stop_engines, wait_ready
+from llmops_infra.engine._proc import group_members, is_alive
+from llmops_infra.engine.layout import engine_layout
+from llmops_infra.engine.servers import EMBED_MODEL, GENERATE_MODEL
+from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops.settings import LocalSettings, base_env
-from llmops.toolchain import (
+from llmops_infra.settings import LocalSettings, base_env
+from llmops_infra.toolchain import (
     HELM,
     KUBECTL,
     Tool,
@@ -28,7 +28,7 @@ from llmops.toolchain import (
     tool_env,
     tools_status,
 )
-from llmops.toolchain.pins import LAYER_ZIP
+from llmops_infra.toolchain.pins import LAYER_ZIP
 
 pytestmark = pytest.mark.integration
 

@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from llmops import images
-from llmops.charts.local_install import RESTRICTED
-from llmops.cluster import node_spec
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings
+from llmops_infra import images
+from llmops_infra.charts.local_install import RESTRICTED
+from llmops_infra.cluster import node_spec
+from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings
 from tests.cluster.kube import Kube
 
 ON_REAL_NODE: dict[str, Any] = {

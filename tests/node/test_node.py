@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from llmops.cluster import node_spec
-from llmops.settings import LocalSettings
+from llmops_infra.cluster import node_spec
+from llmops_infra.settings import LocalSettings
 from tests.cluster.kube import Kube
 from tests.node.conftest import apply, crictl, restricted_pod, wait_phase
 

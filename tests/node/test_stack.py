@@ -22,11 +22,11 @@ import httpx
 import pytest
 import yaml
 
-from llmops.charts import CHARTS_DIR, local, local_install
-from llmops.cluster import node_spec
-from llmops.engine import stop_engines
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings
+from llmops_infra.charts import CHARTS_DIR, local, local_install
+from llmops_infra.cluster import node_spec
+from llmops_infra.engine import stop_engines
+from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings
 from tests.cluster.kube import Kube
 from tests.node.conftest import RESTRICTED, crictl
 from tests.node.test_node import port_forward

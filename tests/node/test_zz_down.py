@@ -10,9 +10,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from llmops import cluster
-from llmops.cluster import lifecycle, node, node_spec
-from llmops.settings import LocalSettings, base_env
+from llmops_infra import cluster
+from llmops_infra.cluster import lifecycle, node, node_spec
+from llmops_infra.settings import LocalSettings, base_env
 from tests.cluster.kube import Kube
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.cli.app import main
+from llmops.app import main
 
 
 def run(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops.cluster import build
-from llmops.errors import LlmopsError
+from llmops_infra.cluster import build
+from llmops_infra.errors import LlmopsError
 
 
 def make_modules(root: Path) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from llmops.cluster import spec
+from llmops_infra.cluster import spec
 
 
 def layout(tmp: Path = Path("/state")) -> spec.Layout:

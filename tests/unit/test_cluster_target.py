@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from llmops.cluster import resolve_target
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings
+from llmops_infra.cluster import resolve_target
+from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings
 
 
 def kubeconfig(tmp_path: Path, context: str) -> Path:

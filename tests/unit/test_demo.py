@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from llmops.cli.app import main
-from llmops.demo.plan import (
+from llmops.app import main
+from llmops_contracts.routing import parse_routing_table
+from llmops_infra.demo.plan import (
     EXAMPLE,
     STRICT_SLO,
     Outcome,
@@ -23,9 +24,8 @@ from llmops.demo.plan import (
     rollout_outcome,
     unexpected_outcome,
 )
-from llmops.demo.processes import stop_leftover
-from llmops.settings import REPO_ROOT
-from llmops_contracts.routing import parse_routing_table
+from llmops_infra.demo.processes import stop_leftover
+from llmops_infra.settings import REPO_ROOT
 from llmops_operator.core.spec.schema import parse_spec
 
 SHIPPED = (REPO_ROOT / EXAMPLE).read_text()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmops import doctor
-from llmops.settings import LocalSettings
+from llmops_infra import doctor
+from llmops_infra.settings import LocalSettings
 
 
 def test_should_ask_for_the_pinned_tools_when_the_tools_folder_is_empty(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmops.engine.build import (
+from llmops_infra.engine.build import (
     CHECK_IMPORTS,
     CONVERT_GEMMA,
     CREATE_VENV,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.engine.convert_gguf import BOS_ID, fix_tokenizer_json
+from llmops_infra.engine.convert_gguf import BOS_ID, fix_tokenizer_json
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.engine.layout import (
+from llmops_infra.engine.layout import (
     REQUIREMENTS_FILE,
     build_layout,
     build_venv_name,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.engine.servers import (
+from llmops_infra.engine.servers import (
     EMBED_MODEL,
     GENERATE_MODEL,
     USAGE_FLAGS,

@@ -8,9 +8,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from llmops.engine.layout import REQUIREMENTS_FILE, read_pins
-from llmops.images.load import build_import_command
-from llmops.images.spec import (
+from llmops_infra.engine.layout import REQUIREMENTS_FILE, read_pins
+from llmops_infra.images.load import build_import_command
+from llmops_infra.images.spec import (
     ENGINE_MODELS_MOUNT,
     ENGINE_PYTHON_MOUNT,
     ENGINE_VENV_MOUNT,
@@ -105,12 +105,14 @@ def test_should_rebuild_every_image_when_the_builder_changes(
     catalog: dict[str, ImageSpec],
 ) -> None:
     for spec in catalog.values():
-        assert {"infra/llmops/images/spec.py", "infra/llmops/images/build.py"} <= set(spec.inputs)
+        assert {"infra/llmops_infra/images/spec.py", "infra/llmops_infra/images/build.py"} <= set(
+            spec.inputs
+        )
 
 
 def test_should_leave_caches_out_of_the_key() -> None:
-    assert is_input_file(PurePosixPath("infra/llmops/images/spec.py"))
-    assert not is_input_file(PurePosixPath("infra/llmops/__pycache__/x.cpython-311.pyc"))
+    assert is_input_file(PurePosixPath("infra/llmops_infra/images/spec.py"))
+    assert not is_input_file(PurePosixPath("infra/llmops_infra/__pycache__/x.cpython-311.pyc"))
     assert not is_input_file(PurePosixPath("services/x.egg-info/PKG-INFO"))
 
 
@@ -118,7 +120,7 @@ def test_should_change_the_key_with_any_input_file_parent_or_fact(
     catalog: dict[str, ImageSpec],
 ) -> None:
     spec = catalog["rag-gateway"]
-    files = {"Dockerfile": "a", "infra/llmops/x.py": "b"}
+    files = {"Dockerfile": "a", "infra/llmops_infra/x.py": "b"}
     key = build_cache_key(spec, files, {"base": "k1"})
     assert key == build_cache_key(spec, dict(reversed(files.items())), {"base": "k1"})
     assert key != build_cache_key(spec, {**files, "Dockerfile": "c"}, {"base": "k1"})
@@ -210,7 +212,7 @@ def test_should_import_into_the_k8s_io_namespace_of_the_given_socket() -> None:
 
 
 def test_should_keep_only_the_newest_archives_of_one_image(tmp_path: Path) -> None:
-    from llmops.images.build import _prune  # noqa: PLC0415 (the one I/O helper tested here)
+    from llmops_infra.images.build import _prune  # noqa: PLC0415 (the one I/O helper tested here)
 
     for age, key in enumerate(["a", "b", "c", "d"]):
         archive = tmp_path / f"gw-0.1.0-{key}.tar"

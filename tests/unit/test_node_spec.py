@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from llmops.cluster import node_spec
+from llmops_infra.cluster import node_spec
 
 
 def layout() -> node_spec.NodeLayout:

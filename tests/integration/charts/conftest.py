@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from llmops.charts import CHARTS_DIR
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings
-from llmops.toolchain import ensure_tools
+from llmops_infra.charts import CHARTS_DIR
+from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings
+from llmops_infra.toolchain import ensure_tools
 from tests.integration.charts.render import Charts
 
 

@@ -21,7 +21,7 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
-from llmops.charts import CRD_PATH, load_crd
+from llmops_infra.charts import CRD_PATH, load_crd
 
 KUBE_VERSION = "1.35.0"  # kubernetes_validate wants MAJOR.MINOR[.PATCH], no "v"
 THIRD_PARTY_KINDS = {

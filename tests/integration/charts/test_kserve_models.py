@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from llmops.charts.kserve_check import check_inference_services
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings, base_env
+from llmops_infra.charts.kserve_check import check_inference_services
+from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings, base_env
 from tests.integration.charts.render import Charts, find
 
 KSERVE_VALUES: list[dict[str, Any]] = [

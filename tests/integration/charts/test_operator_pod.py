@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from llmops.charts import load_crd
+from llmops_infra.charts import load_crd
 from llmops_operator.core.manifests.workloads import build_deployment_spec
 from llmops_operator.core.spec.schema import parse_spec, template_of
 from tests.integration.charts.render import Charts, find, validate

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from llmops.charts.scan import ALLOWLIST_PATH, Verdict, load_allowlist, scan
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings, base_env
-from llmops.toolchain import ensure_tools
+from llmops_infra.charts.scan import ALLOWLIST_PATH, Verdict, load_allowlist, scan
+from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings, base_env
+from llmops_infra.toolchain import ensure_tools
 
 
 @pytest.fixture(scope="module")

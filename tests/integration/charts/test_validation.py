@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from llmops.charts import CHARTS_DIR, load_crd
-from llmops.charts.local import OVERLAY_FILE
+from llmops_infra.charts import CHARTS_DIR, load_crd
+from llmops_infra.charts.local import OVERLAY_FILE
 from tests.integration.charts.render import (
     THIRD_PARTY_KINDS,
     Charts,

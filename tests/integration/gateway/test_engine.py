@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from llmops.engine import EngineHandle
+from llmops_infra.engine import EngineHandle
 from tests.integration.gateway.procs import Proc, gateway, write_table
 
 GEMMA = "gemma-3-270m"

@@ -18,8 +18,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from llmops.cli import gateway as cli_gateway
-from llmops.errors import LlmopsError
+from llmops import gateway as cli_gateway
+from llmops_infra.errors import LlmopsError
 from tests.integration.gateway.pdf import build_pdf
 from tests.integration.gateway.procs import Proc, backend, gateway, stats, upstream, write_table
 

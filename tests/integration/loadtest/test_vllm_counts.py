@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from llmops.engine import EngineHandle
+from llmops_infra.engine import EngineHandle
 from tests.integration.loadtest.conftest import run_cli, write
 
 COUNTERS = (

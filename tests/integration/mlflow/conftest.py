@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from llmops.charts.toolvenv import ensure_tool_venv
-from llmops.errors import LlmopsError
-from llmops.settings import LocalSettings
+from llmops_infra.charts.toolvenv import ensure_tool_venv
+from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings
 from tests.integration.mlflow.server import (
     BUILD_COMMAND,
     MLFLOW,

@@ -2,9 +2,9 @@
 
 ``mlflow server`` needs the full ``mlflow`` package (Flask, SQLAlchemy, alembic, pandas ...),
 which has no place in the project's venv: it runs from a tool venv built once by uv from
-``infra/llmops/charts/locks/mlflow.txt`` (``llmops.charts.toolvenv``, like checkov's) under
-``~/.cache/llmops/tools/mlflow-<version>``, on a free loopback port, in its own session
-(stopped as a process group).
+``infra/llmops_infra/charts/locks/mlflow.txt`` (``llmops_infra.charts.toolvenv``, like
+checkov's) under ``~/.cache/llmops/tools/mlflow-<version>``, on a free loopback port, in its
+own session (stopped as a process group).
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from pathlib import Path
 
 import httpx
 
-from llmops.charts.toolvenv import ToolVenv
+from llmops_infra.charts.toolvenv import ToolVenv
 
 MLFLOW = ToolVenv("mlflow", "3.17.2")
 # Measured: ~25 s alone on 2 cores (imports, then sqlite migrations); minutes under load.
 START_TIMEOUT_S = 420.0
 BUILD_COMMAND = (
-    'python -c "import os; from llmops.charts.toolvenv import ToolVenv, ensure_tool_venv; '
-    "from llmops.settings import LocalSettings; "
+    'python -c "import os; from llmops_infra.charts.toolvenv import ToolVenv, ensure_tool_venv; '
+    "from llmops_infra.settings import LocalSettings; "
     "ensure_tool_venv(ToolVenv('mlflow', '3.17.2'), LocalSettings(), os.environ)\""
 )
 

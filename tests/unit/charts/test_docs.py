@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from llmops.charts import CHARTS_DIR
-from llmops.charts.docs import (
+from llmops.app import main
+from llmops_infra.charts import CHARTS_DIR
+from llmops_infra.charts.docs import (
     END_MARKER,
     FIX_COMMAND,
     START_MARKER,
@@ -23,8 +24,7 @@ from llmops.charts.docs import (
     render_values_table,
     splice_readme,
 )
-from llmops.cli.app import main
-from llmops.errors import LlmopsError
+from llmops_infra.errors import LlmopsError
 
 CHARTS = [path.name for path in chart_dirs(CHARTS_DIR)]
 

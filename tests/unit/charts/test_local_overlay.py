@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from llmops.charts import local
-from llmops.cluster import node_spec
+from llmops_infra.charts import local
+from llmops_infra.cluster import node_spec
 from llmops_operator.core.manifests.workloads import build_pod_spec
 from llmops_operator.core.spec.schema import parse_spec, template_of
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import typer
 
-from llmops.charts import build_stack_values, load_platform_config
-from llmops.charts.config import parse_platform_config
-from llmops.charts.helm import summarize_helm_error
-from llmops.charts.values import merge_values
-from llmops.cli.charts import parse_sets
-from llmops.errors import LlmopsError
+from llmops.charts import parse_sets
+from llmops_infra.charts import build_stack_values, load_platform_config
+from llmops_infra.charts.config import parse_platform_config
+from llmops_infra.charts.helm import summarize_helm_error
+from llmops_infra.charts.values import merge_values
+from llmops_infra.errors import LlmopsError
 
 
 def test_should_install_a_default_stack_without_a_config_file() -> None:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from llmops.charts.scan import Finding, judge, parse_allowlist, parse_report
-from llmops.errors import LlmopsError
+from llmops_infra.charts.scan import Finding, judge, parse_allowlist, parse_report
+from llmops_infra.errors import LlmopsError
 
 ALLOW = parse_allowlist(
     [

@@ -9,9 +9,9 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from llmops.cli import gateway as cli_gateway
-from llmops.errors import LlmopsError
+from llmops import gateway as cli_gateway
 from llmops_gateway.domain.keys import hash_key, parse_keys
+from llmops_infra.errors import LlmopsError
 
 
 def test_should_print_a_key_once_and_an_entry_holding_only_its_hash() -> None:

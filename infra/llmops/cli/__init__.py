@@ -1,1 +1,0 @@
-"""The `llmops` command line: a thin composition layer over every component."""
