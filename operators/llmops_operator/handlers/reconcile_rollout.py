@@ -24,7 +24,7 @@ import kopf
 
 from llmops_operator import metrics
 from llmops_operator.clients import autoscalers, kube
-from llmops_operator.clients.loadtest import ProcessLoadTestRunner
+from llmops_operator.clients.loadtest import LoadTestRunner
 from llmops_operator.clients.mlflow import RegistryUnavailableError
 from llmops_operator.clients.prometheus import measure
 from llmops_operator.core.manifests.autoscalers import HPA_API, build_autoscaler_spec
@@ -69,7 +69,7 @@ log = logging.getLogger(__name__)
 def reconcile_rollout(
     *,
     settings: OperatorSettings,
-    runner: ProcessLoadTestRunner,
+    runner: LoadTestRunner,
     body: kopf.Body,
     namespace: str,
     name: str,
@@ -196,7 +196,7 @@ def measure_due(
 
 
 def observe_load_test(
-    runner: ProcessLoadTestRunner, status: RolloutStatus, namespace: str, name: str
+    runner: LoadTestRunner, status: RolloutStatus, namespace: str, name: str
 ) -> Any:
     if status.load_test is None:
         return None
@@ -206,7 +206,7 @@ def observe_load_test(
 def apply_decision(
     settings: OperatorSettings,
     *,
-    runner: ProcessLoadTestRunner,
+    runner: LoadTestRunner,
     spec: ModelDeploymentSpec,
     decision: Decision,
     namespace: str,
@@ -266,7 +266,7 @@ def apply_decision(
 
 def run_load_tests(
     settings: OperatorSettings,
-    runner: ProcessLoadTestRunner,
+    runner: LoadTestRunner,
     *,
     spec: ModelDeploymentSpec,
     decision: Decision,

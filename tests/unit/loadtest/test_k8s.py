@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import kubernetes_validate  # type: ignore[import-untyped]
@@ -78,3 +79,27 @@ def test_the_verdict_configmap_carries_pass_headline_and_json() -> None:
         "headline": "target x: unreachable",
         "verdict.json": '{"error": "target x: unreachable"}',
     }
+
+
+def test_the_job_lands_where_it_is_placed_and_passes_extra_flags() -> None:
+    placed = dataclasses.replace(
+        SPEC,
+        node_selector={"llmops.dev/node": "real"},
+        tolerations=[{"key": "llmops.dev/real-node", "operator": "Exists"}],
+        extra_args=("--mlflow-uri", "http://mlflow:5000", "--mlflow-model", "gemma/3"),
+    )
+    job = build_loadtest_job(placed)[-1]
+    kubernetes_validate.validate(job, "1.35.0", strict=True)
+    pod = job["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"llmops.dev/node": "real"}
+    assert pod["tolerations"] == [{"key": "llmops.dev/real-node", "operator": "Exists"}]
+    assert pod["containers"][0]["command"][-4:] == list(placed.extra_args)
+    assert "nodeSelector" not in build_loadtest_job(SPEC)[-1]["spec"]["template"]["spec"]
+
+
+def test_the_verdict_configmap_keeps_the_summary_people_read() -> None:
+    report = {"verdict": {"passed": True, "headline": "PASS (2/2 SLOs met)"},
+              "profile": {"name": "smoke"}}  # fmt: skip
+    configmap = build_verdict_configmap("v", "llm", report, summary="# Load test\nPASS\n")
+    assert configmap["data"]["summary.md"] == "# Load test\nPASS\n"
+    assert "summary.md" not in build_verdict_configmap("v", "llm", report)["data"]
