@@ -75,14 +75,13 @@ engine: install ## the vLLM-on-CPU engine venv and its models (cached in ~/.cach
 control-plane: install ## build the Kubernetes control plane from the pinned Go modules (once, cached)
 	$(LLMOPS) cluster build
 
-# `llmops demo` runs the operator and the gateway as local processes next to the installed
-# stack (kwok runs no containers); DEMO_ARGS=--fail-gate shows the gate rolling back instead.
 images: install system-packages control-plane ## build our images (gateway, operator, engine, Milvus, test, pause, CoreDNS; cached)
 	$(LLMOPS) images build
 
-demo: install engine control-plane ## local cluster and stack up, then revision 2 of a model shipped through a load-tested canary
-	$(LLMOPS) cluster up
-	$(LLMOPS) upgrade --install
+# `llmops demo` does it all on real pods: cluster up with the real node, `llmops local install`
+# (images loaded, the umbrella chart with the local overlay), then revision 2 of a model through
+# a gated canary; DEMO_ARGS=--fail-gate shows the gate rolling back. `llmops demo down` stops it.
+demo: install system-packages engine control-plane images ## the stack on real pods, then revision 2 of a model shipped through a gated canary
 	$(LLMOPS) demo $(DEMO_ARGS)
 
 check: install ## ruff (lint + format), mypy --strict, import-linter

@@ -76,7 +76,7 @@ app.command("install")(charts.install)
 app.command("upgrade")(charts.upgrade)
 app.command("uninstall")(charts.uninstall)
 app.command("template")(charts.template)
-app.command("demo")(demo.demo)
+app.add_typer(demo.app, name="demo")
 
 
 def main() -> None:

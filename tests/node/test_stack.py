@@ -10,12 +10,15 @@ chart's ServiceAccount. Every pod's containers are checked in containerd too.
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -406,3 +409,71 @@ def test_should_carry_a_canary_with_the_operator_in_its_pod(
         kube.kubectl("delete", "modeldeployment", CANARY_MD, "-n", ns, "--ignore-not-found",
                      "--timeout=180s")  # fmt: skip
         kube.kubectl("scale", "-n", ns, release_engine, "--replicas=1")
+
+
+# -- `llmops demo` (`make demo`'s main job), as a user runs it, on this module's stack -------
+
+DEMO_SUMMARY = re.compile(r"steady client: (\d+) requests, (\d+) failed")
+
+
+def run_demo(stack: Stack, work_dir: Path, *args: str) -> str:
+    """`llmops demo` in a process of its own, against this module's stack (its `llmops local
+    install` is then an upgrade that changes nothing); the output, once it exited 0."""
+    done = subprocess.run(
+        [sys.executable, "-m", "llmops", "demo", "--namespace", stack.namespace,
+         "--work-dir", str(work_dir), *args],
+        capture_output=True, text=True, check=False, timeout=2400,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )  # fmt: skip
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-6000:]
+    return out
+
+
+def demo_verdict(stack: Stack, status: dict[str, Any]) -> dict[str, str]:
+    """The gate's verdict ConfigMap: the in-cluster Job's pod wrote it (the operator made it
+    pending; only the Job's ServiceAccount may update it)."""
+    job = f"chat-{status['loadTest']['name']}"
+    raw = stack.kube.kubectl("get", "configmap", f"{job}-verdict", "-n", stack.namespace,
+                             "-o", "json").stdout  # fmt: skip
+    return dict(json.loads(raw)["data"])
+
+
+def test_the_demo_ships_revision_2_on_real_pods_without_a_failed_request(
+    stack: Stack, tmp_path: Path
+) -> None:
+    out = run_demo(stack, tmp_path)
+
+    assert "revision 2 shipped" in out, out[-3000:]
+    requests, failed = map(int, DEMO_SUMMARY.findall(out)[-1])
+    assert failed == 0 and requests >= 10, out[-3000:]
+    assert "citations: [1] logging.md" in out, out  # the RAG answer cites the right page
+    status = model_deployment(stack)["status"]
+    assert status["phase"] == "Succeeded" and status["stableRevision"] == "2"
+    verdict = demo_verdict(stack, status)
+    assert verdict["passed"] == "true" and verdict["headline"].startswith("PASS")
+    assert "summary.md" in verdict
+    assert (tmp_path / "load-test-summary.md").read_text() == verdict["summary.md"]
+    runs = status["analysisRuns"]
+    assert runs and runs[-1]["phase"] == "Successful", runs  # judged on Prometheus' data
+    scraped = re.search(r"Prometheus \(in the cluster\): (\d+) pods scraped", out)
+    assert scraped and int(scraped.group(1)) >= 5, out[-2000:]
+    (pod,) = revision_pods(stack, status["stableHash"])
+    assert pod["spec"]["nodeName"] == node_spec.NODE_NAME
+    page = (tmp_path / "timeline.html").read_text()
+    assert "<html" in page.lower() and "revision 2" in page
+
+
+def test_the_demo_with_a_failing_gate_rolls_back_without_a_failed_request(
+    stack: Stack, tmp_path: Path
+) -> None:
+    out = run_demo(stack, tmp_path, "--fail-gate")
+
+    assert "revision 2 rolled back" in out, out[-3000:]
+    requests, failed = map(int, DEMO_SUMMARY.findall(out)[-1])
+    assert failed == 0 and requests >= 10, out[-3000:]
+    status = model_deployment(stack)["status"]
+    assert status["phase"] == "RolledBack" and status["stableRevision"] == "1"
+    verdict = demo_verdict(stack, status)
+    assert verdict["passed"] == "false" and verdict["headline"].startswith("FAIL")
+    assert not revision_pods(stack, status["canaryHash"])  # scaled to 0 after the drain

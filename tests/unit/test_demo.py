@@ -1,79 +1,113 @@
-"""`llmops demo`'s pure parts: what it applies and writes, and how it reads a rollout."""
+"""`llmops demo`'s pure parts: what it applies, how it reads a rollout, how it counts."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import json
 from typing import Any
 
 import pytest
 import yaml
 
 from llmops.app import main
-from llmops_contracts.routing import parse_routing_table
+from llmops_infra.charts import local
 from llmops_infra.demo.plan import (
-    EXAMPLE,
+    SCALE_DOWN_DELAY_S,
     STRICT_SLO,
     Outcome,
-    build_demo_manifest,
+    Tally,
+    build_demo_deployment,
+    build_ingest_request,
     build_revision_patch,
-    build_routing_table,
     clock,
     describe_progress,
-    report_path,
+    gate_job,
+    judge_stream,
     rollout_outcome,
     unexpected_outcome,
 )
-from llmops_infra.demo.processes import stop_leftover
 from llmops_infra.settings import REPO_ROOT
-from llmops_operator.core.spec.schema import parse_spec
+from llmops_operator.core.spec.schema import parse_spec, template_hash, template_of
 
-SHIPPED = (REPO_ROOT / EXAMPLE).read_text()
-SLOS = yaml.safe_load(SHIPPED)["spec"]["strategy"]["canary"]["steps"][1]["loadTest"]["slos"]
+OVERLAY = yaml.safe_load((REPO_ROOT / "charts/llmops-stack" / local.OVERLAY_FILE).read_text())
+DEMO = build_demo_deployment(OVERLAY, fail_gate=False)
+SLOS = DEMO["spec"]["strategy"]["canary"]["steps"][1]["loadTest"]["slos"]
 
 
 def md(status: dict[str, Any], generation: int = 2) -> dict[str, Any]:
-    """The ModelDeployment as `kubectl get -o json` returns it, with the example's spec."""
-    spec = yaml.safe_load(SHIPPED)["spec"]
-    return {"metadata": {"name": "chat", "generation": generation}, "spec": spec, "status": status}
+    """The ModelDeployment as `kubectl get -o json` returns it, with the demo's spec."""
+    return {"metadata": {"name": "chat", "generation": generation}, "spec": DEMO["spec"],
+            "status": status}  # fmt: skip
 
 
-def test_should_route_both_revisions_of_the_alias_to_the_local_vllm() -> None:
-    text = build_routing_table("chat", "http://127.0.0.1:18000/v1", "gemma-3-270m")
-
-    table = parse_routing_table(yaml.safe_load(text))
-    backends = {b.revision: b for b in table.routes["chat"].backends}
-    assert set(backends) == {"stable", "canary"}
-    assert {b.url for b in backends.values()} == {"http://127.0.0.1:18000/v1"}
-    assert backends["stable"].weight == 100 and backends["canary"].weight == 0
-    assert text.startswith("# ") and "kwok runs no containers" in text
-
-
-def test_should_apply_the_example_as_shipped() -> None:
-    assert build_demo_manifest(SHIPPED, fail_gate=False) == yaml.safe_load(SHIPPED)
-
-
-def test_should_replace_only_the_gate_slos_with_the_strict_one_when_the_gate_must_fail() -> None:
-    failing = build_demo_manifest(SHIPPED, fail_gate=True)
-
-    expected = yaml.safe_load(SHIPPED)
-    gate = expected["spec"]["strategy"]["canary"]["steps"][1]["loadTest"]
-    assert gate["slos"] != [STRICT_SLO]
-    gate["slos"] = [STRICT_SLO]
-    assert failing == expected
-    parse_spec(failing["spec"])  # the operator accepts it
+def test_the_demo_deployment_is_one_the_operator_accepts_with_rag_and_drain_delays() -> None:
+    spec = parse_spec(DEMO["spec"])
+    canary = spec.strategy.canary
+    assert canary is not None
+    kinds = [
+        next(k for k, v in step.model_dump().items() if v is not None) for step in canary.steps
+    ]
+    assert kinds == ["set_weight", "load_test", "analysis", "set_weight", "pause"]
+    assert canary.scale_down_delay_seconds == canary.abort_scale_down_delay_seconds
+    assert canary.scale_down_delay_seconds == SCALE_DOWN_DELAY_S >= 60
+    assert spec.route.rag is not None and spec.route.rag.collection == "handbook"
+    assert spec.pod.node_selector == {"llmops.dev/node": "real"}
 
 
-def test_should_refuse_a_failing_gate_without_a_load_test_step() -> None:
-    without = yaml.safe_load(SHIPPED)
-    without["spec"]["strategy"]["canary"]["steps"] = [{"setWeight": 50}]
+def test_a_failing_gate_changes_only_the_load_test_slos() -> None:
+    failing = build_demo_deployment(OVERLAY, fail_gate=True)
+    steps = failing["spec"]["strategy"]["canary"]["steps"]
+    assert steps[1]["loadTest"]["slos"] == [STRICT_SLO]
+    steps[1]["loadTest"]["slos"] = SLOS
+    assert failing == DEMO
 
-    with pytest.raises(ValueError, match="no loadTest step"):
-        build_demo_manifest(yaml.safe_dump(without), fail_gate=True)
+
+def test_revision_2_changes_engine_flags_and_retrieval_so_it_is_a_new_revision() -> None:
+    patched = json.loads(json.dumps(DEMO))
+    patch = json.loads(build_revision_patch(DEMO))
+    patched["spec"]["model"].update(patch["spec"]["model"])
+    patched["spec"]["engine"].update(patch["spec"]["engine"])
+    patched["spec"]["route"].update(patch["spec"]["route"])
+    before, after = parse_spec(DEMO["spec"]), parse_spec(patched["spec"])
+    assert after.model.revision == "2"
+    assert "--max-num-seqs=4" in after.engine.extra_args
+    assert after.route.rag is not None and after.route.rag.top_k == 2
+    assert template_hash(template_of(before)) != template_hash(template_of(after))
 
 
-def test_should_patch_only_the_model_revision() -> None:
-    assert build_revision_patch("2") == '{"spec":{"model":{"revision":"2"}}}'
+def test_the_corpus_request_names_each_page_as_markdown() -> None:
+    body = build_ingest_request({"b.md": "B", "a.md": "A"})
+    assert [d["name"] for d in body["documents"]] == ["a.md", "b.md"]
+    assert {d["media_type"] for d in body["documents"]} == {"text/markdown"}
+    assert body["embedder"] == local.EMBED_MODEL
+
+
+def test_the_gate_job_is_found_from_the_status() -> None:
+    assert gate_job(md({"loadTest": {"name": "lt-ab12-s1"}})) == "chat-lt-ab12-s1"
+    assert gate_job(md({})) == ""
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "why"),
+    [
+        (200, 'data: {"choices": []}\n\ndata: [DONE]\n\n', ""),
+        (200, 'data: {"choices": []}\n\n', "stream cut before data: [DONE]"),
+        (200, 'data: {"error": {"message": "upstream gone"}}\n\ndata: [DONE]\n\n',
+         'error event: {"error": {"message": "upstream gone"}}'),
+        (503, '{"error": {"message": "gone"}}', 'HTTP 503: {"error": {"message": "gone"}}'),
+    ],
+)  # fmt: skip
+def test_a_streamed_answer_counts_only_when_whole(status: int, body: str, why: str) -> None:
+    assert judge_stream(status, body) == why
+
+
+def test_the_tally_counts_every_request_and_keeps_each_failure() -> None:
+    tally = Tally()
+    tally.record("chat-aaa")
+    tally.record("chat-bbb")
+    tally.record("chat-aaa")
+    tally.record("", "HTTP 502: bad gateway")
+    assert tally.total == 4 and tally.ok == 3
+    assert tally.summary() == "4 requests, 1 failed (served by chat-aaa 2, chat-bbb 1)"
 
 
 @pytest.mark.parametrize(
@@ -102,17 +136,17 @@ def test_should_say_phase_step_weight_and_message_in_one_line() -> None:
     status = {
         "phase": "Analyzing",
         "canaryRevision": "2",
-        "canaryWeight": 10,
+        "canaryWeight": 20,
         "currentStepIndex": 1,
         "stableRevision": "1",
-        "message": "step 2/4: load test running",
+        "message": "step 2/5: load test running",
     }
 
     line = describe_progress(md(status))
 
     assert line == (
-        f"Analyzing  loadTest chat 2 users 15s: {', '.join(SLOS)}  "
-        "revision 2 at 10%  step 2/4: load test running"
+        f"Analyzing  loadTest chat 2 users 20s: {', '.join(SLOS)}  "
+        "revision 2 at 20%  step 2/5: load test running"
     )
 
 
@@ -142,26 +176,9 @@ def test_should_accept_only_the_outcome_the_demo_shows(
     assert unexpected_outcome(outcome, reason, fail_gate=fail_gate) is unexpected
 
 
-def test_should_find_the_local_report_of_a_file_link_only() -> None:
-    assert report_path("file:///tmp/a%20b/report.html") == Path("/tmp/a b/report.html")
-    assert report_path("http://mlflow:5000/#/experiments/1/runs/abc") is None
-    assert report_path("") is None
-
-
 def test_should_show_minutes_and_seconds() -> None:
     assert clock(0) == "0:00"
     assert clock(83.9) == "1:23"
-
-
-def test_should_drop_a_stale_pid_file_without_stopping_an_unrelated_process(
-    tmp_path: Path,
-) -> None:
-    pid_file = tmp_path / "operator.pid"
-    pid_file.write_text(f"{os.getpid()}\n")  # this pytest process: not the operator
-
-    stop_leftover(pid_file, "llmops_operator.main")
-
-    assert not pid_file.exists()  # and this test is still running
 
 
 def test_should_refuse_a_namespace_that_is_no_dns_label(

@@ -84,8 +84,9 @@ def restricted_namespace(name: str) -> dict[str, Any]:
 
 def prepare(
     settings: LocalSettings, target: LocalTarget, namespace: str, report: Report
-) -> list[dict[str, Any]]:
-    """Images on the node, the namespace and the engine's claims; returns the volume objects."""
+) -> dict[str, str]:
+    """Images on the node, the namespace and the engine's claims; returns each image's
+    content key by name (`image_annotations` turns them into pod annotations)."""
     built = images.build_images(settings)
     images.load([b.archive for b in built], settings.containerd_socket)
     report(f"{len(built)} images on the node")
@@ -97,7 +98,27 @@ def prepare(
     # checkout's ModelDeployment CRD is applied as the operator chart's NOTES tell an upgrade.
     _run(target, ["kubectl", "apply", "--server-side", "--force-conflicts", "-f", str(CRD_PATH)],
          "apply the ModelDeployment CRD")  # fmt: skip
-    return volumes
+    return {b.name: b.key for b in built}
+
+
+# The components whose pods run an image of ours, by chart key of the umbrella.
+_IMAGE_OF = {
+    "rag-gateway": "rag-gateway",
+    "llmops-operator": "llmops-operator",
+    "milvus": "milvus",
+    "llm-inference": "vllm-cpu",
+}
+
+
+def image_annotations(keys: dict[str, str]) -> list[str]:
+    """``--set`` flags that put each image's content key on its pods: a rebuilt image (same
+    tag, never pulled) then rolls its pods, as a new digest would in a registry."""
+    flags = []
+    for chart, image in _IMAGE_OF.items():
+        if image in keys:
+            key = f"{chart}.podAnnotations.llmops\\.dev/image-key"
+            flags += ["--set-string", f"{key}={keys[image]}"]
+    return flags
 
 
 def install(
@@ -110,7 +131,7 @@ def install(
     report: Report | None = None,
 ) -> LocalInstall:
     say = report or (lambda _msg: None)
-    prepare(settings, target, namespace, say)
+    keys = prepare(settings, target, namespace, say)
     with tempfile.TemporaryDirectory(prefix="llmops-local-") as tmp:
         charts = Path(tmp) / "charts"
         shutil.copytree(
@@ -137,7 +158,16 @@ def install(
         try:
             _run(
                 target,
-                [*helm, release, str(stack), "-f", str(overlay), "--wait", f"--timeout={timeout}"],
+                [
+                    *helm,
+                    release,
+                    str(stack),
+                    "-f",
+                    str(overlay),
+                    *image_annotations(keys),
+                    "--wait",
+                    f"--timeout={timeout}",
+                ],
                 f"helm install {release}",
             )
             _run(

@@ -1,33 +1,50 @@
-"""What the demo applies, writes and reads, as pure functions over plain data (no I/O):
-the gateway's routing table, the example's manifest, the revision patch, and the one-line
-view of a rollout and how it ended, read from the ModelDeployment as JSON."""
+"""What the demo applies and reads, as pure functions over plain data (no I/O): the
+ModelDeployment and its revision-2 patch, the sample corpus's request, how a rollout reads in
+one line and how it ended, and the tally of the steady client load."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
-import yaml
-
-from llmops_contracts.routing import (
-    Backend,
-    Revision,
-    Route,
-    RoutingTable,
-    dump_routing_table,
-)
+from llmops_infra.charts import local
 from llmops_operator.core.spec.schema import SpecError, parse_spec
 from llmops_operator.views.status_text import describe_step
 
-EXAMPLE = Path("examples/rollouts/canary-load-tested.yaml")  # relative to the checkout
-NAME = "chat"  # the example's ModelDeployment and its gateway alias
-DEFAULT_NAMESPACE = "llmops-demo"
-# Marks the namespaces the demo made: only those does it ever delete.
-MANAGED_BY_LABEL, MANAGED_BY = "app.kubernetes.io/managed-by", "llmops-demo"
+NAME = "chat"  # the demo's ModelDeployment and its gateway alias
+DEFAULT_NAMESPACE = "llmops"  # the stack's namespace: the operator and the gateway live there
+CORPUS = Path("examples/corpus")  # relative to the checkout: the sample documents
+COLLECTION = "handbook"
+QUESTION = "How long are application logs kept?"
 STRICT_SLO = "ttft_p95_s <= 0.001"  # no CPU answers within a millisecond: the gate must fail
+# The old revision stays up this long after the switch (and a rolled-back candidate after its
+# weight went to 0): longer than a gateway takes to see the new routing table (the kubelet
+# refreshes a mounted ConfigMap within about a minute), so no request meets a pod that left.
+SCALE_DOWN_DELAY_S = 90
+
+# The canary of revision 2: a fifth of the traffic, the load-test gate in a Job (through the
+# gateway, the canary pinned), analysis on the in-cluster Prometheus over the same minute, then
+# half the traffic and a short pause before the switch. Sized for vLLM on 2 CPU cores.
+LOAD_TEST: dict[str, Any] = {
+    "profile": "chat",
+    "users": 2,
+    "duration": "20s",
+    "inputTokens": 16,
+    "outputTokens": 8,
+    "minRequests": 2,
+    # a base 270M model now and then answers nothing (an error to the load test)
+    "slos": ["error_ratio <= 0.2", "ttft_p95_s <= 60"],
+}
+ANALYSIS: dict[str, Any] = {
+    "interval": "5s",
+    "count": 2,
+    "window": "1m",
+    "maxErrorRate": 0.2,
+    "maxTtftP95Seconds": 30,
+}
 
 
 class Outcome(StrEnum):
@@ -36,41 +53,58 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
-def build_routing_table(alias: str, url: str, model: str) -> str:
-    """The gateway's table: ``alias`` with a stable and a canary backend, both the local vLLM.
+def build_steps(*, fail_gate: bool) -> list[dict[str, Any]]:
+    gate = {**LOAD_TEST, "slos": [STRICT_SLO]} if fail_gate else dict(LOAD_TEST)
+    return [
+        {"setWeight": 20},
+        {"loadTest": gate},
+        {"analysis": dict(ANALYSIS)},
+        {"setWeight": 50},
+        {"pause": {"duration": "5s"}},
+    ]
 
-    The load-test gate pins the canary (``x-llmops-revision: canary``), so the gate's load
-    goes to the canary backend whatever the weights."""
-    weights: tuple[tuple[Revision, int], ...] = (("stable", 100), ("canary", 0))
-    # a base model: chat is rendered as a completion prompt
-    backends = tuple(
-        Backend(name=role, url=url, model=model, weight=weight, revision=role, chat="completion")
-        for role, weight in weights
+
+def build_demo_deployment(stack_overlay: dict[str, Any], *, fail_gate: bool) -> dict[str, Any]:
+    """Revision 1 of the demo's ModelDeployment: Gemma on the real node like the overlay's
+    vLLM release, alias ``chat`` with RAG over the sample corpus."""
+    md = local.build_model_deployment(
+        stack_overlay, name=NAME, alias=NAME, revision="1", steps=build_steps(fail_gate=fail_gate)
     )
-    header = (
-        "# Written by `llmops demo`. kwok runs no containers, so the revisions' pods serve\n"
-        "# nothing: both revisions' traffic goes to the local vLLM on the CPU instead.\n"
-    )
-    table = RoutingTable(version="1", routes={alias: Route(backends=backends)})
-    return header + yaml.safe_dump(dump_routing_table(table), sort_keys=False)
+    md["spec"]["route"]["rag"] = {
+        "collection": COLLECTION,
+        "embedder": local.EMBED_MODEL,
+        "topK": 3,
+    }
+    md["spec"]["strategy"]["canary"]["scaleDownDelaySeconds"] = SCALE_DOWN_DELAY_S
+    md["spec"]["strategy"]["canary"]["abortScaleDownDelaySeconds"] = SCALE_DOWN_DELAY_S
+    return md
 
 
-def build_demo_manifest(example: str, *, fail_gate: bool) -> dict[str, Any]:
-    """The example as shipped; with ``fail_gate`` its load-test SLOs are ``STRICT_SLO``."""
-    doc: dict[str, Any] = yaml.safe_load(example)
-    if fail_gate:
-        gates = [
-            s["loadTest"] for s in doc["spec"]["strategy"]["canary"]["steps"] if "loadTest" in s
-        ]
-        if not gates:
-            raise ValueError("the example has no loadTest step")
-        for gate in gates:
-            gate["slos"] = [STRICT_SLO]
-    return doc
+def build_revision_patch(md: dict[str, Any]) -> str:
+    """Revision 2: other engine flags (at most 4 sequences at once) and retrieval settings
+    (2 passages instead of 3), as a merge patch."""
+    engine_args = [*md["spec"]["engine"]["extraArgs"], "--max-num-seqs=4"]
+    rag = {**md["spec"]["route"]["rag"], "topK": 2}
+    patch = {
+        "spec": {
+            "model": {"revision": "2"},
+            "engine": {"extraArgs": engine_args},
+            "route": {"rag": rag},
+        }
+    }
+    return json.dumps(patch, separators=(",", ":"))
 
 
-def build_revision_patch(revision: str) -> str:
-    return json.dumps({"spec": {"model": {"revision": revision}}}, separators=(",", ":"))
+def build_ingest_request(documents: dict[str, str]) -> dict[str, Any]:
+    """``POST /v1/ingest`` of the corpus (name -> Markdown text)."""
+    return {
+        "collection": COLLECTION,
+        "embedder": local.EMBED_MODEL,
+        "documents": [
+            {"name": name, "text": text, "media_type": "text/markdown"}
+            for name, text in sorted(documents.items())
+        ],
+    }
 
 
 def rollout_outcome(obj: dict[str, Any], revision: str) -> Outcome | None:
@@ -133,10 +167,52 @@ def unexpected_outcome(outcome: Outcome, reason: str, *, fail_gate: bool) -> boo
     return outcome is not Outcome.PROMOTED
 
 
-def report_path(url: str) -> Path | None:
-    """The local file a ``file://`` report link names (None for any other link)."""
-    parsed = urlparse(url)
-    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+def gate_job(obj: dict[str, Any]) -> str:
+    """The gate Job's name of the rollout's load test (`JobLoadTestRunner`'s naming), or ''."""
+    status = obj.get("status") or {}
+    run = (status.get("loadTest") or {}).get("name")
+    name = (obj.get("metadata") or {}).get("name")
+    return f"{name}-{run}".lower() if run and name else ""
+
+
+@dataclass
+class Tally:
+    """The steady client load's requests: every one counted, every failure kept (why)."""
+
+    ok: int = 0
+    failures: list[str] = field(default_factory=list)
+    by_backend: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.ok + len(self.failures)
+
+    def record(self, backend: str, failure: str = "") -> None:
+        if failure:
+            self.failures.append(failure)
+        else:
+            self.ok += 1
+            self.by_backend[backend] = self.by_backend.get(backend, 0) + 1
+
+    def summary(self) -> str:
+        served = ", ".join(f"{name} {count}" for name, count in sorted(self.by_backend.items()))
+        return f"{self.total} requests, {len(self.failures)} failed" + (
+            f" (served by {served})" if served else ""
+        )
+
+
+def judge_stream(status: int, body: str) -> str:
+    """Why a streamed chat completion failed, or '' when it is whole: HTTP 200, chunks, no
+    error event, and the closing ``data: [DONE]`` (a cut stream has none)."""
+    if status != 200:
+        return f"HTTP {status}: {body[:120]}"
+    events = [line[5:].strip() for line in body.splitlines() if line.startswith("data:")]
+    errors = [event for event in events if '"error"' in event]
+    if errors:
+        return f"error event: {errors[0][:120]}"
+    if not events or events[-1] != "[DONE]":
+        return "stream cut before data: [DONE]"
+    return ""
 
 
 def clock(seconds: float) -> str:

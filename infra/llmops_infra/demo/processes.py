@@ -1,87 +1,24 @@
-"""The processes the demo starts (the gateway, the operator), and the commands it runs
-(kubectl, `kubectl llmops`), each failure raised as one `LlmopsError` naming its log."""
+"""What the demo runs beside the cluster: kubectl (and its port-forwards on 127.0.0.1),
+`kubectl llmops`, and the steady client load through the gateway, each failure raised as one
+`LlmopsError` naming what to do."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import httpx
 
+from llmops_infra.demo.plan import Tally, judge_stream
 from llmops_infra.errors import LlmopsError
 
-STOP_GRACE_S = 20.0  # the operator stops its gate run (Locust) before it exits
-
-
-@dataclass
-class LocalProcess:
-    """A process the demo starts, in its own session (Ctrl-C reaches only the demo, which
-    stops it in order), logging to ``log``."""
-
-    name: str
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid_file(self) -> Path:
-        return self.log.with_suffix(".pid")
-
-    def start(self, argv: list[str], env: dict[str, str], marker: str) -> None:
-        stop_leftover(self.pid_file, marker)
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, start_new_session=True,
-            )  # fmt: skip
-        self.pid_file.write_text(f"{self.process.pid}\n")
-
-    def check(self) -> None:
-        """Raise, naming the log, if the process has exited."""
-        code = self.process.poll() if self.process else None
-        if code is not None:
-            lines = [ln for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]
-            last = lines[-1].strip()[:160] if lines else "no output"
-            raise LlmopsError(self.name, f"exited with code {code} ({last})", f"read {self.log}")
-
-    def stop(self) -> bool:
-        """SIGTERM (the operator stops its gate runs on the way out), SIGKILL to the whole
-        group after the grace. True if it was still running."""
-        if self.process is None:
-            return False
-        running = self.process.poll() is None
-        if running:
-            self.process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(STOP_GRACE_S)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self.pid_file.unlink(missing_ok=True)
-        return running
-
-
-def stop_leftover(pid_file: Path, marker: str) -> None:
-    """Stop the process a killed demo left (its pid file is still here), if that pid is
-    still that process (``marker`` in its command line), and its whole group."""
-    try:
-        pid = int(pid_file.read_text())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except (OSError, ValueError):
-        pid_file.unlink(missing_ok=True)
-        return
-    if marker in cmdline:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
-            time.sleep(2)
-            os.killpg(pid, signal.SIGKILL)
-    pid_file.unlink(missing_ok=True)
+BACKEND_HEADER = "x-llmops-backend"  # the gateway names the backend that served a request
 
 
 @dataclass(frozen=True)
@@ -105,19 +42,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_answering(proc: LocalProcess, url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        proc.check()
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        time.sleep(0.5)
-    raise LlmopsError(
-        proc.name, f"not answering on {url} after {timeout:.0f} s", f"read {proc.log}"
-    )
-
-
 def drop_finalizers(kubectl: Kubectl, namespace: str) -> None:
     listed = kubectl.run("get", "modeldeployments.llmops.dev", "-n", namespace, "-o", "name",
                          check=False)  # fmt: skip
@@ -138,3 +62,76 @@ def plugin(kube_env: dict[str, str], *args: str) -> str:
         lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
         raise LlmopsError(f"kubectl llmops {args[0]}", lines[-1].strip())
     return done.stdout
+
+
+@contextlib.contextmanager
+def port_forward(kubectl: Kubectl, namespace: str, target: str, remote: int) -> Iterator[str]:
+    """`kubectl port-forward` on 127.0.0.1 to ``target`` (``svc/name``); yields the local
+    base URL and stops the forward on the way out."""
+    local = free_port()
+    proc = subprocess.Popen(
+        ["kubectl", "port-forward", "-n", namespace, "--address=127.0.0.1", target,
+         f"{local}:{remote}"],
+        env=kubectl.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", local), 1):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                error = (proc.stderr.read() if proc.stderr else "").strip() or "no answer"
+                raise LlmopsError(
+                    f"port-forward to {namespace}/{target}",
+                    error.splitlines()[-1],
+                    f"kubectl -n {namespace} get pods; kubectl -n {namespace} describe {target}",
+                )
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{local}"
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+
+
+@dataclass
+class SteadyLoad:
+    """One client sending streamed chat completions through the gateway, back to back with
+    a short pause, counting every request (`Tally`) until `stop`."""
+
+    base_url: str
+    model: str
+    pause_s: float = 0.5
+    tally: Tally = field(default_factory=Tally)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="steady-load", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> Tally:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=180)
+        return self.tally
+
+    def _loop(self) -> None:
+        body = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": "Name one colour of the sky."}],
+            "max_tokens": 8,
+            "stream": True,
+        }
+        with httpx.Client(base_url=self.base_url, timeout=120) as client:
+            while not self._stop.is_set():
+                backend, failure = "", ""
+                try:
+                    with client.stream("POST", "/v1/chat/completions", json=body) as response:
+                        text = "".join(response.iter_text())
+                        backend = response.headers.get(BACKEND_HEADER, "?")
+                        failure = judge_stream(response.status_code, text)
+                except httpx.HTTPError as err:
+                    failure = f"{type(err).__name__}: {err}"
+                self.tally.record(backend, failure)
+                self._stop.wait(self.pause_s)

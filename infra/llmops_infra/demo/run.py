@@ -5,52 +5,55 @@ from __future__ import annotations
 import contextlib
 import json
 import shlex
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+import yaml
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from llmops_infra import cluster, engine
-from llmops_infra.charts import CRD_PATH
+from llmops_infra import cluster
+from llmops_infra.charts import local, local_install
 from llmops_infra.demo.plan import (
+    CORPUS,
     DEFAULT_NAMESPACE,
-    EXAMPLE,
-    MANAGED_BY,
-    MANAGED_BY_LABEL,
     NAME,
-    STRICT_SLO,
+    QUESTION,
     Outcome,
-    build_demo_manifest,
+    Tally,
+    build_demo_deployment,
+    build_ingest_request,
     build_revision_patch,
-    build_routing_table,
     clock,
     describe_progress,
+    gate_job,
     is_seen,
     progress_reason,
-    report_path,
     rollout_outcome,
     unexpected_outcome,
 )
 from llmops_infra.demo.processes import (
     Kubectl,
-    LocalProcess,
+    SteadyLoad,
     drop_finalizers,
-    free_port,
     plugin,
-    wait_answering,
+    port_forward,
 )
 from llmops_infra.errors import LlmopsError
 from llmops_infra.settings import LocalSettings, base_env
 from llmops_infra.toolchain import ensure_tools, tool_env
 
-START_TIMEOUT_S = 90.0  # the gateway or the operator answering (imports on 2 busy cores)
-FIRST_REVISION_TIMEOUT_S = 180.0
-ROLLOUT_TIMEOUT_S = 600.0  # the gate's 15 s run plus Locust's start, on a loaded machine
+RELEASE = "llmops"  # `llmops local install`'s release: the overlay names its Services after it
+GATEWAY_SVC, GATEWAY_PORT = f"svc/{RELEASE}-rag-gateway", 8080
+PROMETHEUS_SVC, PROMETHEUS_PORT = f"svc/{RELEASE}-prometheus", 9090
+RELEASE_MODEL = f"deployment/{RELEASE}-llm-inference"
+FIRST_REVISION_TIMEOUT_S = 900.0  # a cold Gemma load on 2 busy cores
+ROLLOUT_TIMEOUT_S = 900.0  # revision 2's load, the gate Job, analysis, pause
 POLL_S = 1.0
 
 
@@ -59,9 +62,11 @@ class DemoResult:
     outcome: Outcome
     reason: str  # the Progressing condition's reason, e.g. LoadTestFailed
     message: str
-    report: str  # the gate's report: a local path, or the link status holds
+    report: str  # where the gate's report is: a file in the work dir, or the link in status
     timeline: Path
     seconds: float  # revision 2's rollout, from the patch to its end
+    load: Tally  # the steady client load during revision 2's rollout
+    answer: str  # the RAG answer, with its citations
 
 
 @dataclass
@@ -71,8 +76,6 @@ class Demo:
     work_dir: Path
     fail_gate: bool
     console: Console
-    processes: list[LocalProcess] = field(default_factory=list)
-    kubectl: Kubectl | None = None  # set once the cluster is known
 
     def say(self, text: str, *, markup: bool = True) -> None:
         self.console.print(text, highlight=False, soft_wrap=True, markup=markup)
@@ -81,183 +84,261 @@ class Demo:
     def phase(self, title: str) -> Iterator[list[str]]:
         """A live line while the phase runs, then one line: done (with notes) or failed."""
         notes: list[str] = []
+        started = time.monotonic()
         try:
             with self.console.status(escape(f"{title} ...")):
                 yield notes
         except BaseException:
             self.say(f"[red]✘[/] {escape(title)}")
             raise
-        done = title + (f" ({', '.join(notes)})" if notes else "")
-        self.say(f"[green]✔[/] {escape(done)}")
-
-    def let_go(self) -> None:
-        """Stop the processes the demo started; idempotent. Without the operator nothing
-        would remove its finalizer and deleting the namespace by hand would hang, so it goes
-        too (the ModelDeployment stays, readable with `kubectl llmops status`)."""
-        stopped = [proc.name for proc in reversed(self.processes) if proc.stop()]
-        if stopped:
-            self.say(f"stopped what the demo started: {', '.join(stopped)}", markup=False)
-            if self.kubectl is not None:
-                drop_finalizers(self.kubectl, self.namespace)
+        notes.append(f"{time.monotonic() - started:.0f} s")
+        self.say(f"[green]✔[/] {escape(title)} ({escape(', '.join(notes))})")
 
     def run(self) -> DemoResult:
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            return self._run()
-        finally:
-            self.let_go()  # on every way out: a failed step, Ctrl-C
+        kubectl, kube_env = self._cluster_up()
+        self._install(kubectl, kube_env)
+        overlay = yaml.safe_load(
+            (self.settings.repo_root / "charts" / "llmops-stack" / local.OVERLAY_FILE).read_text()
+        )
+        md = build_demo_deployment(overlay, fail_gate=self.fail_gate)
+        self._revision_1(kubectl, md)
+        with port_forward(kubectl, self.namespace, GATEWAY_SVC, GATEWAY_PORT) as gateway:
+            answer = self._rag(gateway)
+            load = SteadyLoad(gateway, NAME)
+            load.start()
+            try:
+                final, seconds = self._revision_2(kubectl, md)
+                self._drain(kubectl, final)
+            finally:
+                tally = load.stop()
+        self.say(f"  steady client load through the gateway: {tally.summary()}", markup=False)
+        return self._final_screen(kubectl, kube_env, final, seconds, tally, answer)
 
-    def _run(self) -> DemoResult:
+    # -- the steps -----------------------------------------------------------------------------
+
+    def _cluster_up(self) -> tuple[Kubectl, dict[str, str]]:
         env = base_env()
-        with self.phase("cluster up") as notes:
+        with self.phase("cluster up with the real node") as notes:
             ensure_tools(self.settings)
             target = cluster.resolve_target(self.settings)
-            if not target.local:
-                notes.append(f"existing cluster, context {target.context}")
-            elif cluster.status(self.settings).is_healthy:
+            if not target.local or not self.settings.real_node:
+                raise LlmopsError(
+                    "llmops demo",
+                    "runs on the local cluster with its real node (pods run for real)",
+                    "unset LLMOPS_USE_EXISTING_CLUSTER and LLMOPS_REAL_NODE",
+                )
+            if cluster.status(self.settings).is_healthy:
                 notes.append("already running")
             else:
                 cluster.up(self.settings, env)
         kube_env = {**tool_env(self.settings, env), "KUBECONFIG": str(target.kubeconfig)}
-        kubectl = self.kubectl = Kubectl(kube_env)
-        with self.phase("engine up (vLLM on the CPU)") as notes:
-            handle = engine.start_engines(self.settings)
-            engine.wait_ready(handle)
-            vllm = handle.url(engine.GENERATE)
-            notes.append(f"{engine.GENERATE_MODEL} at {vllm}")
-        with self.phase(f"CRD applied, namespace {self.namespace} made fresh"):
-            kubectl.run(
-                "apply", "--server-side", "--force-conflicts", "--field-manager=llmops-demo",
-                "-f", str(CRD_PATH),
-            )  # fmt: skip
-            kubectl.run("wait", "--for=condition=Established", "--timeout=60s",
-                        "crd/modeldeployments.llmops.dev")  # fmt: skip
-            self._fresh_namespace(kubectl)
-        gateway = self._start_gateway(vllm, env)
-        self._start_operator(kube_env, gateway)
+        return Kubectl(kube_env), kube_env
+
+    def _install(self, kubectl: Kubectl, kube_env: dict[str, str]) -> None:
+        target = local_install.LocalTarget(Path(kube_env["KUBECONFIG"]), kube_env)
         self.say(
-            f"  note: kwok runs no containers, so both revisions' traffic goes to the local "
-            f"vLLM ({vllm}); see {self.work_dir / 'routing.yaml'}",
-            markup=False,
+            f"\n[bold]the stack[/]  $ llmops local install  (helm upgrade --install {RELEASE} "
+            f"charts/llmops-stack -f charts/llmops-stack/{local.OVERLAY_FILE})"
         )
-        return self._ship(kubectl, kube_env)
+        with self.phase("images on the node, the stack installed and Ready") as notes:
+            done = local_install.install(
+                self.settings, target, namespace=self.namespace, release=RELEASE,
+                report=lambda line: self.say(f"  {line}", markup=False),
+            )  # fmt: skip
+            notes.append(f"every pod Ready {done.seconds_to_ready:.0f} s after helm install")
+        # Two revisions of Gemma side by side need the memory the release's own copy holds.
+        with self.phase(
+            f"$ kubectl scale {RELEASE_MODEL} --replicas=0 (the release's first model steps "
+            "aside: two revisions side by side need its memory on 24 GiB)"
+        ):
+            kubectl.run("scale", "-n", self.namespace, RELEASE_MODEL, "--replicas=0")
+            self._wait_gone(kubectl, f"app.kubernetes.io/instance={RELEASE},"
+                            "app.kubernetes.io/name=llm-inference", 180)  # fmt: skip
+        found = kubectl.run("get", "modeldeployment", NAME, "-n", self.namespace, "-o", "name",
+                            check=False)  # fmt: skip
+        if found.strip():
+            with self.phase(f"the previous demo's ModelDeployment {NAME} deleted"):
+                kubectl.run("delete", "modeldeployment", NAME, "-n", self.namespace,
+                            "--timeout=300s")  # fmt: skip
+                self._wait_gone(kubectl, f"llmops.dev/modeldeployment={NAME}", 300)
 
-    def _fresh_namespace(self, kubectl: Kubectl) -> None:
-        found = kubectl.run("get", "namespace", self.namespace, "-o", "json", check=False)
-        if found:
-            labels = json.loads(found)["metadata"].get("labels") or {}
-            if labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
-                raise LlmopsError(
-                    f"namespace {self.namespace}",
-                    "exists and was not made by `llmops demo`; it is left alone",
-                    "pick another with --namespace",
-                )
-            drop_finalizers(kubectl, self.namespace)
-            kubectl.run("delete", "namespace", self.namespace, "--wait", "--timeout=180s")
-        meta = {"name": self.namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}}
-        ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
-        kubectl.run("apply", "-f", "-", stdin=json.dumps(ns))
-
-    def _start_gateway(self, vllm: str, env: dict[str, str]) -> str:
-        table = self.work_dir / "routing.yaml"
-        table.write_text(build_routing_table(NAME, vllm, engine.GENERATE_MODEL))
-        port = free_port()
-        proc = LocalProcess("gateway", self.work_dir / "gateway.log")
-        url = f"http://127.0.0.1:{port}"
-        with self.phase(f"gateway at {url} (log {proc.log})"):
-            gateway_env = {
-                **env, "LLMOPS_GATEWAY_PORT": str(port), "LLMOPS_GATEWAY_LOG_LEVEL": "warning",
-                "LLMOPS_GATEWAY_ROUTING_TABLE": str(table),
-            }  # fmt: skip
-            proc.start([sys.executable, "-m", "llmops_gateway"], gateway_env, "llmops_gateway")
-            self.processes.append(proc)
-            wait_answering(proc, f"{url}/healthz", START_TIMEOUT_S)
-        return url
-
-    def _start_operator(self, kube_env: dict[str, str], gateway: str) -> None:
-        proc = LocalProcess("operator", self.work_dir / "operator.log")
-        health = f"http://127.0.0.1:{free_port()}/healthz"
-        with self.phase(f"operator watching {self.namespace} (log {proc.log})"):
-            operator_env = {
-                **kube_env,
-                "LLMOPS_OPERATOR_TICK_INTERVAL_S": "1",
-                "LLMOPS_OPERATOR_SERVE_METRICS": "false",
-                "LLMOPS_OPERATOR_REPORT_DIR": str(self.work_dir / "reports"),
-                # Gates go through the gateway, the canary pinned: what users would see.
-                "LLMOPS_OPERATOR_LOADTEST_GATEWAY_URL": gateway,
-            }
-            argv = [
-                sys.executable, "-m", "kopf", "run", "--standalone", "-n", self.namespace,
-                f"--liveness={health}", "-m", "llmops_operator.main",
-            ]  # fmt: skip
-            proc.start(argv, operator_env, "llmops_operator.main")
-            self.processes.append(proc)
-            wait_answering(proc, health, START_TIMEOUT_S)
-
-    def _ship(self, kubectl: Kubectl, kube_env: dict[str, str]) -> DemoResult:
-        example = self.settings.repo_root / EXAMPLE
-        manifest = build_demo_manifest(example.read_text(), fail_gate=self.fail_gate)
-        ns = ["-n", self.namespace]
-        shown = (
-            f"-f {EXAMPLE}" if not self.fail_gate else f"-f - (the example, slos: [{STRICT_SLO}])"
-        )
-        self.say(f"\n[bold]revision 1[/]  $ kubectl apply {escape(shown)} -n {self.namespace}")
-        kubectl.run("apply", *ns, "-f", "-", stdin=json.dumps(manifest))
+    def _revision_1(self, kubectl: Kubectl, md: dict[str, Any]) -> None:
+        manifest = self.work_dir / "chat.yaml"
+        manifest.write_text(yaml.safe_dump(md, sort_keys=False))
+        self.say(f"\n[bold]revision 1[/]  $ kubectl apply -n {self.namespace} -f {manifest}")
+        kubectl.run("apply", "-n", self.namespace, "-f", str(manifest))
         first = self._follow(kubectl, "1", FIRST_REVISION_TIMEOUT_S)
         if rollout_outcome(first, "1") is not Outcome.PROMOTED:
             raise LlmopsError(
                 "revision 1", f"did not come up: {describe_progress(first)}",
-                f"read {self.work_dir / 'operator.log'}",
+                f"kubectl -n {self.namespace} describe modeldeployment {NAME}; "
+                f"kubectl -n {self.namespace} logs deploy/{RELEASE}-llmops-operator",
             )  # fmt: skip
-        patch = build_revision_patch("2")
+
+    def _rag(self, gateway: str) -> str:
+        folder = self.settings.repo_root / CORPUS
+        pages = {
+            p.name: p.read_text() for p in sorted(folder.glob("*.md")) if p.name != "README.md"
+        }
+        self.say(f"\n[bold]RAG[/]  {len(pages)} pages of {CORPUS} through the gateway pod "
+                 "into the Milvus pod", markup=True)  # fmt: skip
+        progress = Progress(
+            TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=self.console, transient=True,
+        )  # fmt: skip
+        chunks = 0
+        with progress, httpx.Client(base_url=gateway, timeout=300) as client:
+            task = progress.add_task("ingesting", total=len(pages))
+            for name, text in pages.items():
+                progress.update(task, description=f"ingesting {name}")
+                response = client.post("/v1/ingest", json=build_ingest_request({name: text}))
+                _check(response, "ingest through the gateway", "POST /v1/ingest")
+                chunks = int(response.json().get("collection_chunks", chunks))
+                progress.advance(task)
+        self.say(f"  [green]✔[/] {len(pages)} pages ingested ({chunks} chunks in the collection)")
+        self.say(f"  $ curl -s {gateway}/v1/rag/query -d '{{\"model\": \"{NAME}\", \"query\": "
+                 f"\"{QUESTION}\"}}'", markup=False)  # fmt: skip
+        response = httpx.post(
+            f"{gateway}/v1/rag/query",
+            json={"model": NAME, "query": QUESTION, "max_tokens": 32, "temperature": 0},
+            timeout=300,
+        )
+        _check(response, "a RAG question through the gateway", "POST /v1/rag/query")
+        body = response.json()
+        cited = ", ".join(
+            f"[{i}] {c.get('document')}" for i, c in enumerate(body.get("citations", []), 1)
+        )
+        answer = f"{body.get('answer', '').strip()}  (citations: {cited or 'none'})"
+        self.say(f"  answer: {answer}", markup=False)
+        return answer
+
+    def _revision_2(self, kubectl: Kubectl, md: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        patch = build_revision_patch(md)
         self.say(
-            f"\n[bold]revision 2[/]  $ kubectl patch md {NAME} -n {self.namespace} "
+            f"\n[bold]revision 2[/]  $ kubectl patch modeldeployment {NAME} -n {self.namespace} "
             f"--type merge -p {escape(shlex.quote(patch))}"
         )
+        self.say("  other engine flags (--max-num-seqs=4) and retrieval settings (topK 2); "
+                 "a steady client sends chat requests through the gateway meanwhile",
+                 markup=False)  # fmt: skip
         started = time.monotonic()
-        kubectl.run("patch", "modeldeployment", NAME, *ns, "--type=merge", "-p", patch)
+        kubectl.run("patch", "modeldeployment", NAME, "-n", self.namespace, "--type=merge",
+                    "-p", patch)  # fmt: skip
         final = self._follow(kubectl, "2", ROLLOUT_TIMEOUT_S)
         seconds = time.monotonic() - started
         outcome = rollout_outcome(final, "2")
         assert outcome is not None  # `_follow` returns only once the rollout ended
-        self.let_go()  # the rollout is over: nothing else may write to it
+        if unexpected_outcome(outcome, progress_reason(final), fail_gate=self.fail_gate):
+            status = final.get("status") or {}
+            raise LlmopsError(
+                "rollout of revision 2",
+                f"{outcome} ({progress_reason(final)}: {status.get('message', '')})",
+                f"kubectl llmops status {NAME} -n {self.namespace}; "
+                f"kubectl -n {self.namespace} logs deploy/{RELEASE}-llmops-operator",
+            )
+        return final, seconds
+
+    def _drain(self, kubectl: Kubectl, final: dict[str, Any]) -> None:
+        """Keep the client load on until the revision that lost its traffic has no pod left:
+        that is when a router still on the old weights would fail a request."""
+        status = final.get("status") or {}
+        keep = status.get("stableHash")
+        title = "the old revision's pod removed after its scale-down delay"
+        with self.phase(title) as notes:
+            deadline = time.monotonic() + 300
+            while True:
+                pods = self._revision_pods(kubectl)
+                others = [p for p in pods if p[1] != keep]
+                if not others:
+                    break
+                if time.monotonic() > deadline:
+                    raise LlmopsError(title, f"pods still there: {others}",
+                                      f"kubectl -n {self.namespace} get pods")  # fmt: skip
+                time.sleep(2)
+            notes.append(f"{len(self._revision_pods(kubectl))} revision pod left")
+
+    def _final_screen(  # noqa: PLR0917 -- what the run gathered, step by step
+        self,
+        kubectl: Kubectl,
+        kube_env: dict[str, str],
+        final: dict[str, Any],
+        seconds: float,
+        tally: Tally,
+        answer: str,
+    ) -> DemoResult:
+        ns = ["-n", self.namespace]
         self.say(f"\n$ kubectl llmops status {NAME} -n {self.namespace}", markup=False)
         self.say(plugin(kube_env, "status", NAME, *ns).rstrip(), markup=False)
         page = self.work_dir / "timeline.html"
+        plugin(kube_env, "timeline", NAME, *ns, "--html", str(page))
+        report = self._gate_report(kubectl, final)
+        with port_forward(kubectl, self.namespace, PROMETHEUS_SVC, PROMETHEUS_PORT) as prom:
+            targets = _prometheus_value(prom, 'count(up{job="pods"} == 1)')
+            ttft = _prometheus_value(
+                prom,
+                "histogram_quantile(0.95, sum by (le) (rate("
+                f'llmops_gateway_time_to_first_token_seconds_bucket{{model="{NAME}"}}[10m])))',
+            )
         self.say(
-            f"\n$ kubectl llmops timeline {NAME} -n {self.namespace} --html {page}", markup=False
-        )
-        self.say(
-            plugin(kube_env, "timeline", NAME, *ns, "--html", str(page)).rstrip(), markup=False
+            f"  Prometheus (in the cluster): {targets} pods scraped; the gateway's TTFT p95 "
+            f"for {NAME} over 10 minutes: {ttft} s",
+            markup=False,
         )
         status = final.get("status") or {}
-        link = str((status.get("loadTest") or {}).get("reportUrl") or "")
-        local = report_path(link)
-        result = DemoResult(
-            outcome=outcome,
+        return DemoResult(
+            outcome=rollout_outcome(final, "2") or Outcome.FAILED,
             reason=progress_reason(final),
             message=str(status.get("message") or ""),
-            report=str(local) if local is not None else link,
+            report=report,
             timeline=page,
             seconds=seconds,
+            load=tally,
+            answer=answer,
         )
-        if unexpected_outcome(outcome, result.reason, fail_gate=self.fail_gate):
-            raise LlmopsError(
-                "rollout of revision 2",
-                f"{outcome} ({result.reason}: {result.message})",
-                f"read {self.work_dir / 'operator.log'} and the report {result.report or '-'}",
-            )
-        return result
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _gate_report(self, kubectl: Kubectl, final: dict[str, Any]) -> str:
+        """The gate's verdict ConfigMap (its Markdown summary) saved in the work dir."""
+        job = gate_job(final)
+        if not job:
+            return ""
+        raw = kubectl.run("get", "configmap", f"{job}-verdict", "-n", self.namespace, "-o",
+                          "json", check=False)  # fmt: skip
+        if not raw:
+            return str(((final.get("status") or {}).get("loadTest") or {}).get("reportUrl", ""))
+        data = json.loads(raw).get("data") or {}
+        path = self.work_dir / "load-test-summary.md"
+        path.write_text(data.get("summary.md") or data.get("headline", ""))
+        return str(path)
+
+    def _revision_pods(self, kubectl: Kubectl) -> list[tuple[str, str]]:
+        raw = kubectl.run("get", "pods", "-n", self.namespace, "-l",
+                          f"llmops.dev/modeldeployment={NAME}", "-o", "json")  # fmt: skip
+        return [
+            (p["metadata"]["name"], p["metadata"]["labels"].get("llmops.dev/revision-hash", ""))
+            for p in json.loads(raw)["items"]
+        ]
+
+    def _wait_gone(self, kubectl: Kubectl, selector: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while kubectl.run("get", "pods", "-n", self.namespace, "-l", selector, "-o", "name"):
+            if time.monotonic() > deadline:
+                raise LlmopsError(
+                    f"pods {selector}",
+                    f"still there after {timeout:.0f} s",
+                    f"kubectl -n {self.namespace} get pods -l {selector}",
+                )
+            time.sleep(2)
 
     def _follow(self, kubectl: Kubectl, revision: str, timeout: float) -> dict[str, Any]:
         """Poll the ModelDeployment until the rollout of ``revision`` ends, printing each new
-        phase or step, with a live line; the processes must stay alive meanwhile."""
+        phase or step, with a live line."""
         started = time.monotonic()
         last, obj = "", dict[str, Any]()
         with self.console.status("waiting for the operator") as live:
             while time.monotonic() - started < timeout:
-                for proc in self.processes:
-                    proc.check()
                 raw = kubectl.run("get", "modeldeployment", NAME, "-n", self.namespace,
                                   "-o", "json")  # fmt: skip
                 obj = dict(json.loads(raw))
@@ -277,8 +358,31 @@ class Demo:
         raise LlmopsError(
             f"rollout of revision {revision}",
             f"not over after {timeout:.0f} s ({last})",
-            f"read {self.work_dir / 'operator.log'}",
+            f"kubectl llmops status {NAME} -n {self.namespace}; "
+            f"kubectl -n {self.namespace} logs deploy/{RELEASE}-llmops-operator",
         )
+
+
+def _check(response: httpx.Response, piece: str, what: str) -> None:
+    if response.status_code == 200:
+        return
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = response.text[:200]
+    raise LlmopsError(
+        piece, f"{what}: HTTP {response.status_code}: {message}",
+        f"kubectl -n {DEFAULT_NAMESPACE} logs deploy/{RELEASE}-rag-gateway",
+    )  # fmt: skip
+
+
+def _prometheus_value(base: str, query: str) -> str:
+    try:
+        found = httpx.get(f"{base}/api/v1/query", params={"query": query}, timeout=10).json()
+        result = found["data"]["result"]
+        return f"{float(result[0]['value'][1]):.3g}" if result else "no data"
+    except (httpx.HTTPError, ValueError, KeyError, IndexError) as err:
+        return f"unreadable ({type(err).__name__})"
 
 
 def run_demo(
@@ -289,7 +393,37 @@ def run_demo(
     work_dir: Path | None = None,
     fail_gate: bool = False,
 ) -> DemoResult:
-    """Run the demo (see the module docstring); the processes it started are stopped on every
-    way out, Ctrl-C included. Raises `LlmopsError` naming the step that failed."""
+    """Run the demo (see the package docstring). Raises `LlmopsError` naming the step that
+    failed and what to read."""
     folder = work_dir or settings.cache_dir / "demo"
     return Demo(settings, namespace, folder, fail_gate, console).run()
+
+
+def stop_demo(
+    settings: LocalSettings,
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    keep_cluster: bool = False,
+    report: Callable[[str], None],
+) -> None:
+    """`llmops demo down`: the demo's ModelDeployment (its operator takes its pods and route
+    away), both releases and the namespace, then the local cluster unless ``keep_cluster``."""
+    if not cluster.status(settings).is_healthy:
+        report("the local cluster is not running: nothing else to stop")
+        return
+    env = base_env()
+    ensure_tools(settings)
+    target = cluster.resolve_target(settings)
+    kube_env = {**tool_env(settings, env), "KUBECONFIG": str(target.kubeconfig)}
+    kubectl = Kubectl(kube_env)
+    deleted = kubectl.run("delete", "modeldeployment", NAME, "-n", namespace,
+                          "--ignore-not-found", "--timeout=180s", check=False)  # fmt: skip
+    if deleted.strip():
+        report(f"ModelDeployment {NAME} deleted")
+    drop_finalizers(kubectl, namespace)  # any the operator could not release
+    local_install.uninstall(local_install.LocalTarget(target.kubeconfig, kube_env),
+                            namespace=namespace, release=RELEASE)  # fmt: skip
+    report(f"releases {RELEASE} and {local.EMBEDDER_RELEASE} and namespace {namespace} removed")
+    if not keep_cluster:
+        cluster.down(settings)
+        report("local cluster stopped (the node left nothing behind)")

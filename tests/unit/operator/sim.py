@@ -29,6 +29,7 @@ def make_spec(**overrides: Any) -> ModelDeploymentSpec:
             "canary": {
                 "warmupSeconds": 10,
                 "scaleDownDelaySeconds": 5,
+                "abortScaleDownDelaySeconds": 0,
                 "steps": [
                     {"setWeight": 20},
                     {"pause": {"duration": "30s"}},

@@ -220,7 +220,11 @@ def test_spec_change_mid_rollout_restarts_cleanly() -> None:
 
 
 def test_abort_promote_full_indefinite_pause_and_spec_paused() -> None:
-    spec = make_spec(strategy={"canary": {"steps": [{"setWeight": 10}, {"pause": {}}]}})
+    spec = make_spec(
+        strategy={
+            "canary": {"abortScaleDownDelaySeconds": 0, "steps": [{"setWeight": 10}, {"pause": {}}]}
+        }
+    )
     world = deployed(spec)
     world.spec = with_revision(spec, "2")
     world.tick(1)
@@ -293,3 +297,26 @@ def test_history_templates_are_stored_without_nulls_and_undo_still_clears_fields
     patch = build_undo_patch(RolloutStatus.from_raw(raw), None)
     assert patch["spec"]["route"]["rag"] is None  # still clears a RAG setting added since
     assert patch["spec"]["model"]["uri"] == raw["history"][0]["template"]["model"]["uri"]
+
+
+def test_a_rolled_back_canary_keeps_serving_until_its_abort_delay_has_passed() -> None:
+    """Weight 0 at once, pods only after abortScaleDownDelaySeconds: routers that have not
+    yet seen the new weights still reach a live canary (no failed request)."""
+    steps = [{"setWeight": 20}, {"pause": {}}]
+    strategy = {"canary": {"abortScaleDownDelaySeconds": 45, "steps": steps}}
+    world = deployed(make_spec(strategy=strategy))
+    world.spec = with_revision(world.spec, "2")
+    world.tick(1)
+    world.make_ready()
+    world.tick(1)
+    world.tick(1, command="abort:1")
+    canary = world.status.canary_hash or ""
+    assert world.status.phase is Phase.ROLLING_BACK
+    assert world.weights() == {"stable": 100, "canary": 0}
+    world.tick(30)
+    assert world.status.phase is Phase.ROLLING_BACK
+    assert world.replicas()[canary] > 0
+    assert world.last is not None and world.last.requeue_after <= 15
+    world.tick(16)
+    assert world.status.phase is Phase.ROLLED_BACK
+    assert world.replicas()[canary] == 0

@@ -86,7 +86,8 @@ def advance(
     elif tick.desired_hash != s.canary_hash:
         reconcile_new_revision(tick)
     elif s.phase is Phase.ROLLING_BACK:
-        tick.finish_rollback()
+        if tick.is_rollback_drained():
+            tick.finish_rollback()
     elif s.phase is Phase.ROLLED_BACK:
         # Rejected: stays down until `retry` or a different spec; nothing to do.
         tick.requeue_after = 30.0

@@ -164,11 +164,25 @@ class Tick:
         return seen is not None and seen.exists and seen.ready_replicas >= wanted
 
     def rollback(self, reason: str, message: str) -> None:
-        """Candidate weight to 0 now (RollingBack); the next tick, scaled to 0 (RolledBack)."""
+        """Candidate weight to 0 now (RollingBack); scaled to 0 (RolledBack) once the
+        strategy's ``abortScaleDownDelaySeconds`` have passed (`is_rollback_drained`)."""
         self.status.canary_weight = 0
+        self.status.step_started_at = self.now  # the drain's clock
         self.set_phase(Phase.ROLLING_BACK, reason, message, warning=True)
         self.requeue_after = 0.5
         self.done = True
+
+    def is_rollback_drained(self) -> bool:
+        """Whether the rolled-back candidate has served its last request: its weight has
+        been 0 for the strategy's ``abortScaleDownDelaySeconds``; else come back then."""
+        strategy = self.spec.strategy.canary or self.spec.strategy.blue_green
+        delay = strategy.abort_scale_down_delay_seconds if strategy is not None else 0
+        since = self.status.step_started_at or self.now
+        left = (since + timedelta(seconds=delay) - self.now).total_seconds()
+        if left <= 0:
+            return True
+        self.wait(left)
+        return False
 
     def finish_rollback(self) -> None:
         s = self.status

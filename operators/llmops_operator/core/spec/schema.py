@@ -338,6 +338,9 @@ class CanaryStrategy(_Model):
     # The old stable stays scaled up this long after the switch (in-flight requests finish
     # on it; an undo inside the window switches back instantly).
     scale_down_delay_seconds: int = Field(default=30, ge=0)
+    # A rolled-back (or aborted) candidate stays scaled up this long after its weight went
+    # to 0: in-flight requests finish on it and every router sees the new weights first.
+    abort_scale_down_delay_seconds: int = Field(default=30, ge=0)
 
 
 class BlueGreenStrategy(_Model):
@@ -347,6 +350,7 @@ class BlueGreenStrategy(_Model):
     pre_promotion_analysis: AnalysisSpec | None = None
     pre_promotion_load_test: LoadTestSpec | None = None
     scale_down_delay_seconds: int = Field(default=30, ge=0)
+    abort_scale_down_delay_seconds: int = Field(default=30, ge=0)
     warmup_seconds: int = Field(default=0, ge=0)
 
 

@@ -24,7 +24,14 @@ def autoscaled_world(**autoscaling: Any) -> World:
             "loadBudgetSeconds": 60,
             "autoscaling": {"minReplicas": 2, "maxReplicas": 8, **autoscaling},
         },
-        strategy={"canary": {"maxSurge": 2, "scaleDownDelaySeconds": 5, "steps": STEPS}},
+        strategy={
+            "canary": {
+                "maxSurge": 2,
+                "scaleDownDelaySeconds": 5,
+                "abortScaleDownDelaySeconds": 0,
+                "steps": STEPS,
+            }
+        },
     )
     return deployed(spec)
 

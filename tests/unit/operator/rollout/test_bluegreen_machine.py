@@ -13,7 +13,9 @@ from tests.unit.operator.sim import World, deployed, make_spec, with_revision
 
 def bg_spec(**blue_green: Any) -> Any:
     raw = make_spec().model_dump(by_alias=True, exclude_none=True)
-    raw["strategy"] = {"blueGreen": {"scaleDownDelaySeconds": 60, **blue_green}}
+    raw["strategy"] = {
+        "blueGreen": {"scaleDownDelaySeconds": 60, "abortScaleDownDelaySeconds": 0, **blue_green}
+    }
     return parse_spec(raw)
 
 
