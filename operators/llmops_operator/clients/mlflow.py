@@ -17,14 +17,15 @@ from typing import Any
 
 import httpx
 
+from llmops_contracts.errors import LlmopsError
 from llmops_operator.core.registry.resolution import RegisteredVersion
 
 API = "/api/2.0/mlflow"
 _RETRYABLE_4XX = (401, 403, 408, 429)
 
 
-class RegistryError(Exception):
-    """A registry call that did not succeed; the message is one readable line."""
+class RegistryError(LlmopsError):
+    """A registry call that did not succeed: ``MLflow at URL: problem``, one readable line."""
 
 
 class RegistryUnavailableError(RegistryError):
@@ -74,7 +75,7 @@ class MlflowRegistry:
             response = httpx.request(method, url, params=params, json=json, timeout=self.timeout_s)
         except httpx.HTTPError as err:
             raise RegistryUnavailableError(
-                f"MLflow at {self.tracking_uri} unreachable: {type(err).__name__}: {err}"
+                f"MLflow at {self.tracking_uri}", f"unreachable: {type(err).__name__}: {err}"
             ) from err
         try:
             body: dict[str, Any] = response.json()
@@ -83,10 +84,10 @@ class MlflowRegistry:
         if response.is_success:
             return body
         detail = body.get("message") or response.reason_phrase
-        message = f"MLflow at {self.tracking_uri}: {detail} (HTTP {response.status_code})"
+        piece, problem = f"MLflow at {self.tracking_uri}", f"{detail} (HTTP {response.status_code})"
         if response.status_code >= 500 or response.status_code in _RETRYABLE_4XX:
-            raise RegistryUnavailableError(message)
-        raise RegistryRejectedError(message)
+            raise RegistryUnavailableError(piece, problem)
+        raise RegistryRejectedError(piece, problem)
 
 
 def _version_of(raw: Mapping[str, Any]) -> RegisteredVersion:
