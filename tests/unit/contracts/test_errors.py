@@ -7,6 +7,7 @@ import pytest
 from llmops_contracts.errors import LlmopsError
 from llmops_infra.errors import LlmopsError as InfraError
 from llmops_loadtest.errors import LoadtestError
+from llmops_loadtest.mlflow_rest import MlflowError
 from llmops_operator.clients.mlflow import RegistryRejectedError, RegistryUnavailableError
 
 
@@ -31,6 +32,7 @@ def test_should_read_piece_problem_and_fix_in_one_line(error: LlmopsError, line:
     [
         InfraError("go", "missing"),
         LoadtestError("--profile", "missing"),
+        MlflowError("http://m:5000", "unreachable: ConnectError: refused"),
         RegistryUnavailableError("MLflow at http://m:5000", "unreachable"),
         RegistryRejectedError("MLflow at http://m:5000", "alias nope not found (HTTP 404)"),
     ],
