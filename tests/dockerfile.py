@@ -1,7 +1,7 @@
 """Read the Dockerfile, .dockerignore and hashed lock files as plain data (no Docker needed).
 
-Shared by ``tests/unit/test_images.py`` (checks the Dockerfile against the charts and locks)
-and ``tests/integration/test_image_rehearsal.py`` (runs its install steps in a fresh venv).
+Used by ``tests/unit/infra/images/test_dockerfile.py`` (checks the Dockerfile against the
+charts and locks) and ``test_spec.py`` beside it (the repository's root).
 The parser covers what our Dockerfile uses: global ``ARG`` defaults in ``FROM``, line
 continuations, comment lines, ``FROM image AS name``; it is not a general BuildKit parser.
 """

@@ -1,4 +1,4 @@
-"""``python -m llmops``: the CLI, run by the interpreter at hand (the operator's gate runs)."""
+"""``python -m llmops``: the CLI, run by the interpreter at hand (the cluster tier's demo test)."""
 
 from llmops.app import main
 

@@ -1,8 +1,9 @@
 """Entry point of the `llmops` command.
 
 Each command group lives in its own module and is registered here. A user's
-mistake or a missing prerequisite surfaces as an `LlmopsError`, printed as one line
-on stderr with a non-zero exit code, never as a traceback.
+mistake or a missing prerequisite surfaces as an `LlmopsError` (the one error base, which
+every component's errors subclass), printed as one line on stderr with a non-zero exit
+code, never as a traceback.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from llmops import (
     local,
     tools,
 )
-from llmops_infra.errors import LlmopsError
+from llmops_contracts.errors import LlmopsError
 from llmops_loadtest import cli as loadtest
 
 app = typer.Typer(

@@ -12,9 +12,9 @@
 - the link: run tags ``llmops.model.name``/``llmops.model.version``, and on the model version
   ``llmops.loadtest.run_id``, ``llmops.loadtest.verdict``, ``llmops.loadtest.run_url``.
 
-It speaks MLflow's REST API with httpx (no MLflow package; see the operator's
-``clients/mlflow.py``) and needs a server that serves artifacts (``mlflow server``'s
-default). Every failure is a `LoadtestError` with one readable line.
+It speaks MLflow's REST API through `llmops_loadtest.mlflow_rest` (no MLflow package) and
+needs a server that serves artifacts (``mlflow server``'s default). Every failure is a
+`LoadtestError` with one readable line.
 """
 
 from __future__ import annotations
@@ -27,13 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from llmops_loadtest.errors import LoadtestError
+from llmops_loadtest.mlflow_rest import MlflowClient
 
 EXPERIMENT = "llmops-loadtests"
 ARTIFACTS = ("report.json", "report.html", "summary.md")
-_API = "/api/2.0/mlflow"
 _MODEL_REF = re.compile(r"^(?P<name>[^/]+(?:/[^/]+)*)/(?P<version>[0-9]+)$")
 _MAX_PARAM = 6000  # MLflow's limit for a param value
 
@@ -109,7 +107,7 @@ def log_report(
         report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise LoadtestError(f"{out_dir / 'report.json'}", f"cannot read the report: {err}") from err
-    api = _Api(tracking_uri, timeout_s)
+    api = MlflowClient(tracking_uri, timeout_s, unreachable_fix="check --mlflow-uri")
     api.call("GET", "/model-versions/get", params={"name": model.name, "version": model.version})
     experiment_id = api.experiment_id(EXPERIMENT)
     verdict = report.get("verdict", {})
@@ -150,7 +148,7 @@ def log_report(
     )
     for name in ARTIFACTS:
         if (out_dir / name).is_file():
-            api.upload(artifact_uri, name, (out_dir / name).read_bytes())
+            api.upload_artifact(artifact_uri, name, (out_dir / name).read_bytes())
     api.call("POST", "/runs/update", json={"run_id": run_id, "status": "FINISHED",
                                            "end_time": now_ms})  # fmt: skip
     url = f"{api.base}/#/experiments/{experiment_id}/runs/{run_id}"
@@ -162,65 +160,3 @@ def log_report(
                   "key": f"llmops.loadtest.{key}", "value": value},
         )  # fmt: skip
     return LoggedRun(run_id, url)
-
-
-class _Api:
-    def __init__(self, tracking_uri: str, timeout_s: float) -> None:
-        self.base = tracking_uri.rstrip("/")
-        self.timeout_s = timeout_s
-
-    def call(
-        self,
-        method: str,
-        endpoint: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        response = self._send(method, f"{self.base}{_API}{endpoint}", params=params, json=json)
-        try:
-            body: dict[str, Any] = response.json()
-        except ValueError:
-            body = {}
-        if not response.is_success:
-            detail = body.get("message") or response.reason_phrase
-            raise LoadtestError(
-                f"MLflow at {self.base}", f"{endpoint}: {detail} (HTTP {response.status_code})"
-            )
-        return body
-
-    def experiment_id(self, name: str) -> str:
-        """The experiment's id, created on first use."""
-        found = self._send(
-            "GET", f"{self.base}{_API}/experiments/get-by-name", params={"experiment_name": name}
-        )
-        if found.status_code == 200:
-            return str(found.json()["experiment"]["experiment_id"])
-        return str(self.call("POST", "/experiments/create", json={"name": name})["experiment_id"])
-
-    def upload(self, artifact_uri: str, name: str, content: bytes) -> None:
-        """Through the server's artifact proxy (``mlflow-artifacts:/...`` run roots only)."""
-        prefix = "mlflow-artifacts:/"
-        if not artifact_uri.startswith(prefix):
-            raise LoadtestError(
-                f"MLflow at {self.base}",
-                f"run artifacts go to {artifact_uri}, not through the server",
-                "run `mlflow server` with artifact serving on (its default)",
-            )
-        path = artifact_uri.removeprefix(prefix).lstrip("/")
-        url = f"{self.base}/api/2.0/mlflow-artifacts/artifacts/{path}/{name}"
-        response = self._send("PUT", url, content=content)
-        if not response.is_success:
-            raise LoadtestError(
-                f"MLflow at {self.base}", f"upload of {name} failed (HTTP {response.status_code})"
-            )
-
-    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return httpx.request(method, url, timeout=self.timeout_s, **kwargs)
-        except httpx.HTTPError as err:
-            raise LoadtestError(
-                f"MLflow at {self.base}",
-                f"unreachable: {type(err).__name__}: {err}",
-                "check --mlflow-uri",
-            ) from err

@@ -394,11 +394,6 @@ def ctr(node: node_spec.NodeLayout, *args: str) -> list[str]:
     return ["ctr", f"--address={node.containerd_socket}", "--namespace=k8s.io", *args]
 
 
-def images_present(node: node_spec.NodeLayout) -> set[str]:
-    out = _run(ctr(node, "images", "list", "--quiet"), "containerd images", check=False)
-    return {line.strip() for line in out.splitlines() if line.strip()}
-
-
 def crictl(node: node_spec.NodeLayout, *args: str) -> list[str]:
     return [
         str(node.binaries / "crictl"),

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmops_loadtest.k8s.security import build_restricted_pod_security_context
+
 NODE_NAME = "llmops-node"
 BRIDGE = "llmops0"
 NODE_IP = "10.89.0.1"
@@ -550,12 +552,9 @@ def build_coredns_manifests(image: str) -> list[dict[str, Any]]:
                         "dnsPolicy": "Default",
                         "nodeSelector": {NODE_LABEL[0]: NODE_LABEL[1]},
                         "tolerations": [{**NODE_TAINT, "operator": "Equal"}],
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 65532,
-                            "runAsGroup": 65532,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
+                        "securityContext": build_restricted_pod_security_context(
+                            65532, run_as_group=65532
+                        ),
                         "containers": [container],
                         "volumes": [{"name": "config", "configMap": {"name": "coredns"}}],
                     },

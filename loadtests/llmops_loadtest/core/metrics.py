@@ -36,11 +36,6 @@ def metric_names() -> list[str]:
     return [*latency, *RATE_METRICS, *COUNT_METRICS, *RATIO_METRICS]
 
 
-def is_higher_better(metric: str) -> bool:
-    """Throughput and goodput grow when things go well; latencies and errors shrink."""
-    return metric in RATE_METRICS or metric == "goodput_ratio"
-
-
 def compute_metrics(
     records: Sequence[RequestRecord], window_s: float, request_slo: RequestSlo | None
 ) -> Metrics:

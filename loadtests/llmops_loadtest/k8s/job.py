@@ -20,6 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmops_loadtest.k8s.security import (
+    build_restricted_container_security_context,
+    build_restricted_pod_security_context,
+)
+
 Manifest = dict[str, Any]
 INPUT_MOUNT = "/etc/llmops-loadtest"
 REPORT_MOUNT = "/report"
@@ -111,23 +116,13 @@ def build_job(spec: LoadtestJobSpec) -> Manifest:
             {"name": "report", "mountPath": REPORT_MOUNT},
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 -- an emptyDir, not the host's
         ],
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": build_restricted_container_security_context(),
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
     pod_spec: dict[str, Any] = {
         "serviceAccountName": spec.name,
         "restartPolicy": "Never",
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 65532,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": build_restricted_pod_security_context(65532),
         "containers": [container],
         "volumes": [
             {"name": "input", "configMap": {"name": f"{spec.name}-input"}},

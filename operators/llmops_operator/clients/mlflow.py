@@ -1,4 +1,5 @@
-"""The MLflow model registry over its REST API (``/api/2.0/mlflow``), with httpx.
+"""The MLflow model registry, through the project's one MLflow REST client
+(`llmops_loadtest.mlflow_rest`, in the load-test package the operator already depends on).
 
 No MLflow package in the operator: the five calls it makes are plain JSON, and the client
 library would bring a dozen dependencies and ~10 s of imports into every operator start.
@@ -15,16 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
+from llmops_contracts.errors import LlmopsError
+from llmops_loadtest.mlflow_rest import MlflowClient, MlflowError
 from llmops_operator.core.registry.resolution import RegisteredVersion
 
-API = "/api/2.0/mlflow"
-_RETRYABLE_4XX = (401, 403, 408, 429)
 
-
-class RegistryError(Exception):
-    """A registry call that did not succeed; the message is one readable line."""
+class RegistryError(LlmopsError):
+    """A registry call that did not succeed: ``MLflow at URL: problem``, one readable line."""
 
 
 class RegistryUnavailableError(RegistryError):
@@ -37,8 +35,7 @@ class RegistryRejectedError(RegistryError):
 
 class MlflowRegistry:
     def __init__(self, tracking_uri: str, timeout_s: float) -> None:
-        self.tracking_uri = tracking_uri.rstrip("/")
-        self.timeout_s = timeout_s
+        self._api = MlflowClient(tracking_uri, timeout_s)
 
     def model_version(self, name: str, version: str) -> RegisteredVersion:
         body = self._call("GET", "/model-versions/get", params={"name": name, "version": version})
@@ -69,24 +66,17 @@ class MlflowRegistry:
         params: Mapping[str, str] | None = None,
         json: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        url = f"{self.tracking_uri}{API}{endpoint}"
         try:
-            response = httpx.request(method, url, params=params, json=json, timeout=self.timeout_s)
-        except httpx.HTTPError as err:
-            raise RegistryUnavailableError(
-                f"MLflow at {self.tracking_uri} unreachable: {type(err).__name__}: {err}"
-            ) from err
-        try:
-            body: dict[str, Any] = response.json()
-        except ValueError:
-            body = {}
-        if response.is_success:
-            return body
-        detail = body.get("message") or response.reason_phrase
-        message = f"MLflow at {self.tracking_uri}: {detail} (HTTP {response.status_code})"
-        if response.status_code >= 500 or response.status_code in _RETRYABLE_4XX:
-            raise RegistryUnavailableError(message)
-        raise RegistryRejectedError(message)
+            return self._api.call(method, endpoint, params=params, json=json)
+        except MlflowError as err:
+            raise _registry_error(err) from err
+
+
+def _registry_error(err: MlflowError) -> RegistryError:
+    """Retry or refuse; the message names MLflow's answer, not the endpoint asked."""
+    problem = err.problem if err.status is None else f"{err.detail} (HTTP {err.status})"
+    kind = RegistryUnavailableError if err.should_retry else RegistryRejectedError
+    return kind(err.piece, problem)
 
 
 def _version_of(raw: Mapping[str, Any]) -> RegisteredVersion:

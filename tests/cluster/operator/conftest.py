@@ -225,3 +225,19 @@ def chart_operator_process(
     handle.start()
     yield handle
     handle.stop()
+
+
+@pytest.fixture
+def rbac(kube: Kube, crd: None, namespace: str) -> None:
+    from tests.cluster.operator.chart_identity import apply_chart_rbac  # noqa: PLC0415
+
+    apply_chart_rbac(kube, namespace)
+
+
+@pytest.fixture
+def operators(kube: Kube, rbac: None, namespace: str, tmp_path: Path) -> Iterator[list[Operator]]:
+    """Operators a test starts itself; every one is stopped at the end."""
+    started: list[Operator] = []
+    yield started
+    for op in started:
+        op.stop()

@@ -1,4 +1,5 @@
-"""Small helpers of the operator's cluster tests: apply examples, read status, wait, plugin."""
+"""Small helpers of the operator's cluster tests: apply examples, read status, wait, plugin,
+start chart-identity operators and watch a deletion."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import yaml
 
 from tests.cluster.kube import Kube
+from tests.cluster.operator.chart_identity import chart_operator
 from tests.cluster.operator.conftest import Operator
 
 EXAMPLES = Path(__file__).parents[3] / "examples/rollouts"
@@ -108,3 +110,66 @@ def plugin(kube: Kube, *args: str) -> subprocess.CompletedProcess[str]:
 
 def reason(status: dict[str, Any], kind: str = "Progressing") -> str:
     return next((c["reason"] for c in status.get("conditions", []) if c["type"] == kind), "")
+
+
+def start_operator(
+    kube: Kube, namespace: str, tmp_path: Path, operators: list[Operator], **settings: str
+) -> Operator:
+    op = chart_operator(kube, namespace, tmp_path, f"op-{len(operators)}", **settings)
+    op.start()
+    operators.append(op)
+    return op
+
+
+def apply_md(kube: Kube, namespace: str, name: str, alias: str, **spec: Any) -> None:
+    """The canary example as ``name`` with one replica, behind ``alias``; ``spec`` overrides
+    top-level spec keys."""
+    doc = yaml.safe_load((EXAMPLES / "canary.yaml").read_text())
+    doc["metadata"]["name"] = name
+    doc["spec"]["route"]["alias"] = alias
+    doc["spec"]["engine"]["replicas"] = 1
+    doc["spec"].update(spec)
+    kube.kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(doc))
+
+
+def seed_routing_table(kube: Kube, namespace: str) -> None:
+    """A table with an alias of someone else's (``keep``), which must survive everything."""
+    write_routing_table(kube, namespace, {"keep": KEEP})
+
+
+def routes(kube: Kube, namespace: str) -> dict[str, Any]:
+    found: dict[str, Any] = routing_table(kube, namespace).get("routes") or {}
+    return found
+
+
+def backend_names(kube: Kube, namespace: str, alias: str) -> list[str]:
+    return [b["name"] for b in (routes(kube, namespace).get(alias) or {}).get("backends", [])]
+
+
+def exists(kube: Kube, namespace: str, name: str) -> bool:
+    found = kube.kubectl("get", "modeldeployment", name, "-n", namespace, check=False)
+    if found.returncode != 0 and "NotFound" not in found.stderr:
+        raise AssertionError(found.stderr)
+    return found.returncode == 0
+
+
+def seconds_until(check: Callable[[], bool], timeout: float, what: str, op: Operator) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}\n{op.log.read_text()[-3000:]}")
+
+
+def is_succeeded(status: dict[str, Any]) -> bool:
+    return status.get("phase") == "Succeeded"
+
+
+def events_of(kube: Kube, namespace: str, name: str, why: str) -> list[dict[str, Any]]:
+    selector = f"involvedObject.name={name},reason={why}"
+    out = kube.kubectl(
+        "get", "events", "-n", namespace, "--field-selector", selector, "-o", "json"
+    ).stdout
+    items: list[dict[str, Any]] = json.loads(out)["items"]
+    return items

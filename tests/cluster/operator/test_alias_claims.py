@@ -8,7 +8,6 @@ must take the alias over once the first is deleted.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -18,6 +17,7 @@ from tests.cluster.kube import Kube
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import (
     EXAMPLES,
+    events_of,
     plugin,
     reason,
     routing_table,
@@ -37,15 +37,6 @@ def apply_named(kube: Kube, namespace: str, name: str) -> None:
 
 def backend_names(kube: Kube, namespace: str) -> list[str]:
     return [b["name"] for b in routing_table(kube, namespace)["routes"][namespace]["backends"]]
-
-
-def events_of(kube: Kube, namespace: str, name: str, why: str) -> list[dict[str, Any]]:
-    selector = f"involvedObject.name={name},reason={why}"
-    out = kube.kubectl(
-        "get", "events", "-n", namespace, "--field-selector", selector, "-o", "json"
-    ).stdout
-    items: list[dict[str, Any]] = json.loads(out)["items"]
-    return items
 
 
 def deployments_of(kube: Kube, namespace: str, name: str) -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from llmops_infra.charts.toolvenv import ToolVenv
+from llmops_loadtest.mlflow_rest import MlflowClient, MlflowError
 
 MLFLOW = ToolVenv("mlflow", "3.17.2")
 # Measured: ~25 s alone on 2 cores (imports, then sqlite migrations); minutes under load.
@@ -91,29 +92,24 @@ def start_server(python: Path, workdir: Path, env: Mapping[str, str]) -> MlflowS
 
 
 class Registry:
-    """Test-side setup calls (what a data scientist's pipeline would do)."""
+    """Test-side setup calls (what a data scientist's pipeline would do), through the
+    project's own MLflow client."""
 
     def __init__(self, url: str) -> None:
-        self.api = f"{url}/api/2.0/mlflow"
+        self.client = MlflowClient(url, 30)
 
     def post(self, endpoint: str, payload: dict[str, object]) -> dict[str, object]:
-        response = httpx.post(f"{self.api}{endpoint}", json=payload, timeout=30)
-        response.raise_for_status()
-        body: dict[str, object] = response.json()
-        return body
+        return self.client.call("POST", endpoint, json=payload)
 
     def get(self, endpoint: str, **params: str) -> dict[str, object]:
-        response = httpx.get(f"{self.api}{endpoint}", params=params, timeout=30)
-        response.raise_for_status()
-        body: dict[str, object] = response.json()
-        return body
+        return self.client.call("GET", endpoint, params=params)
 
     def register(self, name: str, source: str, tags: Mapping[str, str]) -> str:
         """A new version of ``name`` (created on first use); returns its number."""
         try:
             self.post("/registered-models/create", {"name": name})
-        except httpx.HTTPStatusError as err:
-            if err.response.status_code != 400:  # RESOURCE_ALREADY_EXISTS
+        except MlflowError as err:
+            if err.status != 400:  # RESOURCE_ALREADY_EXISTS
                 raise
         payload = {"name": name, "source": source,
                    "tags": [{"key": k, "value": v} for k, v in tags.items()]}  # fmt: skip

@@ -22,6 +22,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from llmops_contracts.routing import Backend, RagSettings, Route
+from llmops_loadtest.k8s.security import (
+    build_restricted_container_security_context,
+    build_restricted_pod_security_context,
+)
 from llmops_operator.core.rollout.interface import TrafficShare
 from llmops_operator.core.spec.schema import RevisionTemplate
 
@@ -192,25 +196,15 @@ def build_pod_spec(template: RevisionTemplate, uri: str) -> dict[str, Any]:
         "ports": [{"name": "http", "containerPort": template.port, "protocol": "TCP"}],
         **_probes(template),
         "resources": _resources(template),
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": build_restricted_container_security_context(),
         "volumeMounts": [*mounts, *(dict(mount) for mount in pod.extra_volume_mounts)],
     }
     security = pod.pod_security
     spec: dict[str, Any] = {
         "automountServiceAccountToken": False,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": security.run_as_user,
-            "runAsGroup": security.run_as_group,
-            "fsGroup": security.fs_group,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": build_restricted_pod_security_context(
+            security.run_as_user, run_as_group=security.run_as_group, fs_group=security.fs_group
+        ),
     }
     if pod.image_pull_secrets:
         spec["imagePullSecrets"] = [{"name": name} for name in pod.image_pull_secrets]

@@ -14,7 +14,7 @@ from llmops_infra.cluster import node_spec
 from llmops_operator.core.manifests.workloads import build_pod_spec
 from llmops_operator.core.spec.schema import parse_spec, template_of
 
-OVERLAY = Path(__file__).resolve().parents[3] / "charts" / "llmops-stack" / local.OVERLAY_FILE
+OVERLAY = Path(__file__).resolve().parents[4] / "charts" / "llmops-stack" / local.OVERLAY_FILE
 MOUNTS = [
     local.Mount(Path("/cache/engine/venv"), PurePosixPath("/opt/engine")),
     local.Mount(Path("/py/3.11.7"), PurePosixPath("/opt/engine-python")),
