@@ -11,7 +11,9 @@ from rich.console import Console
 from llmops_infra.charts import CHARTS_DIR
 from llmops_infra.charts import docs as chart_docs
 
-app = typer.Typer(help="The llmops Helm charts' own files (READMEs).", no_args_is_help=True)
+app = typer.Typer(
+    help="The llmops Helm charts' own files (READMEs, rules, dashboards).", no_args_is_help=True
+)
 
 _out = Console(soft_wrap=True)
 _err = Console(stderr=True, soft_wrap=True)
@@ -66,3 +68,31 @@ def docs(
         raise typer.Exit(1)
     if not stale:
         _out.print("chart READMEs are current", highlight=False)
+
+
+@app.command()
+def observability(
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 when a generated file is not current."),
+    ] = False,
+) -> None:
+    """Write the llmops-stack chart's Prometheus rules and Grafana dashboards from code.
+
+    Recording rules come from the operator's signal definitions (the analysis queries the
+    same PromQL), alerts from llmops_infra.observability.alerts, dashboards from
+    llmops_infra.observability.dashboards (needs the dev group: grafana-foundation-sdk).
+    """
+    from llmops_infra.observability import FIX_COMMAND, generate  # noqa: PLC0415
+
+    stale = generate.stale_files()
+    if check:
+        for path in stale:
+            _err.print(f"[bold red]stale[/] {_shown(path)}: run `{FIX_COMMAND}`", highlight=False)
+        if stale:
+            raise typer.Exit(1)
+    else:
+        for path in generate.write_files():
+            _out.print(f"wrote {_shown(path)}", highlight=False)
+    if not stale:
+        _out.print("observability files are current", highlight=False)

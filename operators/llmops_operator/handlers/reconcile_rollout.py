@@ -189,7 +189,8 @@ def measure_due(
     if status.canary_hash is None:
         return []
     deployment = workload_name(name, status.canary_hash)
-    queries = plan_measurements(spec, status, namespace, deployment, now)
+    stable = workload_name(name, status.stable_hash) if status.stable_hash else ""
+    queries = plan_measurements(spec, status, namespace, deployment, now, stable_deployment=stable)
     if not queries:
         return []
     return list(measure(settings.prometheus_url, queries, settings.prometheus_timeout_s))

@@ -169,16 +169,18 @@ def test_should_install_gateway_milvus_operator_and_a_first_model_with_one_chart
     } <= names
 
 
-def test_should_ship_a_ttft_p95_recording_rule_and_a_dashboard(charts: Charts) -> None:
-    docs = charts.render("llmops-stack", {"observability": {"alerts": {"ttftP95Seconds": 1.5}}})
+def test_should_ship_recording_rules_alerts_with_values_and_the_dashboards(
+    charts: Charts,
+) -> None:
+    docs = charts.render("llmops-stack", {"observability": {"alerts": {"queueDepth": 7}}})
     rules = find(docs, "ConfigMap", "r-prometheus-rules")["data"]["llmops.rules.yaml"]
     dashboards = find(docs, "ConfigMap", "r-grafana-dashboards")
 
-    assert "vllm:time_to_first_token_seconds_bucket" in rules
-    assert "p95_5m > 1.5" in rules
-    assert "{{ $labels.model_name }}" in rules  # Prometheus templating survives Helm's
+    assert "model_revision:llmops_gateway_time_to_first_token_seconds:p95_5m" in rules
+    assert "model_revision:vllm_num_requests_waiting:max > 7" in rules
+    assert "{{ $labels.model }}" in rules  # Prometheus templating survives Helm's
     assert dashboards["metadata"]["labels"]["grafana_dashboard"] == "1"
-    assert "llmops-overview.json" in dashboards["data"]
+    assert "llmops-fleet.json" in dashboards["data"]
 
 
 def test_should_leave_milvus_out_for_an_external_cluster(charts: Charts) -> None:

@@ -50,7 +50,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         },
         {
             "model": {"name": "gemma", "revision": "1", "uri": "hf://google/gemma-3-270m"},
-            "engine": {"image": "vllm/vllm-openai:v0.11.0"},
+            "engine": {"image": "vllm/vllm-openai:v0.32.0"},
             "pod": {"modelCacheClaim": "shared-cache"},
             "route": {},
             "strategy": CANARY,

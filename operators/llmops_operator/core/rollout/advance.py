@@ -273,9 +273,16 @@ def current_gate(spec: ModelDeploymentSpec, s: RolloutStatus) -> AnalysisSpec | 
 
 
 def plan_measurements(
-    spec: ModelDeploymentSpec, s: RolloutStatus, namespace: str, deployment: str, now: datetime
+    spec: ModelDeploymentSpec,
+    s: RolloutStatus,
+    namespace: str,
+    deployment: str,
+    now: datetime,
+    *,
+    stable_deployment: str = "",
 ) -> list[MetricQuery]:
-    """The queries the shell must run before `advance` this tick (empty when none is due)."""
+    """The queries the shell must run before `advance` this tick (empty when none is due).
+    ``deployment`` and ``stable_deployment`` name the candidate's and the stable's pods."""
     gate = current_gate(spec, s)
     index = s.current_step_index or 0
     if (
@@ -293,6 +300,6 @@ def plan_measurements(
     ):
         return []
     role = "preview" if spec.strategy.blue_green else "canary"
-    target = QueryTarget(spec.alias, role, namespace, deployment)
+    target = QueryTarget(spec.alias, role, namespace, deployment, stable_deployment)
     warm_end = s.canary_ready_at + timedelta(seconds=spec.warmup_seconds)
     return build_queries(gate, target, window_seconds(gate, warm_end, now))

@@ -18,21 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from llmops_operator.core.spec.schema import AnalysisSpec, parse_duration
+from llmops_operator.core.rollout.statistics import Alternative, mann_whitney_u, median
+from llmops_operator.core.signals.series import Scope, Source, signal
+from llmops_operator.core.spec.schema import AnalysisSpec, CustomMetric, parse_duration
 from llmops_operator.core.state.status import AnalysisRun, MeasurementResult
 
-_HIST = "histogram_quantile(0.95, sum by (le) (rate({metric}_bucket{{{sel}}}[{window}])))"
-BUILTINS: dict[str, str] = {
-    # A counter without a single error has no series at all: `or vector(0)` makes that 0,
-    # while no *requests* still yields no data (inconclusive), never a success.
-    "error-rate": (
-        "(sum(rate(llmops_gateway_errors_total{{{sel}}}[{window}])) or vector(0))"
-        " / sum(rate(llmops_gateway_requests_total{{{sel}}}[{window}]))"
-    ),
-    "ttft-p95": _HIST.replace("{metric}", "llmops_gateway_time_to_first_token_seconds"),
-    "itl-p95": _HIST.replace("{metric}", "llmops_gateway_inter_token_latency_seconds"),
-    "queue-depth": 'max(vllm:num_requests_waiting{{namespace="{namespace}",pod=~"{pods}-.*"}})',
-}
+# The gate's built-in thresholds: which signal each one bounds (`core.signals.series`).
+BUILTIN_BOUNDS = (
+    ("error-rate", "max_error_rate"),
+    ("ttft-p95", "max_ttft_p95_seconds"),
+    ("itl-p95", "max_itl_p95_seconds"),
+    ("queue-depth", "max_queue_depth"),
+)
 
 
 class GateVerdict(StrEnum):
@@ -43,47 +40,124 @@ class GateVerdict(StrEnum):
 
 
 @dataclass(frozen=True)
+class SampleQuery:
+    """A range query for Mann-Whitney: samples over the last ``range_s``, one per ``step_s``."""
+
+    canary: str
+    stable: str
+    range_s: int
+    step_s: int
+    direction: str
+    confidence_level: float
+    min_samples: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Judge the canary against the stable over the same window."""
+
+    stable_promql: str
+    max_ratio: float | None = None
+    min_ratio: float | None = None
+    samples: SampleQuery | None = None
+
+
+@dataclass(frozen=True)
 class MetricQuery:
-    """One query to run now; ``max``/``min`` are the pass bounds."""
+    """One query to run now; ``max``/``min`` are the pass bounds, ``comparison`` the relative
+    ones (the stable's value and samples are queried too)."""
 
     metric: str
     promql: str
     max: float | None = None
     min: float | None = None
+    comparison: Comparison | None = None
 
 
 @dataclass(frozen=True)
 class QueryTarget:
-    """Whose metrics: the gateway alias, the role label, namespace and Deployment name."""
+    """Whose metrics: the gateway alias, the role label, namespace and the Deployment names
+    of the candidate and (for comparisons) of the stable."""
 
     alias: str
     role: str
     namespace: str
     deployment: str
+    stable_deployment: str = ""
+
+    def selector(self, source: Source, *, stable: bool = False) -> str:
+        """The label matchers of one revision's series (see `core.signals.series`)."""
+        if source == "engine":
+            pods = self.stable_deployment if stable else self.deployment
+            return f'namespace="{self.namespace}",pod=~"{pods}-.*"'
+        return f'model="{self.alias}",revision="{"stable" if stable else self.role}"'
+
+
+def _fill(query: str, target: QueryTarget, window: str, *, stable: bool = False) -> str:
+    return (
+        query.replace("{{alias}}", target.alias)
+        .replace("{{revision}}", "stable" if stable else target.role)
+        .replace("{{namespace}}", target.namespace)
+        .replace("{{window}}", window)
+    )
+
+
+def build_metric_promql(
+    metric: CustomMetric, target: QueryTarget, window: str, *, stable: bool = False
+) -> str:
+    """The metric's PromQL for the candidate (or the stable) over ``window``."""
+    if metric.query is not None:
+        return _fill(metric.query, target, window, stable=stable)
+    assert metric.signal is not None
+    found = signal(metric.signal)
+    return found.expr(Scope(window, target.selector(found.source, stable=stable)))
+
+
+def build_comparison(metric: CustomMetric, target: QueryTarget, window_s: int) -> Comparison | None:
+    if metric.compare_to is None:
+        return None
+    window = f"{max(window_s, 1)}s"
+    samples = None
+    mw = metric.mann_whitney
+    if mw is not None:
+        step = parse_duration(mw.interval)
+        samples = SampleQuery(
+            canary=build_metric_promql(metric, target, mw.interval),
+            stable=build_metric_promql(metric, target, mw.interval, stable=True),
+            range_s=max(window_s, step),
+            step_s=step,
+            direction=mw.direction,
+            confidence_level=mw.confidence_level,
+            min_samples=mw.min_samples,
+        )
+    return Comparison(
+        stable_promql=build_metric_promql(metric, target, window, stable=True),
+        max_ratio=metric.max_ratio,
+        min_ratio=metric.min_ratio,
+        samples=samples,
+    )
 
 
 def build_queries(gate: AnalysisSpec, target: QueryTarget, window_s: int) -> list[MetricQuery]:
-    """The gate's built-in thresholds and custom metrics as PromQL over ``window_s``."""
+    """The gate's built-in thresholds and metrics as PromQL over ``window_s``."""
     window = f"{max(window_s, 1)}s"
-    sel = f'model="{target.alias}",revision="{target.role}"'
-    fill = {"sel": sel, "window": window, "namespace": target.namespace, "pods": target.deployment}
     queries: list[MetricQuery] = []
-    for metric, bound in (
-        ("error-rate", gate.max_error_rate),
-        ("ttft-p95", gate.max_ttft_p95_seconds),
-        ("itl-p95", gate.max_itl_p95_seconds),
-        ("queue-depth", gate.max_queue_depth),
-    ):
+    for key, field in BUILTIN_BOUNDS:
+        bound = getattr(gate, field)
         if bound is not None:
-            queries.append(MetricQuery(metric, BUILTINS[metric].format(**fill), max=float(bound)))
-    for custom in gate.metrics:
-        promql = (
-            custom.query.replace("{{alias}}", target.alias)
-            .replace("{{revision}}", target.role)
-            .replace("{{namespace}}", target.namespace)
-            .replace("{{window}}", window)
+            found = signal(key)
+            promql = found.expr(Scope(window, target.selector(found.source)))
+            queries.append(MetricQuery(key, promql, max=float(bound)))
+    for metric in gate.metrics:
+        queries.append(
+            MetricQuery(
+                metric.name,
+                build_metric_promql(metric, target, window),
+                max=metric.max,
+                min=metric.min,
+                comparison=build_comparison(metric, target, window_s),
+            )
         )
-        queries.append(MetricQuery(custom.name, promql, max=custom.max, min=custom.min))
     return queries
 
 
@@ -100,6 +174,67 @@ def judge(
     if query.min is not None and value < query.min:
         return MeasurementResult.FAILED, f"{value:.4g} < min {query.min:.4g}"
     return MeasurementResult.SUCCESSFUL, f"{value:.4g} within bounds"
+
+
+def judge_ratio(
+    comparison: Comparison, value: float | None, stable: float | None, error: str = ""
+) -> tuple[MeasurementResult, str]:
+    """The canary's value over the stable's, against ``maxRatio``/``minRatio``."""
+    if error:
+        return MeasurementResult.INCONCLUSIVE, error
+    if value is None or stable is None or math.isnan(value) or math.isnan(stable):
+        return MeasurementResult.INCONCLUSIVE, "no data for the canary or the stable"
+    # 0 over 0 is a ratio of 1; anything over a stable 0 is an infinite ratio.
+    ratio = value / stable if stable else (1.0 if value == 0 else math.inf)
+    where = f"{value:.4g} vs stable {stable:.4g}: ratio {ratio:.3g}"
+    if comparison.max_ratio is not None and ratio > comparison.max_ratio:
+        return MeasurementResult.FAILED, f"{where} > max {comparison.max_ratio:.3g}"
+    if comparison.min_ratio is not None and ratio < comparison.min_ratio:
+        return MeasurementResult.FAILED, f"{where} < min {comparison.min_ratio:.3g}"
+    return MeasurementResult.SUCCESSFUL, f"{where} within bounds"
+
+
+def judge_samples(
+    samples: SampleQuery, canary: list[float], stable: list[float], error: str = ""
+) -> tuple[MeasurementResult, str, float | None]:
+    """Mann-Whitney over the two sides' samples: result, message and the p-value."""
+    if error:
+        return MeasurementResult.INCONCLUSIVE, error, None
+    canary = [x for x in canary if not math.isnan(x)]
+    stable = [x for x in stable if not math.isnan(x)]
+    if min(len(canary), len(stable)) < samples.min_samples:
+        return (
+            MeasurementResult.INCONCLUSIVE,
+            f"Mann-Whitney: {len(canary)} canary and {len(stable)} stable samples, "
+            f"fewer than {samples.min_samples}",
+            None,
+        )
+    test = mann_whitney_u(canary, stable, alternative=_ALTERNATIVE[samples.direction])
+    alpha = 1 - samples.confidence_level
+    where = (
+        f"Mann-Whitney U={test.u:.4g} p={test.p_value:.3g} over {test.n1}+{test.n2} samples "
+        f"(median {median(canary):.4g} vs stable {median(stable):.4g})"
+    )
+    if test.p_value < alpha:
+        return MeasurementResult.FAILED, f"{where}: shifted ({samples.direction})", test.p_value
+    return MeasurementResult.SUCCESSFUL, f"{where}: no {samples.direction} shown", test.p_value
+
+
+def combine(verdicts: list[tuple[MeasurementResult, str]]) -> tuple[MeasurementResult, str]:
+    """One metric's checks (bounds, ratio, Mann-Whitney) as one result: the worst wins."""
+    results = {result for result, _ in verdicts}
+    message = "; ".join(text for _, text in verdicts)
+    for result in (MeasurementResult.FAILED, MeasurementResult.INCONCLUSIVE):
+        if result in results:
+            return result, message
+    return MeasurementResult.SUCCESSFUL, message
+
+
+_ALTERNATIVE: dict[str, Alternative] = {
+    "increase": "greater",
+    "decrease": "less",
+    "either": "two-sided",
+}
 
 
 def warmup_end(ready_at: datetime | None, warmup_s: int) -> datetime | None:

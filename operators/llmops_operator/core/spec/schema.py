@@ -20,6 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic.alias_generators import to_camel
 
 from llmops_loadtest.core.gate import Gate
+from llmops_operator.core.signals.series import BY_KEY, REVISION_LEVEL
+
+# The signals a gate may name: those recorded per model and revision (one revision's value).
+ANALYSIS_SIGNALS = tuple(key for key, s in BY_KEY.items() if s.level == REVISION_LEVEL)
 
 _DURATION = re.compile(r"^(\d+)(s|m|h)$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600}
@@ -208,18 +212,60 @@ class PauseStep(_Model):
     duration: str | None = Field(default=None, pattern=r"^[0-9]+(s|m|h)$")
 
 
+class MannWhitneySpec(_Model):
+    """Kayenta's statistical comparison: samples of the canary and of the stable over the same
+    window (one per ``interval``, each over the last ``interval``), ranked together; a
+    Mann-Whitney U test (normal approximation) says whether the canary's are shifted.
+
+    Fails when the shift is in a ``direction`` that hurts (``increase``: the canary is higher,
+    right for latencies and error ratios) with confidence ``confidenceLevel``; inconclusive
+    while either side has fewer than ``minSamples`` samples.
+    """
+
+    direction: Literal["increase", "decrease", "either"] = "increase"
+    confidence_level: float = Field(default=0.95, ge=0.5, le=0.999)
+    interval: str = Field(default="1m", pattern=r"^[0-9]+(s|m|h)$")
+    min_samples: int = Field(default=5, ge=3)
+
+
 class CustomMetric(_Model):
-    """User PromQL; ``{{alias}} {{revision}} {{namespace}} {{window}}`` are filled in."""
+    """One metric of the gate: a built-in ``signal`` (``ttft-p95``, see
+    `core.signals.series`) or user PromQL (``query``, with ``{{alias}} {{revision}}
+    {{namespace}} {{window}}`` filled in), judged by absolute bounds (``max``, ``min``) and/or
+    against the stable over the same window (``compareTo: stable`` with ``maxRatio``,
+    ``minRatio`` and/or ``mannWhitney``)."""
 
     name: str = Field(min_length=1)
-    query: str = Field(min_length=1)
+    query: str | None = Field(default=None, min_length=1)
+    signal: str | None = Field(default=None, min_length=1)
     max: float | None = None
     min: float | None = None
+    compare_to: Literal["stable"] | None = None
+    max_ratio: float | None = Field(default=None, ge=0)
+    min_ratio: float | None = Field(default=None, ge=0)
+    mann_whitney: MannWhitneySpec | None = None
 
     @model_validator(mode="after")
     def _threshold(self) -> CustomMetric:
-        if self.max is None and self.min is None:
-            raise ValueError(f"metric {self.name!r}: set max, min or both")
+        if (self.query is None) == (self.signal is None):
+            raise ValueError(f"metric {self.name!r}: set exactly one of query and signal")
+        if self.signal is not None and self.signal not in ANALYSIS_SIGNALS:
+            raise ValueError(
+                f"metric {self.name!r}: signal {self.signal!r} is not one of "
+                + ", ".join(ANALYSIS_SIGNALS)
+            )
+        relative = (self.max_ratio, self.min_ratio, self.mann_whitney)
+        has_relative = any(item is not None for item in relative)
+        if has_relative and self.compare_to is None:
+            raise ValueError(
+                f"metric {self.name!r}: maxRatio, minRatio and mannWhitney need compareTo: stable"
+            )
+        if self.compare_to is not None and not has_relative:
+            raise ValueError(
+                f"metric {self.name!r}: compareTo needs maxRatio, minRatio or mannWhitney"
+            )
+        if self.max is None and self.min is None and not has_relative:
+            raise ValueError(f"metric {self.name!r}: set max, min, or compareTo with a ratio")
         return self
 
 
