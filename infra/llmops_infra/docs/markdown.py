@@ -3,42 +3,43 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 
 
 def escape(text: str) -> str:
-    """``text`` safe as Markdown prose: ``<`` and ``>`` outside code spans become entities.
+    """``text`` safe as Markdown prose: ``<``, ``>`` and ``&`` outside code spans become
+    entities (help texts say ``<release>``, which Markdown would take for an HTML tag)."""
+    return _outside_code(text, _entities)
 
-    Help texts say ``<release>`` or ``NAME``; Markdown would read ``<release>`` as an HTML tag
-    and drop it.
-    """
+
+def cell(text: str) -> str:
+    """``text`` as one table cell: escaped, on one line, pipes outside code spans quoted
+    (Python-Markdown's tables leave a pipe inside a code span alone)."""
+    quoted = _outside_code(text, lambda part: _entities(part).replace("|", "\\|"))
+    return quoted.replace("\n", " ").strip()
+
+
+def code(text: str) -> str:
+    """``text`` as an inline code span."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _outside_code(text: str, change: Callable[[str], str]) -> str:
     out: list[str] = []
     last = 0
     for match in _CODE_SPAN.finditer(text):
-        out.append(_entities(text[last : match.start()]))
-        out.append(match.group(0))
+        out += [change(text[last : match.start()]), match.group(0)]
         last = match.end()
-    out.append(_entities(text[last:]))
+    out.append(change(text[last:]))
     return "".join(out)
 
 
 def _entities(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def cell(text: str) -> str:
-    """``text`` as one table cell: escaped, one line, pipes quoted."""
-    return escape(text).replace("|", "\\|").replace("\n", " ").strip()
-
-
-def code(text: str) -> str:
-    """``text`` as an inline code span inside a table cell."""
-    fence = "``" if "`" in text else "`"
-    pad = " " if fence == "``" else ""
-    quoted = text.replace("|", "\\|")
-    return f"{fence}{pad}{quoted}{pad}{fence}"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
