@@ -63,9 +63,12 @@ def anchor(path: str) -> str:
     return path.replace(" ", "-")
 
 
-def render_command(doc: CommandDoc) -> str:
+def render_command(doc: CommandDoc, intro: str = "") -> str:
+    """The command's section; ``intro`` goes right under its heading."""
     level = "#" * min(doc.depth + 1, 4)
     parts = [f"{level} `{doc.path}` {{ #{anchor(doc.path)} }}"]
+    if intro:
+        parts.append(intro)
     if doc.help:
         parts.append(escape(doc.help))
     parts.append(f"```text\n{doc.usage}\n```")
@@ -83,8 +86,5 @@ def render_command(doc: CommandDoc) -> str:
 def render_cli_reference(root: Command, prog: str, intro: str = "") -> str:
     """One page for every command of ``root``, invoked as ``prog``; the root is the title."""
     first, *rest = walk_commands(root, prog)
-    parts = [render_command(first)]
-    if intro:
-        parts.insert(1, intro)
-    parts += [render_command(doc) for doc in rest]
+    parts = [render_command(first, intro), *(render_command(doc) for doc in rest)]
     return "\n\n".join(parts) + "\n"
