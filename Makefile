@@ -19,7 +19,7 @@ SYSTEM_PACKAGES := prometheus chromium containerd runc containernetworking-plugi
   conntrack iproute2 kmod mmdebstrap buildah umoci skopeo uidmap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help lock install system-packages engine control-plane images demo test check unit integration cluster node bench clean
+.PHONY: help lock install system-packages engine control-plane images demo test check unit integration cluster node bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -108,6 +108,12 @@ node: install system-packages engine control-plane images ## only the node tier 
 bench: install ## benchmarks (figures, not tests): gateway overhead, load generator vs plain Locust
 	$(LLMOPS) bench gateway
 	$(LLMOPS) bench loadgen
+
+# The docs site (mkdocs.yml): hand-written pages from docs/, reference pages generated from the
+# sources at build time (chart values, the CRD, the CLI, metrics, alerts); --strict fails on a
+# broken link or a missing anchor. Open site/index.html, or serve it: `python -m http.server -d site`.
+docs: install ## build the docs site into site/ (mkdocs build --strict)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 clean: ## stop the local cluster and the engine, remove the venvs (caches stay)
 	-$(LLMOPS) cluster down

@@ -28,14 +28,19 @@ FLAGS = [
 CONSOLE = re.compile(r"CONSOLE[:(]\d+|Uncaught|Failed to load resource")
 
 
-def _chromium(page: Path, tmp_path: Path, *action: str) -> subprocess.CompletedProcess[str]:
+def _chromium(page: Path | str, tmp_path: Path, *action: str) -> subprocess.CompletedProcess[str]:
+    """Chromium on a file (``Path``) or a URL (``str``), with ``action`` (--dump-dom, ...)."""
     if not Path(CHROMIUM).is_file():
         pytest.fail("chromium is missing (apt-get install -y chromium)", pytrace=False)
     profile = tmp_path / f"chromium-profile-{len(list(tmp_path.iterdir()))}"
     return subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *action, page.as_uri()],
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *action, _target(page)],
         capture_output=True, text=True, timeout=90, check=False, cwd=tmp_path,
     )  # fmt: skip
+
+
+def _target(page: Path | str) -> str:
+    return page if isinstance(page, str) else page.as_uri()
 
 
 def test_the_console_check_sees_errors(tmp_path: Path) -> None:
