@@ -10,13 +10,15 @@ Order of a tick (each branch may end the tick early; the comment says why):
    instant switch back when that revision is still scaled up inside the scale-down window);
 5. RollingBack -> RolledBack; RolledBack holds until `retry` or a new spec;
 6. the strategy (canary or blue-green) advances one step.
-Workloads and traffic are then derived from the resulting status alone.
+Workloads and traffic are then derived from the resulting status alone, and
+``stepDisplay`` from the step index (`core.state.timeline.step_display`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from llmops_operator.core.rollout.bluegreen import STEPS as BLUE_GREEN_STEPS
 from llmops_operator.core.rollout.bluegreen import reconcile_blue_green
 from llmops_operator.core.rollout.canary import reconcile_canary
 from llmops_operator.core.rollout.gates import is_measurement_due
@@ -52,6 +54,7 @@ from llmops_operator.core.spec.schema import (
 )
 from llmops_operator.core.state.phases import Phase
 from llmops_operator.core.state.status import RolloutStatus
+from llmops_operator.core.state.timeline import step_display
 
 COMMANDS = ("promote", "promote-full", "abort", "retry")
 
@@ -95,6 +98,8 @@ def advance(
     else:
         assert spec.strategy.blue_green is not None
         reconcile_blue_green(tick, spec.strategy.blue_green)
+    canary = spec.strategy.canary
+    s.step_display = step_display(s, len(canary.steps) if canary else len(BLUE_GREEN_STEPS))
     return Decision(
         status=s,
         workloads=desired_workloads(spec, s, tick),
