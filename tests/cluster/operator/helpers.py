@@ -108,3 +108,24 @@ def plugin(kube: Kube, *args: str) -> subprocess.CompletedProcess[str]:
 
 def reason(status: dict[str, Any], kind: str = "Progressing") -> str:
     return next((c["reason"] for c in status.get("conditions", []) if c["type"] == kind), "")
+
+
+def event_reasons(
+    kube: Kube, namespace: str, name: str, until: str, *, timeout: float = 15
+) -> list[str]:
+    """The reasons of the Events about one object, oldest first, once ``until`` is among them
+    (kopf posts Events in the background: they may follow the status by a moment)."""
+    deadline = time.monotonic() + timeout
+    selector = f"involvedObject.name={name}"
+    found: list[str] = []
+    while time.monotonic() < deadline:
+        out = kube.kubectl(
+            "get", "events", "-n", namespace, "--field-selector", selector, "-o", "json"
+        ).stdout
+        items = sorted(json.loads(out)["items"], key=lambda e: e.get("firstTimestamp") or "")
+        # kopf's own log lines are Events of reason Logging: not transitions.
+        found = [str(e["reason"]) for e in items if e.get("reason") != "Logging"]
+        if until in found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"no {until} Event about {namespace}/{name}; seen: {found}")

@@ -3,7 +3,8 @@
 Order of a tick (each branch may end the tick early; the comment says why):
 0. a spec that did not parse on an earlier tick does now: ``SpecValid`` turns True and a
    ``Failed`` set by that is left for the branches below to re-derive (`core.rollout.validity`);
-1. a pending command (``llmops.dev/command`` annotation) is applied and remembered;
+1. a pending command (``llmops.dev/command`` annotation) is applied and remembered (``undo``
+   only names the spec change that came with it in an Event);
 2. no stable revision yet -> the first revision comes up without steps (Pending);
 3. the spec asks for the stable revision -> any candidate is dropped (Succeeded);
 4. the spec asks for a revision that is not the candidate -> a clean restart (or an
@@ -56,7 +57,7 @@ from llmops_operator.core.state.phases import Phase
 from llmops_operator.core.state.status import RolloutStatus
 from llmops_operator.core.state.timeline import step_display
 
-COMMANDS = ("promote", "promote-full", "abort", "retry")
+COMMANDS = ("promote", "promote-full", "abort", "retry", "undo")
 
 
 def command_verb(value: str) -> str:
@@ -127,6 +128,12 @@ def apply_command(tick: Tick, value: str) -> None:
     elif verb == "promote-full" and active:
         tick.set_phase(Phase.PROMOTING, "PromotedFull", "promote --full: remaining steps skipped")
         tick.done = True
+    elif verb == "undo":
+        # `kubectl llmops undo` writes the older spec and this command in one patch: the spec
+        # is the undo (handled below as any new spec); the command makes it an Event.
+        tick.events.append(
+            Transition("UndoneByUser", f"undo: spec set back to revision {tick.template.label}")
+        )
     elif verb == "retry" and s.phase is Phase.ROLLED_BACK and s.canary_hash == tick.desired_hash:
         tick.start_candidate()
         tick.set_phase(Phase.PROGRESSING, "Retried", "retry: steps restart from the first")
