@@ -27,9 +27,10 @@ def build(
     report = engine.build_engine(LocalSettings(), force=force, console=_err)
     if not report.timings:
         _out.print(f"engine already built: {report.layout.venv}")
-        return
-    total = sum(seconds for _, seconds in report.timings)
-    _out.print(f"engine built in {total:.0f} s: {report.layout.venv}")
+    else:
+        total = sum(seconds for _, seconds in report.timings)
+        _out.print(f"engine built in {total:.0f} s: {report.layout.venv}")
+    _out.print(f"vLLM's CLI: {report.layout.vllm_command} (e.g. bench serve --help)")
 
 
 @app.command()

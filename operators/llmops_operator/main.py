@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import kopf
-from prometheus_client import start_http_server
 
+from llmops_operator import metrics
 from llmops_operator.clients import kube
 from llmops_operator.clients.loadtest import LoadTestRunner, ProcessLoadTestRunner
 from llmops_operator.clients.loadtest_job import JobLoadTestRunner, JobPlacement
@@ -65,7 +65,7 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.background.cancellation_polling = 1.0
     settings.background.instant_exit_timeout = 0.5
     if SETTINGS.serve_metrics:
-        start_http_server(SETTINGS.metrics_port)
+        metrics.serve_metrics(SETTINGS)
     if ELECTOR is not None:
         ELECTOR.start()
     kube.warm_up()

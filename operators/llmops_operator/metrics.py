@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, start_http_server
+
+from llmops_operator.settings import OperatorSettings
 
 TRANSITIONS = Counter(
     "llmops_operator_transitions_total",
@@ -34,3 +36,8 @@ LEADER_TRANSITIONS = Counter(
     "Times this replica became the leader (acquired) or stopped being it (lost).",
     ["identity", "change"],
 )
+
+
+def serve_metrics(settings: OperatorSettings) -> None:
+    """``/metrics`` on ``bind_address:metrics_port``, in a thread of its own."""
+    start_http_server(settings.metrics_port, addr=settings.bind_address)

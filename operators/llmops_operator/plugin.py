@@ -4,7 +4,9 @@ Every command is a plain Kubernetes write, so `kubectl patch`/`annotate` do the 
 - promote [--full], abort, retry: ``kubectl annotate md NAME llmops.dev/command=VERB:NONCE``
   (the operator handles each distinct value once and records it in status.lastCommand);
 - pause / resume: ``kubectl patch md NAME --type merge -p '{"spec":{"paused":true}}'``;
-- undo: patches spec.model/engine/route back to a previous revision from status.history;
+- undo: patches spec.model/engine/pod/route back to a previous revision from status.history,
+  with ``llmops.dev/command=undo:NONCE`` in the same patch (the operator's Event), and prints
+  what changed as a diff of the spec's YAML;
 - timeline [--html FILE]: reads status.timeline (recorded by the operator), writes nothing.
 User mistakes end with one readable line and exit code 2.
 """
@@ -31,9 +33,12 @@ from llmops_operator.views.status_text import (
     build_undo_patch,
     history_text,
     status_text,
+    undo_diff_lines,
+    undo_target,
 )
 
 GROUP, VERSION, PLURAL = "llmops.dev", "v1alpha1", "modeldeployments"
+COMMAND = "llmops.dev/command"
 app = typer.Typer(
     help="Progressive delivery of model revisions (ModelDeployment).", no_args_is_help=True
 )
@@ -101,7 +106,7 @@ def _command(name: str, namespace: str | None, verb: str) -> None:
     api, ns = _api(namespace)
     _get(api, ns, name)
     value = f"{verb}:{time.time_ns()}"
-    _patch(api, ns, name, {"metadata": {"annotations": {"llmops.dev/command": value}}})
+    _patch(api, ns, name, {"metadata": {"annotations": {COMMAND: value}}})
     typer.echo(f"modeldeployment {ns}/{name}: {verb} requested ({value})")
 
 
@@ -177,12 +182,22 @@ def undo(
     api, ns = _api(namespace)
     resource = _get(api, ns, name)
     current = RolloutStatus.from_raw(resource.get("status"))
+    spec = resource.get("spec") or {}
     try:
-        body = build_undo_patch(current, to_revision, resource.get("spec"))
+        target = undo_target(current, to_revision)
+        body = build_undo_patch(current, to_revision, spec)
     except LookupError as err:
         raise fail(str(err)) from err
-    _patch(api, ns, name, body)
-    typer.echo(f"modeldeployment {ns}/{name}: spec set back to revision {body['spec']['model']}")
+    where = f"modeldeployment {ns}/{name}"
+    diff = undo_diff_lines(spec, body)
+    if not diff:
+        typer.echo(f"{where}: spec already is revision {target.revision} ({target.hash})")
+        return
+    # The command rides in the same patch: the operator posts an UndoneByUser Event for it.
+    command = f"undo:{time.time_ns()}"
+    _patch(api, ns, name, {**body, "metadata": {"annotations": {COMMAND: command}}})
+    typer.echo(f"{where}: spec set back to revision {target.revision} ({target.hash})")
+    typer.echo("\n".join(diff))
 
 
 @app.command()

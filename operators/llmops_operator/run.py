@@ -5,7 +5,8 @@ configuration (the chart's Deployment sets the env and no args).
 - ``namespaces`` set: ``-n`` for each (namespaced scope); empty: ``--all-namespaces``;
 - ``--standalone``: kopf's own peering (KopfPeering CRDs) is off; replicas coordinate through
   one Lease instead (`leader`), which is all the chart grants;
-- ``--liveness``: kopf's ``/healthz`` on ``health_port`` (it runs the ``on.probe`` handlers);
+- ``--liveness``: kopf's ``/healthz`` on ``bind_address:health_port`` (it runs the
+  ``on.probe`` handlers);
 - log level: DEBUG -> ``--debug``, WARNING/ERROR -> ``--quiet``.
 """
 
@@ -18,7 +19,7 @@ from llmops_operator.settings import OperatorSettings
 
 def build_kopf_args(settings: OperatorSettings) -> list[str]:
     args = ["run", "--standalone", "-m", "llmops_operator.main"]
-    args.append(f"--liveness=http://0.0.0.0:{settings.health_port}/healthz")
+    args.append(f"--liveness=http://{settings.bind_host}:{settings.health_port}/healthz")
     namespaces = settings.watched_namespaces
     if namespaces:
         for namespace in namespaces:

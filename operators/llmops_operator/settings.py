@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any, Literal
 
@@ -66,6 +67,13 @@ class OperatorSettings(BaseSettings):
         default="/tmp/llmops-reports",  # noqa: S108 -- an emptyDir in the pod
         description="Folder of the load-test gates' inputs, logs and reports.",
     )
+    bind_address: str = Field(
+        default="127.0.0.1",
+        description="IP address the operator's HTTP endpoints (/metrics and kopf's /healthz) "
+        "listen on. Loopback by default: nothing outside the host or pod reaches them; the "
+        "chart sets the pod's IP (its probes and Prometheus come from outside the pod); "
+        "0.0.0.0 or :: listens on every interface.",
+    )
     metrics_port: int = Field(default=9090, description="Port of the operator's /metrics.")
     serve_metrics: bool = Field(default=True, description="Serve /metrics at start-up.")
     # -- MLflow registry (spec.model.mlflow) -----------------------------------------------
@@ -100,6 +108,22 @@ class OperatorSettings(BaseSettings):
         default=10.0, gt=0, description="A leader that cannot renew this long stops acting."
     )
     retry_period_s: float = Field(default=2.0, gt=0, description="How often the Lease is tried.")
+
+    @field_validator("bind_address")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an IP address (e.g. 127.0.0.1, 0.0.0.0, ::)"
+            ) from None
+
+    @property
+    def bind_host(self) -> str:
+        """``bind_address`` as a URL's host: an IPv6 address in brackets."""
+        address = ipaddress.ip_address(self.bind_address)
+        return f"[{address}]" if address.version == 6 else str(address)
 
     @model_validator(mode="after")
     def _lease_timing(self) -> OperatorSettings:

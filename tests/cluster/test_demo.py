@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 
 from llmops_infra.engine import EngineHandle
 from tests.cluster.kube import Kube
+from tests.cluster.namespaces import delete_namespace, new_namespace_name
 
 DEMO_TIMEOUT_S = 900  # the demo's own rollout timeout is 600 s; it fails before this
 
@@ -24,18 +24,11 @@ DEMO_TIMEOUT_S = 900  # the demo's own rollout timeout is 600 s; it fails before
 @pytest.fixture
 def demo_namespace(kube: Kube) -> Iterator[str]:
     """A name only: the demo makes the namespace itself (it refuses one it did not make)."""
-    name = f"t-demo-{uuid.uuid4().hex[:8]}"
+    name = new_namespace_name("t-demo")
     yield name
     # The demo drops the operator's finalizer once it is done; after a failed run it may not
     # have, and the namespace would stay Terminating.
-    listed = kube.kubectl("get", "modeldeployments.llmops.dev", "-n", name, "-o", "name",
-                          check=False)  # fmt: skip
-    for resource in listed.stdout.split() if listed.returncode == 0 else []:
-        kube.kubectl(
-            "patch", resource, "-n", name, "--type=merge",
-            "-p", '{"metadata":{"finalizers":null}}', check=False,
-        )  # fmt: skip
-    kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    delete_namespace(kube, name)
 
 
 def run_demo(kube: Kube, namespace: str, work_dir: Path, *args: str) -> str:

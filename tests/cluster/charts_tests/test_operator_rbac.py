@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +16,7 @@ import yaml
 
 from llmops_infra.charts import CHARTS_DIR, CRD_PATH
 from tests.cluster.kube import Kube
+from tests.cluster.namespaces import create_namespace, delete_namespace
 
 RELEASE = "op"
 SERVICE_ACCOUNT = "op-llmops-operator"  # the chart's fullname for release "op"
@@ -74,10 +74,9 @@ def operator_rbac(kube: Kube, namespace: str) -> str:
 
 @pytest.fixture
 def other_namespace(kube: Kube) -> Iterator[str]:
-    name = f"t-{uuid.uuid4().hex[:8]}"
-    kube.kubectl("create", "namespace", name)
+    name = create_namespace(kube)
     yield name
-    kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    delete_namespace(kube, name)
 
 
 def helm_template(kube: Kube, namespace: str) -> str:

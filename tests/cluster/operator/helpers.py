@@ -173,3 +173,24 @@ def events_of(kube: Kube, namespace: str, name: str, why: str) -> list[dict[str,
     ).stdout
     items: list[dict[str, Any]] = json.loads(out)["items"]
     return items
+
+
+def event_reasons(
+    kube: Kube, namespace: str, name: str, until: str, *, timeout: float = 15
+) -> list[str]:
+    """The reasons of the Events about one object, oldest first, once ``until`` is among them
+    (kopf posts Events in the background: they may follow the status by a moment)."""
+    deadline = time.monotonic() + timeout
+    selector = f"involvedObject.name={name}"
+    found: list[str] = []
+    while time.monotonic() < deadline:
+        out = kube.kubectl(
+            "get", "events", "-n", namespace, "--field-selector", selector, "-o", "json"
+        ).stdout
+        items = sorted(json.loads(out)["items"], key=lambda e: e.get("firstTimestamp") or "")
+        # kopf's own log lines are Events of reason Logging: not transitions.
+        found = [str(e["reason"]) for e in items if e.get("reason") != "Logging"]
+        if until in found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"no {until} Event about {namespace}/{name}; seen: {found}")

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from tests.cluster.kube import Kube
+from tests.cluster.namespaces import create_namespace, delete_namespace
 from tests.cluster.operator.chart_identity import (
     ClusterRelease,
     apply_cluster_chart_rbac,
@@ -52,12 +53,12 @@ def chart(kube: Kube, crd: None, namespace: str) -> Iterator[ClusterRelease]:
 @pytest.fixture
 def teams(kube: Kube) -> Iterator[tuple[str, str]]:
     """Two namespaces holding ModelDeployments, neither of them the release namespace."""
-    names = (f"t-{uuid.uuid4().hex[:8]}", f"t-{uuid.uuid4().hex[:8]}")
-    for name in names:
-        kube.kubectl("create", "namespace", name)
+    names = (create_namespace(kube), create_namespace(kube))
     yield names
+    # Their ModelDeployments hold the operator's finalizer: released first, or both
+    # namespaces would stay Terminating once the operator is gone.
     for name in names:
-        kube.kubectl("delete", "namespace", name, "--wait=false", check=False)
+        delete_namespace(kube, name)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from tests.cluster.kube import Kube
 from tests.cluster.operator.conftest import GatewayMetrics, Operator
 from tests.cluster.operator.helpers import (
     apply_example,
+    event_reasons,
     plugin,
     reason,
     routing_table,
@@ -105,10 +106,12 @@ def test_blue_green_promotes_then_undo_inside_the_window_is_instant(
     # Inside the 120 s scale-down window: undo switches back without any step.
     result = plugin(kube, "undo", name, "-n", namespace)
     assert result.returncode == 0, result.stderr
+    assert "+++ spec (undone)" in result.stdout and "None" not in result.stdout, result.stdout
     status = wait_for(
         kube, namespace, name, lambda s: s.get("stableHash") == blue, timeout=15, operator=operator
     )
     assert reason(status) == "FastRollback"
+    assert event_reasons(kube, namespace, name, until="UndoneByUser").count("UndoneByUser") == 1
     backends = routing_table(kube, namespace)["routes"][namespace]["backends"]
     assert [b["name"] for b in backends] == [f"{name}-{blue}"]
     history = plugin(kube, "history", name, "-n", namespace)

@@ -11,6 +11,7 @@ from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import (
     EXAMPLES,
     apply_example,
+    event_reasons,
     plugin,
     reason,
     set_revision,
@@ -80,6 +81,9 @@ def test_plugin_pause_resume_abort_retry(kube: Kube, namespace: str, operator: O
         kube, namespace, name, lambda s: s.get("phase") == "RolledBack", operator=operator
     )
     assert reason(status) == "AbortedByUser" and status["stableRevision"] == "1"
+    # One Event for the abort, one for the rollback's end (not the abort's reason twice).
+    reasons = event_reasons(kube, namespace, name, until="RolledBack")
+    assert reasons.count("AbortedByUser") == 1 and reasons.count("RolledBack") == 1, reasons
     assert plugin(kube, "resume", name, "-n", namespace).returncode == 0
     assert plugin(kube, "retry", name, "-n", namespace).returncode == 0
     wait_for(kube, namespace, name, lambda s: s.get("currentStepIndex", 0) >= 1, operator=operator)

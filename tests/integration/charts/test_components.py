@@ -202,6 +202,31 @@ def test_should_start_the_operator_module_with_only_env_its_settings_read(charts
     assert {"namespaces", "leader_election", "lease_name", "health_port", *LEASE_TIMINGS} <= fields
 
 
+def test_should_bind_the_operators_endpoints_to_the_pods_ip_unless_told_otherwise(
+    charts: Charts,
+) -> None:
+    def bind_env(values: dict[str, Any]) -> dict[str, Any]:
+        container = find(charts.render("llmops-operator", values), "Deployment")["spec"][
+            "template"
+        ]["spec"]["containers"][0]
+        return next(e for e in container["env"] if e["name"] == "LLMOPS_OPERATOR_BIND_ADDRESS")
+
+    # The operator's own default is loopback, which the kubelet's probes would not reach.
+    assert OperatorSettings().bind_address == "127.0.0.1"
+    assert bind_env({}) == {
+        "name": "LLMOPS_OPERATOR_BIND_ADDRESS",
+        "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}},
+    }
+    assert bind_env({"bindAddress": "::"})["value"] == "::"
+    assert OperatorSettings(bind_address=bind_env({"bindAddress": "::"})["value"]).bind_host == (
+        "[::]"
+    )
+
+
+def test_should_refuse_a_bind_address_that_is_no_ip_address(charts: Charts) -> None:
+    assert "bindAddress" in charts.error("llmops-operator", {"bindAddress": "localhost"})
+
+
 def test_should_pass_analysis_mlflow_and_load_test_values_to_the_operator(charts: Charts) -> None:
     values = {
         "analysis": {"prometheusUrl": "http://prom.monitoring:9090", "timeoutSeconds": 3},

@@ -120,7 +120,7 @@ def test_kopf_is_started_standalone_with_liveness_and_the_watched_namespaces() -
         "--standalone",
         "-m",
         "llmops_operator.main",
-        "--liveness=http://0.0.0.0:8081/healthz",
+        "--liveness=http://127.0.0.1:8081/healthz",
         "-n",
         "team-a",
         "-n",

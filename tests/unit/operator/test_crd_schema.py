@@ -11,6 +11,9 @@ default, minimum/maximum (inclusive or exclusive), minLength/maxLength, pattern 
 minItems/maxItems where both sides state one. Where the CRD passes a Kubernetes object through
 (``x-kubernetes-preserve-unknown-fields``), the model must take a free-form dict there.
 
+Every property under ``spec`` has a description (what ``kubectl explain`` shows), and it is
+the model's ``Field(description=...)`` word for word: the model is the one source of the text.
+
 Paths are dotted from ``spec``; ``[]`` is an array's items (``spec.engine.extraEnv[].name``).
 """
 
@@ -26,87 +29,6 @@ from llmops_operator.core.spec.schema import ModelDeploymentSpec
 CRD = Path(__file__).parents[3] / "charts/llmops-operator/crds/modeldeployments.llmops.dev.yaml"
 
 Schema = dict[str, Any]
-
-# CRD properties under spec that `kubectl explain` shows as <no description>. The list may
-# only shrink: a new field comes with its description (or is added here on purpose).
-UNDESCRIBED: frozenset[str] = frozenset(
-    {
-        "spec.model.mlflow.name",
-        "spec.model.mlflow.version",
-        "spec.model.mlflow.alias",
-        "spec.model.mlflow.trackingUri",
-        "spec.engine.image",
-        "spec.engine.imagePullPolicy",
-        "spec.engine.extraEnv[].name",
-        "spec.engine.extraEnv[].value",
-        "spec.engine.tensorParallelSize",
-        "spec.engine.maxModelLen",
-        "spec.engine.dtype",
-        "spec.engine.gpuMemoryUtilization",
-        "spec.engine.quantization",
-        "spec.engine.gpus",
-        "spec.engine.replicas",
-        "spec.engine.extraArgs",
-        "spec.engine.loadBudgetSeconds",
-        "spec.engine.autoscaling.kind",
-        "spec.engine.autoscaling.minReplicas",
-        "spec.engine.autoscaling.maxReplicas",
-        "spec.pod.nodeSelector",
-        "spec.pod.runtimeClassName",
-        "spec.pod.podSecurity.runAsUser",
-        "spec.pod.podSecurity.runAsGroup",
-        "spec.pod.podSecurity.fsGroup",
-        "spec.pod.probes.periodSeconds",
-        "spec.pod.probes.livenessFailureThreshold",
-        "spec.route.port",
-        "spec.route.router",
-        "spec.route.inferenceService",
-        "spec.route.chat",
-        "spec.route.rag",
-        "spec.route.rag.collection",
-        "spec.route.rag.topK",
-        "spec.route.rag.template",
-        "spec.route.rag.embedder",
-        "spec.route.rag.minScore",
-        "spec.strategy.canary",
-        "spec.strategy.canary.steps[].pause.duration",
-        "spec.strategy.canary.steps[].analysis.interval",
-        "spec.strategy.canary.steps[].analysis.count",
-        "spec.strategy.canary.steps[].analysis.failureLimit",
-        "spec.strategy.canary.steps[].analysis.maxTtftP95Seconds",
-        "spec.strategy.canary.steps[].analysis.maxItlP95Seconds",
-        "spec.strategy.canary.steps[].analysis.maxErrorRate",
-        "spec.strategy.canary.steps[].analysis.maxQueueDepth",
-        "spec.strategy.canary.steps[].analysis.inconclusiveLimit",
-        "spec.strategy.canary.steps[].analysis.window",
-        "spec.strategy.canary.steps[].loadTest.requestSlo.ttftSeconds",
-        "spec.strategy.canary.steps[].loadTest.requestSlo.tpotSeconds",
-        "spec.strategy.canary.steps[].loadTest.requestSlo.e2eSeconds",
-        "spec.strategy.canary.maxWeight",
-        "spec.strategy.canary.maxSurge",
-        "spec.strategy.canary.warmupSeconds",
-        "spec.strategy.canary.scaleDownDelaySeconds",
-        "spec.strategy.blueGreen",
-        "spec.strategy.blueGreen.autoPromote",
-        "spec.strategy.blueGreen.prePromotionAnalysis.interval",
-        "spec.strategy.blueGreen.prePromotionAnalysis.count",
-        "spec.strategy.blueGreen.prePromotionAnalysis.failureLimit",
-        "spec.strategy.blueGreen.prePromotionAnalysis.maxTtftP95Seconds",
-        "spec.strategy.blueGreen.prePromotionAnalysis.maxItlP95Seconds",
-        "spec.strategy.blueGreen.prePromotionAnalysis.maxErrorRate",
-        "spec.strategy.blueGreen.prePromotionAnalysis.maxQueueDepth",
-        "spec.strategy.blueGreen.prePromotionAnalysis.inconclusiveLimit",
-        "spec.strategy.blueGreen.prePromotionAnalysis.window",
-        "spec.strategy.blueGreen.scaleDownDelaySeconds",
-        "spec.strategy.blueGreen.autoPromotionSeconds",
-        "spec.strategy.blueGreen.prePromotionLoadTest.requestSlo.ttftSeconds",
-        "spec.strategy.blueGreen.prePromotionLoadTest.requestSlo.tpotSeconds",
-        "spec.strategy.blueGreen.prePromotionLoadTest.requestSlo.e2eSeconds",
-        "spec.strategy.blueGreen.warmupSeconds",
-        "spec.paused",
-        "spec.progressDeadlineSeconds",
-    }
-)
 
 # Compared as they are where both sides state one. Bounds are compared as (value, exclusive)
 # instead (see `_bound`): Kubernetes writes ``minimum: 0, exclusiveMinimum: true``, pydantic's
@@ -262,17 +184,63 @@ def undescribed(crd: Schema, path: str) -> list[str]:
     return found
 
 
+def _words(text: Any) -> str:
+    return " ".join(str(text or "").split())
+
+
+def description_mismatches(crd: Schema, model: Schema, path: str, defs: Schema) -> list[str]:
+    """Properties whose CRD description is not the model's ``Field(description=...)``: the
+    model is the one source of the text (`kubectl explain` shows the CRD's copy of it)."""
+    model = resolve(model, defs)
+    found: list[str] = []
+    model_props: Schema = model.get("properties", {})
+    for name, child in crd.get("properties", {}).items():
+        if name not in model_props:
+            continue  # `mismatches` reports it
+        want = _words(resolve(model_props[name], defs).get("description"))
+        have = _words(child.get("description"))
+        if not want:
+            found.append(f"{path}.{name}: no description in the model (Field(description=...))")
+        elif have != want:
+            found.append(f"{path}.{name}: the CRD should say {want!r}, it says {have!r}")
+        found += description_mismatches(child, model_props[name], f"{path}.{name}", defs)
+    if isinstance(crd.get("items"), dict):
+        items = crd["items"]
+        found += description_mismatches(items, model.get("items", {}), f"{path}[]", defs)
+    return found
+
+
 def test_should_describe_the_same_spec_in_the_crd_and_the_model() -> None:
     schema, defs = model_spec()
 
     assert sorted(mismatches(crd_spec(), schema, "spec", defs)) == []
 
 
-def test_should_describe_every_spec_field_but_the_listed_ones() -> None:
-    missing = set(undescribed(crd_spec(), "spec"))
+def test_should_describe_every_spec_field_for_kubectl_explain() -> None:
+    assert undescribed(crd_spec(), "spec") == []
 
-    assert sorted(missing - UNDESCRIBED) == [], "describe the new field in the CRD"
-    assert sorted(UNDESCRIBED - missing) == [], "described now: take it off UNDESCRIBED"
+
+def test_should_describe_each_field_in_the_crd_as_the_model_does() -> None:
+    schema, defs = model_spec()
+
+    assert description_mismatches(crd_spec(), schema, "spec", defs) == []
+
+
+def test_should_see_a_field_without_a_description_or_with_another_one() -> None:
+    schema, defs = model_spec()
+    crd = crd_spec()
+    engine = crd["properties"]["engine"]
+    image = {k: v for k, v in engine["properties"]["image"].items() if k != "description"}
+    replicas = {**engine["properties"]["replicas"], "description": "How many."}
+    changed_engine = {
+        **engine,
+        "properties": {**engine["properties"], "image": image, "replicas": replicas},
+    }
+    changed = {**crd, "properties": {**crd["properties"], "engine": changed_engine}}
+
+    assert undescribed(changed, "spec") == ["spec.engine.image"]
+    found = description_mismatches(changed, schema, "spec", defs)
+    assert [line.split(":")[0] for line in found] == ["spec.engine.image", "spec.engine.replicas"]
 
 
 def test_should_see_a_field_missing_on_either_side() -> None:

@@ -3,20 +3,23 @@
 Order of a tick (each branch may end the tick early; the comment says why):
 0. a spec that did not parse on an earlier tick does now: ``SpecValid`` turns True and a
    ``Failed`` set by that is left for the branches below to re-derive (`core.rollout.validity`);
-1. a pending command (``llmops.dev/command`` annotation) is applied and remembered;
+1. a pending command (``llmops.dev/command`` annotation) is applied and remembered (``undo``
+   only names the spec change that came with it in an Event);
 2. no stable revision yet -> the first revision comes up without steps (Pending);
 3. the spec asks for the stable revision -> any candidate is dropped (Succeeded);
 4. the spec asks for a revision that is not the candidate -> a clean restart (or an
    instant switch back when that revision is still scaled up inside the scale-down window);
 5. RollingBack -> RolledBack; RolledBack holds until `retry` or a new spec;
 6. the strategy (canary or blue-green) advances one step.
-Workloads and traffic are then derived from the resulting status alone.
+Workloads and traffic are then derived from the resulting status alone, and
+``stepDisplay`` from the step index (`core.state.timeline.step_display`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from llmops_operator.core.rollout.bluegreen import STEPS as BLUE_GREEN_STEPS
 from llmops_operator.core.rollout.bluegreen import reconcile_blue_green
 from llmops_operator.core.rollout.canary import reconcile_canary
 from llmops_operator.core.rollout.gates import is_measurement_due
@@ -52,8 +55,9 @@ from llmops_operator.core.spec.schema import (
 )
 from llmops_operator.core.state.phases import Phase
 from llmops_operator.core.state.status import RolloutStatus
+from llmops_operator.core.state.timeline import step_display
 
-COMMANDS = ("promote", "promote-full", "abort", "retry")
+COMMANDS = ("promote", "promote-full", "abort", "retry", "undo")
 
 
 def command_verb(value: str) -> str:
@@ -96,6 +100,8 @@ def advance(
     else:
         assert spec.strategy.blue_green is not None
         reconcile_blue_green(tick, spec.strategy.blue_green)
+    canary = spec.strategy.canary
+    s.step_display = step_display(s, len(canary.steps) if canary else len(BLUE_GREEN_STEPS))
     return Decision(
         status=s,
         workloads=desired_workloads(spec, s, tick),
@@ -123,6 +129,12 @@ def apply_command(tick: Tick, value: str) -> None:
     elif verb == "promote-full" and active:
         tick.set_phase(Phase.PROMOTING, "PromotedFull", "promote --full: remaining steps skipped")
         tick.done = True
+    elif verb == "undo":
+        # `kubectl llmops undo` writes the older spec and this command in one patch: the spec
+        # is the undo (handled below as any new spec); the command makes it an Event.
+        tick.events.append(
+            Transition("UndoneByUser", f"undo: spec set back to revision {tick.template.label}")
+        )
     elif verb == "retry" and s.phase is Phase.ROLLED_BACK and s.canary_hash == tick.desired_hash:
         tick.start_candidate()
         tick.set_phase(Phase.PROGRESSING, "Retried", "retry: steps restart from the first")

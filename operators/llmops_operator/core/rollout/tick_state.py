@@ -39,13 +39,22 @@ class Tick:
 
     # -- phase and conditions ------------------------------------------------------------
 
-    def set_phase(self, phase: Phase, reason: str, message: str, warning: bool = False) -> None:
-        """Move to ``phase``; an Event is emitted only when phase or reason changes."""
+    def set_phase(
+        self,
+        phase: Phase,
+        reason: str,
+        message: str,
+        warning: bool = False,
+        *,
+        event: Transition | None = None,
+    ) -> None:
+        """Move to ``phase``; an Event is emitted only when phase or reason changes: ``event``
+        when given (the conditions keep ``reason``), else one of ``reason`` and ``message``."""
         s = self.status
         previous = next((c for c in s.conditions if c.type == ConditionType.PROGRESSING), None)
         changed = s.phase != phase or previous is None or previous.reason != reason
         if changed:
-            self.events.append(Transition(reason=reason, message=message, warning=warning))
+            self.events.append(event or Transition(reason, message, warning=warning))
         s.phase, s.message = phase, message
         if changed or self.rollout_started or is_weight_moved(s):
             note(
@@ -190,7 +199,16 @@ class Tick:
         reason = next(
             (c.reason for c in s.conditions if c.type == ConditionType.PROGRESSING), "RolledBack"
         )
-        self.set_phase(Phase.ROLLED_BACK, reason, s.message, warning=True)
+        # The conditions keep naming the cause (AbortedByUser, AnalysisFailed, ...), whose
+        # Event went out when the rollback began; the end is an Event of its own, not a repeat.
+        done = f"revision {s.canary_revision} scaled to 0 after {reason}; stable serves"
+        self.set_phase(
+            Phase.ROLLED_BACK,
+            reason,
+            s.message,
+            warning=True,
+            event=Transition("RolledBack", done, warning=True),
+        )
 
     def switch_to_candidate(self, scale_down_delay_s: int, reason: str) -> None:
         """The atomic switch: the candidate becomes stable with all traffic in one write;

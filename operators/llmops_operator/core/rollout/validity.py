@@ -2,8 +2,10 @@
 
 `mark_spec_invalid` records the error: ``SpecValid=False`` with reason ``InvalidSpec`` and,
 unless the phase is one the machine must resume from exactly (`phases.KEPT_PHASES`), phase
-``Failed`` with ``Progressing=False`` of the same reason. Steps, timers and revisions stay as
-stored; the shell writes no workload and no traffic while the spec does not parse.
+``Failed`` with ``Progressing=False`` of the same reason. Each new generation that still does
+not parse is marked again, so both conditions always name the current spec's error. Steps,
+timers and revisions stay as stored; the shell writes no workload and no traffic while the
+spec does not parse.
 
 `resume_valid_spec` runs at the start of `advance.advance`, so on every tick whose spec
 parses: after an ``InvalidSpec`` it turns ``SpecValid`` back to ``True`` and, when the phase
@@ -57,7 +59,9 @@ def mark_spec_invalid(
         now=now,
         generation=generation,
     )
-    if status.phase not in KEPT_PHASES:
+    # A Failed this marking set earlier is marked again: its Progressing=False must name the
+    # current error, not the one the user has fixed since.
+    if status.phase not in KEPT_PHASES or is_failed_by_spec(status):
         status.phase = Phase.FAILED
         for kind in (ConditionType.PROGRESSING, ConditionType.PAUSED):
             conditions = set_condition(

@@ -1,5 +1,8 @@
 """Typed `ModelDeployment.spec`, mirroring charts/llmops-operator/crds (camelCase on the wire).
 
+Each field's ``description`` is the text ``kubectl explain`` shows: the CRD carries a copy of
+it, word for word (tests/unit/operator/test_crd_schema.py holds them to it).
+
 The CRD's schema rejects most bad specs at admission; these models are the operator's second
 line: whatever the API server let through but cannot be rolled out raises `SpecError` with a
 message that names the field, and the shell turns it into phase Failed + a condition.
@@ -53,10 +56,30 @@ class _Model(BaseModel):
 
 
 class MlflowRef(_Model):
-    name: str = Field(min_length=1)
-    version: str | None = Field(default=None, pattern=r"^[0-9]+$")
-    alias: str | None = None
-    tracking_uri: str | None = None
+    name: str = Field(
+        min_length=1, description="Registered model name in the MLflow model registry."
+    )
+    version: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]+$",
+        description=(
+            'Registry version to roll out (digits, e.g. "3"); set exactly one of version and alias.'
+        ),
+    )
+    alias: str | None = Field(
+        default=None,
+        description=(
+            "Registry alias to roll out (e.g. champion), pinned to the version it "
+            "names when first resolved; set exactly one of version and alias."
+        ),
+    )
+    tracking_uri: str | None = Field(
+        default=None,
+        description=(
+            "MLflow tracking server (http:// or https://); default: the operator's "
+            "mlflow.trackingUri setting."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> MlflowRef:
@@ -66,12 +89,32 @@ class MlflowRef(_Model):
 
 
 class ModelRef(_Model):
-    name: str = Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
-    revision: str | None = Field(default=None, max_length=63)
-    uri: str | None = Field(default=None, pattern=r"^(hf|s3|pvc)://.+$")
-    mlflow: MlflowRef | None = None
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$",
+        description="Served model name (what clients send as `model`).",
+    )
+    revision: str | None = Field(
+        default=None,
+        max_length=63,
+        description="Revision label of this version; defaults to the MLflow version.",
+    )
+    uri: str | None = Field(
+        default=None,
+        pattern=r"^(hf|s3|pvc)://.+$",
+        description="hf://ORG/NAME, s3://BUCKET/PATH or pvc://CLAIM/PATH.",
+    )
+    mlflow: MlflowRef | None = Field(
+        default=None, description="An MLflow registry model, resolved to a URI by the operator."
+    )
     # A Secret whose keys become the engine's environment (HF_TOKEN for a gated model).
-    credentials_secret: str | None = Field(default=None, min_length=1)
+    credentials_secret: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "A Secret in this namespace whose keys become the engine's environment "
+            "(HF_TOKEN for a gated model), as the chart's model.credentialsSecret."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> ModelRef:
@@ -83,18 +126,49 @@ class ModelRef(_Model):
 class AutoscalingSpec(_Model):
     """One autoscaler per revision, on queue depth (the rule is in `core.rollout.scaling`)."""
 
-    kind: Literal["hpa", "keda"] = "hpa"
-    min_replicas: int = Field(default=1, ge=1)
-    max_replicas: int = Field(default=4, ge=1)
+    kind: Literal["hpa", "keda"] = Field(
+        default="hpa",
+        description=(
+            "hpa: a HorizontalPodAutoscaler on the per-pod metric hpaMetricName "
+            "(needs a metrics adapter); keda: a KEDA ScaledObject querying "
+            "prometheusAddress. Default hpa."
+        ),
+    )
+    min_replicas: int = Field(
+        default=1,
+        ge=1,
+        description="Fewest replicas of the stable revision at full traffic (default 1).",
+    )
+    max_replicas: int = Field(
+        default=4,
+        ge=1,
+        description="Most replicas of one revision; at least minReplicas (default 4).",
+    )
     # Waiting requests (`vllm:num_requests_waiting`) per replica to aim for.
-    target_queue_depth: float = Field(default=5, ge=0.1)
+    target_queue_depth: float = Field(
+        default=5, ge=0.1, description="Waiting requests per replica to aim for."
+    )
     # The per-pod metric as the metrics adapter exposes it (kind hpa).
-    hpa_metric_name: str = Field(default="vllm_num_requests_waiting", min_length=1)
+    hpa_metric_name: str = Field(
+        default="vllm_num_requests_waiting",
+        min_length=1,
+        description="The per-pod metric as the metrics adapter exposes it (hpa).",
+    )
     # Prometheus URL KEDA queries (kind keda: required).
-    prometheus_address: str | None = Field(default=None, min_length=1)
+    prometheus_address: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Prometheus URL KEDA queries (keda; required there).",
+    )
     # Argo Rollouts' dynamicStableScale: the stable's floor follows its traffic share. Off by
     # default: a model reload takes minutes, so a rollback must find the stable at full size.
-    dynamic_stable_scale: bool = False
+    dynamic_stable_scale: bool = Field(
+        default=False,
+        description=(
+            "The stable's minReplicas follows its traffic share during a canary "
+            "(off: a rollback finds the stable at full size)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> AutoscalingSpec:
@@ -106,40 +180,143 @@ class AutoscalingSpec(_Model):
 
 
 class EnvVar(_Model):
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    value: str
+    name: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description=(
+            "Name of the environment variable (letters, digits and _, not starting with a digit)."
+        ),
+    )
+    value: str = Field(description="Its value, as a plain string.")
 
 
 class EngineSpec(_Model):
-    image: str = Field(default="vllm/vllm-openai:v0.11.0", min_length=1)
-    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
-    tensor_parallel_size: int = Field(default=1, ge=1)
-    max_model_len: int | None = Field(default=None, ge=16)
-    dtype: Literal["auto", "half", "float16", "bfloat16", "float", "float32"] = "auto"
-    gpu_memory_utilization: float | None = Field(default=None, ge=0.05, le=1.0)
-    quantization: str | None = None
-    gpus: int | None = Field(default=None, ge=0, description="None: one per TP shard.")
-    replicas: int = Field(default=1, ge=0)
-    extra_args: tuple[str, ...] = ()
-    extra_env: tuple[EnvVar, ...] = ()
+    image: str = Field(
+        default="vllm/vllm-openai:v0.11.0",
+        min_length=1,
+        description="vLLM image of the engine container (default vllm/vllm-openai:v0.11.0).",
+    )
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        default="IfNotPresent",
+        description=("When the kubelet pulls the image: Always, IfNotPresent (default) or Never."),
+    )
+    tensor_parallel_size: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "GPUs one replica shards the model over (vLLM --tensor-parallel-size; default 1)."
+        ),
+    )
+    max_model_len: int | None = Field(
+        default=None,
+        ge=16,
+        description=(
+            "Longest context in tokens, prompt and output (vLLM --max-model-len); "
+            "default: the model's own."
+        ),
+    )
+    dtype: Literal["auto", "half", "float16", "bfloat16", "float", "float32"] = Field(
+        default="auto",
+        description=(
+            "Weight and activation type (vLLM --dtype): auto (default, the "
+            "model's), half, float16, bfloat16, float or float32."
+        ),
+    )
+    gpu_memory_utilization: float | None = Field(
+        default=None,
+        ge=0.05,
+        le=1.0,
+        description=(
+            "Fraction of each GPU's memory vLLM may use, 0.05 to 1 (vLLM "
+            "--gpu-memory-utilization); default: vLLM's (0.9)."
+        ),
+    )
+    quantization: str | None = Field(
+        default=None,
+        description=(
+            "Quantization method of the weights (vLLM --quantization, e.g. awq, "
+            "gptq, fp8); default: none or the model's own."
+        ),
+    )
+    gpus: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "nvidia.com/gpu requested per replica; default one per tensor-parallel "
+            "shard, 0 for a CPU engine."
+        ),
+    )
+    replicas: int = Field(
+        default=1,
+        ge=0,
+        description=(
+            "Replicas of a revision at full traffic (a canary runs its share, up to "
+            "maxSurge more); ignored while autoscaling is set. Not part of a "
+            "revision: changing it starts no rollout. Default 1."
+        ),
+    )
+    extra_args: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "More vLLM command-line arguments, appended as given (e.g. --enable-prefix-caching)."
+        ),
+    )
+    extra_env: tuple[EnvVar, ...] = Field(
+        default=(), description="Extra environment variables of the engine container."
+    )
     # Seconds a replica may take to load its model (the chart's probes.startupBudgetSeconds):
     # the progress deadline starts counting only after it, so slow model loads never trip it.
-    load_budget_seconds: int = Field(default=1800, ge=0)
+    load_budget_seconds: int = Field(
+        default=1800,
+        ge=0,
+        description=(
+            "Seconds a replica may take to load its model (the startup probe's "
+            "budget); progressDeadlineSeconds counts only after it. Default 1800."
+        ),
+    )
     # Set: replicas belong to one autoscaler per revision and engine.replicas is ignored.
-    autoscaling: AutoscalingSpec | None = None
+    autoscaling: AutoscalingSpec | None = Field(
+        default=None,
+        description=(
+            "One autoscaler per revision (an HPA, or a KEDA ScaledObject) on queue "
+            "depth (vllm:num_requests_waiting). Set, it owns every revision's "
+            "replicas and engine.replicas is ignored; a rollout moves only its "
+            "min/max (see docs/rollouts.md)."
+        ),
+    )
 
 
 class PodSecurity(_Model):
-    run_as_user: int = Field(default=10001, ge=1)
-    run_as_group: int = Field(default=10001, ge=1)
-    fs_group: int = Field(default=10001, ge=1)
+    run_as_user: int = Field(
+        default=10001, ge=1, description="UID the engine container runs as (default 10001)."
+    )
+    run_as_group: int = Field(
+        default=10001, ge=1, description="GID the engine container runs as (default 10001)."
+    )
+    fs_group: int = Field(
+        default=10001,
+        ge=1,
+        description=(
+            "Group that owns the pod's volumes, so the engine can write its caches (default 10001)."
+        ),
+    )
 
 
 class PodProbes(_Model):
     """The startup budget is ``engine.loadBudgetSeconds``; these set the cadence."""
 
-    period_seconds: int = Field(default=10, ge=1)
-    liveness_failure_threshold: int = Field(default=6, ge=1)
+    period_seconds: int = Field(
+        default=10,
+        ge=1,
+        description="Seconds between two probes of the engine's /health (default 10).",
+    )
+    liveness_failure_threshold: int = Field(
+        default=6,
+        ge=1,
+        description=(
+            "Failed liveness probes in a row before the kubelet restarts the engine "
+            "(default 6, a minute at the default period)."
+        ),
+    )
 
 
 class PodSettings(_Model):
@@ -150,21 +327,59 @@ class PodSettings(_Model):
     Kubernetes objects (tolerations, volumes, ...) pass through as the API server checks them.
     """
 
-    resources: dict[str, Any] = Field(default_factory=dict)
-    node_selector: dict[str, str] = Field(default_factory=dict)
-    tolerations: tuple[dict[str, Any], ...] = ()
-    affinity: dict[str, Any] = Field(default_factory=dict)
-    runtime_class_name: str | None = Field(default=None, min_length=1)
-    image_pull_secrets: tuple[str, ...] = ()
-    extra_volumes: tuple[dict[str, Any], ...] = ()
-    extra_volume_mounts: tuple[dict[str, Any], ...] = ()
+    resources: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "The engine container's requests and limits (GPUs are added from engine.gpus)."
+        ),
+    )
+    node_selector: dict[str, str] = Field(
+        default_factory=dict,
+        description="Node labels the revision's pods must match (e.g. a GPU node pool's).",
+    )
+    tolerations: tuple[dict[str, Any], ...] = Field(
+        default=(), description="Kubernetes Tolerations (a GPU node pool's taints)."
+    )
+    affinity: dict[str, Any] = Field(default_factory=dict, description="A Kubernetes Affinity.")
+    runtime_class_name: str | None = Field(
+        default=None,
+        min_length=1,
+        description="RuntimeClass of the pods (e.g. nvidia); default: the cluster's.",
+    )
+    image_pull_secrets: tuple[str, ...] = Field(
+        default=(), description="Names of Secrets of this namespace to pull the engine image with."
+    )
+    extra_volumes: tuple[dict[str, Any], ...] = Field(
+        default=(), description="Kubernetes Volumes added to the pod."
+    )
+    extra_volume_mounts: tuple[dict[str, Any], ...] = Field(
+        default=(),
+        description="VolumeMounts of the engine container; each names one of extraVolumes.",
+    )
     # The chart's modelCache.existingClaim: downloads survive restarts and are shared by the
     # revisions (ReadWriteMany, or every revision on one node). Unset: an emptyDir per pod.
-    model_cache_claim: str | None = Field(default=None, min_length=1)
+    model_cache_claim: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "A claim mounted at /models (the Hugging Face cache): ReadWriteMany, or "
+            "every revision on one node. Unset, each pod downloads into an "
+            "emptyDir."
+        ),
+    )
     # /dev/shm (tensor-parallel workers talk through it); default 2Gi per shard.
-    shared_memory_size_limit: str | None = Field(default=None, min_length=1)
-    pod_security: PodSecurity = PodSecurity()
-    probes: PodProbes = PodProbes()
+    shared_memory_size_limit: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Size of /dev/shm (an in-memory emptyDir); default 2Gi per shard.",
+    )
+    pod_security: PodSecurity = Field(
+        default=PodSecurity(), description="The pod's user, group and volume group."
+    )
+    probes: PodProbes = Field(
+        default=PodProbes(),
+        description="Probe cadence; the startup budget is engine.loadBudgetSeconds.",
+    )
 
     @model_validator(mode="after")
     def _mounts_have_volumes(self) -> PodSettings:
@@ -181,23 +396,74 @@ class PodSettings(_Model):
 class RagSpec(_Model):
     """Retrieval settings of one revision (the gateway's `RagSettings`, camelCase)."""
 
-    collection: str
-    top_k: int = Field(default=4, ge=1, le=50)
-    template: str = "rag-v1"
-    embedder: str
-    min_score: float = 0.0
+    collection: str = Field(description="Milvus collection the gateway retrieves context from.")
+    top_k: int = Field(
+        default=4, ge=1, le=50, description="Chunks retrieved per query, 1 to 50 (default 4)."
+    )
+    template: str = Field(
+        default="rag-v1",
+        description=(
+            "Prompt template the gateway puts the retrieved chunks and the question "
+            "into (default rag-v1)."
+        ),
+    )
+    embedder: str = Field(
+        description=("Gateway alias of the embedding model that turns the query into a vector.")
+    )
+    min_score: float = Field(
+        default=0.0,
+        description="Chunks scoring below this similarity are left out (default 0: none).",
+    )
 
 
 class RouteSpec(_Model):
     """Where traffic enters; `router` picks the traffic router (see `routers`)."""
 
-    router: Literal["gateway", "httpRoute", "kserve"] = "gateway"
+    router: Literal["gateway", "httpRoute", "kserve"] = Field(
+        default="gateway",
+        description=(
+            "What carries the traffic split: gateway (default; the llmops gateway's "
+            "routing table, alias below), httpRoute (the backendRefs of a Gateway "
+            "API HTTPRoute) or kserve (an InferenceService's canaryTrafficPercent)."
+        ),
+    )
     alias: str | None = Field(default=None, description="Gateway alias; default model.name.")
-    http_route: str | None = Field(default=None, min_length=1)
-    inference_service: str | None = None
-    port: int = Field(default=8000, ge=1, le=65535)
-    chat: Literal["native", "completion"] = "native"
-    rag: RagSpec | None = None
+    http_route: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Name of the Gateway API HTTPRoute (same namespace) to weight.",
+    )
+    inference_service: str | None = Field(
+        default=None,
+        description=(
+            "Name of the KServe InferenceService (same namespace) whose canary the "
+            "rollout drives; required when router is kserve."
+        ),
+    )
+    port: int = Field(
+        default=8000,
+        ge=1,
+        le=65535,
+        description=(
+            "Port the engine serves its OpenAI API on, in the pod and the "
+            "revision's Service (default 8000)."
+        ),
+    )
+    chat: Literal["native", "completion"] = Field(
+        default="native",
+        description=(
+            "native (default): the gateway sends chat requests as they are; "
+            "completion: it renders them into a completion prompt (for a base model "
+            "without a chat template)."
+        ),
+    )
+    rag: RagSpec | None = Field(
+        default=None,
+        description=(
+            "Retrieval-augmented generation for this model: the gateway retrieves "
+            "context from Milvus and adds it to each prompt. Part of the revision."
+        ),
+    )
 
     @model_validator(mode="after")
     def _router_target(self) -> RouteSpec:
@@ -209,7 +475,11 @@ class RouteSpec(_Model):
 
 
 class PauseStep(_Model):
-    duration: str | None = Field(default=None, pattern=r"^[0-9]+(s|m|h)$")
+    duration: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]+(s|m|h)$",
+        description="How long to wait (30s, 5m, 1h); unset, until a person runs promote.",
+    )
 
 
 class MannWhitneySpec(_Model):
@@ -222,10 +492,29 @@ class MannWhitneySpec(_Model):
     while either side has fewer than ``minSamples`` samples.
     """
 
-    direction: Literal["increase", "decrease", "either"] = "increase"
-    confidence_level: float = Field(default=0.95, ge=0.5, le=0.999)
-    interval: str = Field(default="1m", pattern=r"^[0-9]+(s|m|h)$")
-    min_samples: int = Field(default=5, ge=3)
+    direction: Literal["increase", "decrease", "either"] = Field(
+        default="increase",
+        description=(
+            "Which shift fails - increase (the canary is higher, right for latency and "
+            "errors), decrease, or either."
+        ),
+    )
+    confidence_level: float = Field(
+        default=0.95,
+        ge=0.5,
+        le=0.999,
+        description=("Fail when the test's p-value is below 1 - confidenceLevel."),
+    )
+    interval: str = Field(
+        default="1m",
+        pattern=r"^[0-9]+(s|m|h)$",
+        description=(
+            "Spacing of the samples, and the range each one covers (at least two scrape intervals)."
+        ),
+    )
+    min_samples: int = Field(
+        default=5, ge=3, description=("Samples each side needs before the test judges.")
+    )
 
 
 class CustomMetric(_Model):
@@ -235,15 +524,66 @@ class CustomMetric(_Model):
     against the stable over the same window (``compareTo: stable`` with ``maxRatio``,
     ``minRatio`` and/or ``mannWhitney``)."""
 
-    name: str = Field(min_length=1)
-    query: str | None = Field(default=None, min_length=1)
-    signal: str | None = Field(default=None, min_length=1)
-    max: float | None = None
-    min: float | None = None
-    compare_to: Literal["stable"] | None = None
-    max_ratio: float | None = Field(default=None, ge=0)
-    min_ratio: float | None = Field(default=None, ge=0)
-    mann_whitney: MannWhitneySpec | None = None
+    name: str = Field(
+        min_length=1, description=("Name of the metric in status.analysisRuns and in Events.")
+    )
+    query: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "PromQL returning one value; {{alias}}, {{revision}} (the role - canary or "
+            "preview, stable for a comparison's baseline), {{namespace}} and {{window}} are "
+            "filled in."
+        ),
+    )
+    signal: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "A built-in signal, the same PromQL as the recording rule of that name in the "
+            "llmops-stack chart (files/prometheus), one of - request-rate, error-rate, "
+            "ttft-p50, ttft-p95, ttft-p99, itl-p95, e2e-p95, tokens-in-rate, "
+            "tokens-out-rate, retrieval-p95, retrieval-rate, ttft-slow-ratio, "
+            "engine-ttft-p95, engine-itl-p95, engine-e2e-p95, engine-tokens-in-rate, "
+            "engine-tokens-out-rate, queue-depth, requests-waiting, requests-running, "
+            "kv-cache-usage."
+        ),
+    )
+    max: float | None = Field(
+        default=None, description=("Fail when the canary's value is above this.")
+    )
+    min: float | None = Field(
+        default=None, description=("Fail when the canary's value is below this.")
+    )
+    compare_to: Literal["stable"] | None = Field(
+        default=None,
+        description=(
+            "Judge the canary against this revision, measured the same way over the same "
+            "window (for blue-green, the preview against the active stable)."
+        ),
+    )
+    max_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Fail when the canary's value divided by the stable's is above this (1.2 - 20% worse)."
+        ),
+    )
+    min_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        description=("Fail when the canary's value divided by the stable's is below this."),
+    )
+    mann_whitney: MannWhitneySpec | None = Field(
+        default=None,
+        description=(
+            "Kayenta's statistical comparison - both revisions' samples over the window "
+            "(one per interval, each over the last interval), ranked together by a "
+            "Mann-Whitney U test (normal approximation). Fails when they are shifted in "
+            "direction with confidenceLevel; inconclusive while a side has fewer than "
+            "minSamples samples."
+        ),
+    )
 
     @model_validator(mode="after")
     def _threshold(self) -> CustomMetric:
@@ -272,16 +612,74 @@ class CustomMetric(_Model):
 class AnalysisSpec(_Model):
     """SLO gates judged every `interval`, `count` times, on the revision's own metrics."""
 
-    interval: str = Field(pattern=r"^[0-9]+(s|m|h)$")
-    count: int = Field(ge=1, le=100)
-    failure_limit: int = Field(default=0, ge=0)
-    inconclusive_limit: int = Field(default=0, ge=0)
-    window: str = Field(default="5m", pattern=r"^[0-9]+(s|m|h)$")
-    max_ttft_p95_seconds: float | None = Field(default=None, ge=0)
-    max_itl_p95_seconds: float | None = Field(default=None, ge=0)
-    max_error_rate: float | None = Field(default=None, ge=0, le=1)
-    max_queue_depth: int | None = Field(default=None, ge=0)
-    metrics: tuple[CustomMetric, ...] = ()
+    interval: str = Field(
+        pattern=r"^[0-9]+(s|m|h)$", description="Time between two measurements (30s, 5m, 1h)."
+    )
+    count: int = Field(
+        ge=1,
+        le=100,
+        description=(
+            "Measurements to take, 1 to 100; the gate passes once all are taken within the limits."
+        ),
+    )
+    failure_limit: int = Field(
+        default=0,
+        ge=0,
+        description="Failed measurements tolerated; one more rolls back (default 0).",
+    )
+    inconclusive_limit: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Inconclusive measurements (no data, Prometheus unreachable) tolerated; "
+            "one more pauses the rollout for a person (default 0)."
+        ),
+    )
+    window: str = Field(
+        default="5m",
+        pattern=r"^[0-9]+(s|m|h)$",
+        description=(
+            "Range each query looks back over (PromQL range, default 5m); never "
+            "reaches back before the candidate's warm-up ended."
+        ),
+    )
+    max_ttft_p95_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="Upper bound of the candidate's p95 time to first token, in seconds.",
+    )
+    max_itl_p95_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="Upper bound of the candidate's p95 inter-token latency, in seconds.",
+    )
+    max_error_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Upper bound of the candidate's share of failed requests, 0 to 1.",
+    )
+    max_queue_depth: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Upper bound of requests waiting in the candidate's engines "
+            "(vllm:num_requests_waiting)."
+        ),
+    )
+    metrics: tuple[CustomMetric, ...] = Field(
+        default=(),
+        description=(
+            "More metrics of the gate, each judged every interval with the others. A metric "
+            "is a built-in signal or your own PromQL; it passes absolute bounds (max, min) "
+            "and/or a comparison with the stable revision over the same window (compareTo, "
+            "maxRatio, minRatio, mannWhitney). Example - fail when the canary's TTFT p95 is "
+            "20% above the stable's, or its per-minute samples are shifted upwards with 95% "
+            "confidence - {name: ttft-vs-stable, signal: ttft-p95, compareTo: stable, "
+            "maxRatio: 1.2, mannWhitney: {direction: increase, confidenceLevel: 0.95, "
+            "interval: 1m}}."
+        ),
+    )
 
 
 class LoadTestRequestSlo(_Model):
@@ -291,10 +689,28 @@ class LoadTestRequestSlo(_Model):
     positive number).
     """
 
-    ttft_seconds: float | None = Field(default=None, ge=0.001)
-    tpot_seconds: float | None = Field(default=None, ge=0.001)
+    ttft_seconds: float | None = Field(
+        default=None,
+        ge=0.001,
+        description=(
+            "A request counts as good only if its first token came within this many seconds."
+        ),
+    )
+    tpot_seconds: float | None = Field(
+        default=None,
+        ge=0.001,
+        description=(
+            "A request counts as good only if its time per output token, in "
+            "seconds, stayed within this."
+        ),
+    )
     # to_camel would make it e2ESeconds (a capital after a digit): the CRD's name is e2eSeconds.
-    e2e_seconds: float | None = Field(default=None, ge=0.001, alias="e2eSeconds")
+    e2e_seconds: float | None = Field(
+        default=None,
+        ge=0.001,
+        alias="e2eSeconds",
+        description=("A request counts as good only if it completed within this many seconds."),
+    )
 
 
 class LoadTestSpec(_Model):
@@ -306,15 +722,44 @@ class LoadTestSpec(_Model):
     override the lengths. ``slos`` are load-test gate expressions (``ttft_p95_s <= 2``).
     """
 
-    profile: Literal["chat", "completions", "rag", "long-context"] = "chat"
-    users: int = Field(ge=1, le=1000)
-    duration: str = Field(pattern=r"^[0-9]+(s|m|h)$")
-    warmup: str = Field(default="0s", pattern=r"^[0-9]+(s|m|h)$")
-    input_tokens: int | None = Field(default=None, ge=1, le=131072)
-    output_tokens: int | None = Field(default=None, ge=1, le=32768)
-    slos: tuple[str, ...] = Field(default=("error_ratio <= 0.01",), min_length=1)
-    request_slo: LoadTestRequestSlo | None = None
-    min_requests: int = Field(default=5, ge=1)
+    profile: Literal["chat", "completions", "rag", "long-context"] = Field(
+        default="chat",
+        description=(
+            "Traffic: chat (128 tokens in, 64 out), completions, long-context (2048 "
+            "in, 32 out) or rag (through the gateway only)."
+        ),
+    )
+    users: int = Field(ge=1, le=1000, description="Concurrent users in a closed loop.")
+    duration: str = Field(pattern=r"^[0-9]+(s|m|h)$", description="Length of the run.")
+    warmup: str = Field(
+        default="0s",
+        pattern=r"^[0-9]+(s|m|h)$",
+        description="First part of the run left out of the verdict; shorter than duration.",
+    )
+    input_tokens: int | None = Field(
+        default=None, ge=1, le=131072, description="Prompt length; default from the profile."
+    )
+    output_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        le=32768,
+        description="Tokens asked for per request; default from the profile.",
+    )
+    slos: tuple[str, ...] = Field(
+        default=("error_ratio <= 0.01",),
+        min_length=1,
+        description=(
+            'Gate expressions "metric op number", e.g. "ttft_p95_s <= 2", '
+            '"error_ratio <= 0.01", "output_tokens_per_s >= 50".'
+        ),
+    )
+    request_slo: LoadTestRequestSlo | None = Field(
+        default=None,
+        description="What makes one request count towards goodput (for goodput_* SLOs).",
+    )
+    min_requests: int = Field(
+        default=5, ge=1, description="Fewer measured requests fail the gate (not enough evidence)."
+    )
 
     def gate_document(self) -> dict[str, Any]:
         """The gate file ``llmops-loadtest run --gate`` reads."""
@@ -352,10 +797,22 @@ class LoadTestSpec(_Model):
 
 
 class CanaryStep(_Model):
-    set_weight: int | None = Field(default=None, ge=0, le=100)
-    pause: PauseStep | None = None
-    analysis: AnalysisSpec | None = None
-    load_test: LoadTestSpec | None = None
+    set_weight: int | None = Field(
+        default=None, ge=0, le=100, description="Percent of traffic sent to the canary."
+    )
+    pause: PauseStep | None = Field(
+        default=None, description="Wait; without duration, until a person promotes."
+    )
+    analysis: AnalysisSpec | None = Field(
+        default=None, description="SLO gates judged on Prometheus metrics of the canary."
+    )
+    load_test: LoadTestSpec | None = Field(
+        default=None,
+        description=(
+            "A Locust run against the revision (llmops loadtest), judged by its "
+            "SLOs; failing rolls back."
+        ),
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> CanaryStep:
@@ -374,35 +831,139 @@ class CanaryStep(_Model):
 
 
 class CanaryStrategy(_Model):
-    steps: tuple[CanaryStep, ...] = Field(min_length=1, max_length=50)
-    max_weight: int = Field(default=100, ge=1, le=100)
+    steps: tuple[CanaryStep, ...] = Field(
+        min_length=1, max_length=50, description="Run in order; each step holds exactly one action."
+    )
+    max_weight: int = Field(
+        default=100,
+        ge=1,
+        le=100,
+        description=(
+            "Highest canary weight in percent, 1 to 100 (default 100); no setWeight may exceed it."
+        ),
+    )
     # Extra replicas the canary may add on top of engine.replicas while it shares traffic.
-    max_surge: int = Field(default=1, ge=1)
+    max_surge: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "Replicas the canary may add on top of engine.replicas while it shares "
+            "traffic (default 1)."
+        ),
+    )
     # Seconds after the canary is Ready during which its metrics are ignored (JIT compile,
     # cache fill): analysis starts after it and never looks back into it.
-    warmup_seconds: int = Field(default=0, ge=0)
+    warmup_seconds: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Seconds after the canary is Ready whose metrics analysis ignores (JIT "
+            "compile, cache fill); default 0."
+        ),
+    )
     # The old stable stays scaled up this long after the switch (in-flight requests finish
     # on it; an undo inside the window switches back instantly).
-    scale_down_delay_seconds: int = Field(default=30, ge=0)
-    # A rolled-back (or aborted) candidate stays scaled up this long after its weight went
-    # to 0: in-flight requests finish on it and every router sees the new weights first.
-    abort_scale_down_delay_seconds: int = Field(default=30, ge=0)
+    scale_down_delay_seconds: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "Seconds the old stable stays scaled up after the switch: in-flight "
+            "requests finish on it, and an undo inside the window switches back at "
+            "once (default 30)."
+        ),
+    )
+    abort_scale_down_delay_seconds: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "Seconds a rolled-back or aborted candidate stays scaled up after its weight "
+            "went to 0, so in-flight requests finish on it and every router (a gateway "
+            "rereads its mounted routing table within about a minute) stops sending to it "
+            "first (default 30)."
+        ),
+    )
 
 
 class BlueGreenStrategy(_Model):
-    preview_service: str | None = None
-    auto_promote: bool = False
-    auto_promotion_seconds: int = Field(default=0, ge=0)
-    pre_promotion_analysis: AnalysisSpec | None = None
-    pre_promotion_load_test: LoadTestSpec | None = None
-    scale_down_delay_seconds: int = Field(default=30, ge=0)
-    abort_scale_down_delay_seconds: int = Field(default=30, ge=0)
-    warmup_seconds: int = Field(default=0, ge=0)
+    preview_service: str | None = Field(
+        default=None,
+        description=(
+            "Reserved for a Service pointing at the preview; the operator makes "
+            "none yet (the gateway reaches the preview through its preview pin)."
+        ),
+    )
+    auto_promote: bool = Field(
+        default=False,
+        description=(
+            "Promote by itself once the gates passed and autoPromotionSeconds "
+            "elapsed; off (default): wait for a person to run promote."
+        ),
+    )
+    auto_promotion_seconds: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "With autoPromote, seconds after the preview is Ready before the switch (default 0)."
+        ),
+    )
+    pre_promotion_analysis: AnalysisSpec | None = Field(
+        default=None,
+        description=(
+            "SLO gates judged on Prometheus metrics of the preview before the "
+            "switch; failing rolls back."
+        ),
+    )
+    pre_promotion_load_test: LoadTestSpec | None = Field(
+        default=None,
+        description=(
+            "A Locust run against the preview (llmops loadtest) before the switch, "
+            "judged by its SLOs; failing rolls back."
+        ),
+    )
+    scale_down_delay_seconds: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "Seconds the old stable stays scaled up after the switch: in-flight "
+            "requests finish on it, and an undo inside the window switches back at "
+            "once (default 30)."
+        ),
+    )
+    abort_scale_down_delay_seconds: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "Seconds a rolled-back or aborted candidate stays scaled up after its weight "
+            "went to 0, so in-flight requests finish on it and every router (a gateway "
+            "rereads its mounted routing table within about a minute) stops sending to it "
+            "first (default 30)."
+        ),
+    )
+    warmup_seconds: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Seconds after the preview is Ready whose metrics analysis ignores (JIT "
+            "compile, cache fill); default 0."
+        ),
+    )
 
 
 class StrategySpec(_Model):
-    canary: CanaryStrategy | None = None
-    blue_green: BlueGreenStrategy | None = None
+    canary: CanaryStrategy | None = Field(
+        default=None,
+        description=(
+            "Shift traffic to the new revision step by step (setWeight, pause, "
+            "analysis, loadTest), rolling back on a failed gate."
+        ),
+    )
+    blue_green: BlueGreenStrategy | None = Field(
+        default=None,
+        description=(
+            "Run the new revision at full size beside the stable, gate it, then "
+            "switch all traffic in one step."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> StrategySpec:
@@ -412,14 +973,43 @@ class StrategySpec(_Model):
 
 
 class ModelDeploymentSpec(_Model):
-    model: ModelRef
-    engine: EngineSpec = EngineSpec()
-    pod: PodSettings = PodSettings()
-    route: RouteSpec = RouteSpec()
-    strategy: StrategySpec
-    paused: bool = False
+    model: ModelRef = Field(
+        description="The model revision to roll out; exactly one of uri or mlflow."
+    )
+    engine: EngineSpec = Field(
+        default=EngineSpec(),
+        description="vLLM settings, as in the llm-inference chart's engine block.",
+    )
+    pod: PodSettings = Field(
+        default=PodSettings(),
+        description=(
+            "Where and how a revision's pods run, with the llm-inference chart's "
+            "value names, so the operator's revision pod is the pod the chart "
+            "renders. Part of the revision: changing it rolls out a new revision."
+        ),
+    )
+    route: RouteSpec = Field(
+        default=RouteSpec(),
+        description="Where traffic enters; the operator writes backend weights here.",
+    )
+    strategy: StrategySpec = Field(description="Exactly one of canary and blueGreen.")
+    paused: bool = Field(
+        default=False,
+        description=(
+            "Freeze the rollout at its current step (phase Paused) until set back "
+            "to false; timers of a timed pause keep running. Default false."
+        ),
+    )
     # Seconds a new revision may take to become Ready *after* its model-load budget.
-    progress_deadline_seconds: int = Field(default=600, ge=1)
+    progress_deadline_seconds: int = Field(
+        default=600,
+        ge=1,
+        description=(
+            "Seconds a new revision may take to become Ready after its "
+            "engine.loadBudgetSeconds; past it a candidate is rolled back (a first "
+            "revision fails). Default 600."
+        ),
+    )
 
     @property
     def alias(self) -> str:

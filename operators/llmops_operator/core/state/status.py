@@ -6,7 +6,9 @@ so a restarted operator computes the same remaining time):
 - ``phase``, ``message``, ``conditions[]`` (type/status/reason/message), ``observedGeneration``
 - ``stableRevision``/``stableHash``: the revision serving (label for people, hash = identity)
 - ``canaryRevision``/``canaryHash``: the candidate (canary or blue-green preview), if any
-- ``canaryWeight``: percent of traffic on the candidate; ``currentStepIndex``, ``stepStartedAt``
+- ``canaryWeight``: percent of traffic on the candidate; ``currentStepIndex`` (0-based, the
+  machine's), ``stepStartedAt``; ``stepDisplay``: the same step for people (``2/4``, 1-based
+  as every message counts; the STEP printer column), absent when no candidate runs steps
 - ``rolloutStartedAt``, ``canaryCreatedAt`` (deadline clock), ``canaryReadyAt`` (warm-up clock)
 - ``analysisRuns[]``: measurements of the current rollout (step, metric, value, threshold,
   result, message, at), newest last, capped
@@ -118,6 +120,7 @@ class RolloutStatus(_Status):
     canary_hash: str | None = None
     canary_weight: int = 0
     current_step_index: int | None = None
+    step_display: str | None = None
     step_started_at: datetime | None = None
     rollout_started_at: datetime | None = None
     canary_created_at: datetime | None = None

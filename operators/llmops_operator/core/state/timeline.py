@@ -182,6 +182,16 @@ def step_number(index: int) -> int:
     return index + 1
 
 
+def step_display(status: RolloutStatus, total: int) -> str | None:
+    """``status.stepDisplay``, the STEP column of ``kubectl get md``: the current step as the
+    messages count it (``2/4``), or None when no candidate runs steps (none, or a first
+    revision). At the end of the steps (promoting) it stays at the last one (``4/4``)."""
+    index = status.current_step_index
+    if index is None or status.canary_hash is None or status.stable_hash is None or total < 1:
+        return None
+    return f"{min(step_number(index), total)}/{total}"
+
+
 def step_label(step: int | None) -> str:
     return "-" if step is None else f"step {step_number(step)}"
 

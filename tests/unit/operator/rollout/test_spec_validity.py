@@ -130,3 +130,17 @@ def test_one_mark_per_generation() -> None:
     assert not mark_spec_invalid(world.status, "bad strategy", generation=2, now=world.now)
     assert mark_spec_invalid(world.status, "still bad", generation=3, now=world.now)
     assert world.status.message == "still bad"
+
+
+def test_the_conditions_name_the_error_left_after_one_of_two_is_fixed() -> None:
+    world = World(make_spec())
+    world.tick()
+    # generation 2 has two errors; the first one is reported
+    assert mark_spec_invalid(world.status, "spec.a: first error", generation=2, now=world.now)
+    # generation 3 fixes it; the second one is reported everywhere, not the fixed one
+    assert mark_spec_invalid(world.status, "spec.b: second error", generation=3, now=world.now)
+    messages = {c.type: c.message for c in world.status.conditions}
+    assert messages[ConditionType.SPEC_VALID] == "spec.b: second error"
+    assert messages[ConditionType.PROGRESSING] == "spec.b: second error"
+    assert world.status.message == "spec.b: second error"
+    assert world.status.phase is Phase.FAILED
