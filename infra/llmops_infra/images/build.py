@@ -253,7 +253,7 @@ class _Builder:
         elif isinstance(source, GoBinary):
             on_step("go build")
             binary = work / PurePosixPath(source.dest).name
-            self._go_build(self.settings.repo_root / source.module, binary, log)
+            self._go_build(self.settings.repo_root / source.module, source, binary, log)
             contents = [(binary, source.dest)]
         else:
             contents = [(self._host_binary(), source.dest)]
@@ -305,7 +305,7 @@ class _Builder:
         image_id = self._buildah(["pull", "-q", f"oci-archive:{archive}"], log).strip()
         self._buildah(["tag", image_id.splitlines()[-1], ref], log)
 
-    def _go_build(self, module: Path, binary: Path, log: Path) -> None:
+    def _go_build(self, module: Path, source: GoBinary, binary: Path, log: Path) -> None:
         env = {
             **self.env,
             "CGO_ENABLED": "0",
@@ -318,9 +318,10 @@ class _Builder:
             "-trimpath",
             "-ldflags",
             "-s -w",
+            *(["-tags", ",".join(source.tags)] if source.tags else []),
             "-o",
             str(binary),
-            ".",
+            source.package,
         ]
         self._run(command, log, cwd=module, env=env)
 

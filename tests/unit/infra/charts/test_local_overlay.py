@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from llmops_infra.charts import local
+from llmops_infra.charts import local, local_install
 from llmops_infra.cluster import node_spec
 from llmops_operator.core.manifests.workloads import build_pod_spec
 from llmops_operator.core.spec.schema import parse_spec, template_of
@@ -97,3 +97,11 @@ def test_should_build_a_model_deployment_whose_revision_pods_run_like_the_overla
     assert {"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"} in engine["env"]
     assert "nvidia.com/gpu" not in str(engine["resources"])
     assert md["spec"]["route"]["alias"] == "canary"
+
+
+def test_a_rebuilt_image_rolls_its_pods_through_a_content_key_annotation() -> None:
+    flags = local_install.image_annotations({"rag-gateway": "k1", "vllm-cpu": "k2", "base": "k3"})
+    assert flags == [
+        "--set-string", "rag-gateway.podAnnotations.llmops\\.dev/image-key=k1",
+        "--set-string", "llm-inference.podAnnotations.llmops\\.dev/image-key=k2",
+    ]  # fmt: skip
