@@ -54,6 +54,7 @@ PROMETHEUS_SVC, PROMETHEUS_PORT = f"svc/{RELEASE}-prometheus", 9090
 RELEASE_MODEL = f"deployment/{RELEASE}-llm-inference"
 FIRST_REVISION_TIMEOUT_S = 900.0  # a cold Gemma load on 2 busy cores
 ROLLOUT_TIMEOUT_S = 900.0  # revision 2's load, the gate Job, analysis, pause
+ALIAS_TIMEOUT_S = 180.0  # the kubelet's refresh of a mounted ConfigMap, on a busy node
 POLL_S = 1.0
 
 
@@ -104,6 +105,7 @@ class Demo:
         md = build_demo_deployment(overlay, fail_gate=self.fail_gate)
         self._revision_1(kubectl, md)
         with port_forward(kubectl, self.namespace, GATEWAY_SVC, GATEWAY_PORT) as gateway:
+            self._wait_alias(gateway)
             answer = self._rag(gateway)
             load = SteadyLoad(gateway, NAME)
             load.start()
@@ -175,6 +177,26 @@ class Demo:
                 f"kubectl -n {self.namespace} describe modeldeployment {NAME}; "
                 f"kubectl -n {self.namespace} logs deploy/{RELEASE}-llmops-operator",
             )  # fmt: skip
+
+    def _wait_alias(self, gateway: str) -> None:
+        """Until the gateway serves alias ``chat``: the operator has written it into the
+        routing table, and the kubelet refreshes the gateway's mounted copy within about a
+        minute."""
+        title = f"the gateway serves alias {NAME} (it rereads its mounted routing table)"
+        with self.phase(title):
+            deadline = time.monotonic() + ALIAS_TIMEOUT_S
+            while True:
+                with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                    listed = httpx.get(f"{gateway}/v1/models", timeout=10).json()["data"]
+                    if any(model.get("id") == NAME for model in listed):
+                        return
+                if time.monotonic() > deadline:
+                    raise LlmopsError(
+                        title, f"alias {NAME} not served after {ALIAS_TIMEOUT_S:.0f} s",
+                        f"kubectl -n {self.namespace} get configmap llmops-routing -o yaml; "
+                        f"kubectl -n {self.namespace} logs deploy/{RELEASE}-rag-gateway",
+                    )  # fmt: skip
+                time.sleep(2)
 
     def _rag(self, gateway: str) -> str:
         folder = self.settings.repo_root / CORPUS
