@@ -19,8 +19,8 @@ from rich.table import Table
 from llmops.errors import LlmopsError
 from llmops.settings import LocalSettings
 from llmops_contracts.routing import RoutingTableError, parse_routing_table
+from llmops_gateway.clients.documents import find_documents
 from llmops_gateway.clients.routing_file import decode_document
-from llmops_gateway.documents import find_documents
 from llmops_gateway.domain.keys import KeyFileError, hash_key, new_api_key, parse_keys
 from llmops_gateway.settings import GatewaySettings
 
