@@ -235,9 +235,17 @@ def bench_gateway(
 ) -> None:
     """Latency and throughput the gateway adds over calling a fast test upstream directly."""
     from llmops_gateway.bench import run_bench  # noqa: PLC0415
+    from llmops_loadtest.testing.process import start_upstream  # noqa: PLC0415
 
-    with console.status("benchmarking (test upstream and gateway on this machine)"):
-        rows = run_bench(requests_single=requests, requests_concurrent=concurrent_requests)
+    with (
+        console.status("benchmarking (test upstream and gateway on this machine)"),
+        start_upstream() as upstream,
+    ):
+        rows = run_bench(
+            f"{upstream.url}/v1",
+            requests_single=requests,
+            requests_concurrent=concurrent_requests,
+        )
     table = Table(title="gateway overhead vs. direct upstream (fast test upstream, 16 tokens)")
     for column in (
         "mode",
