@@ -12,7 +12,7 @@ are forwarded unchanged (the fast path: nothing is decoded twice or re-encoded),
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 
@@ -166,4 +166,4 @@ class TeamUsageReport:
     requests: int
     prompt_tokens: int
     completion_tokens: int
-    key: dict[str, Any] | None = field(default=None)
+    key: dict[str, Any] | None = None

@@ -72,7 +72,7 @@ def encode_stream_event(event: StreamEvent) -> bytes:
     )
 
 
-async def _sse_bytes(events: AsyncIterator[StreamEvent]) -> AsyncIterator[bytes]:
+async def sse_bytes(events: AsyncIterator[StreamEvent]) -> AsyncIterator[bytes]:
     try:
         async for event in events:
             yield event.raw if type(event) is Relayed else encode_stream_event(event)
@@ -88,7 +88,7 @@ def answer_response(result: Answer | Stream) -> Response:
     if isinstance(result, Stream):
         headers = {**served_headers(result.served), "cache-control": "no-cache"}
         return CancellableStreamingResponse(
-            _sse_bytes(result.events), media_type="text/event-stream", headers=headers
+            sse_bytes(result.events), media_type="text/event-stream", headers=headers
         )
     return JSONResponse(result.body, headers=served_headers(result.served))
 

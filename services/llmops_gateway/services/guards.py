@@ -21,14 +21,15 @@ from llmops_gateway.services.context import Call
 
 @dataclass(frozen=True)
 class GuardPolicies:
-    """Policy per check (``off | flag | redact | block``) and the size limits."""
+    """Policy per check (``off | flag | redact | block``) and the size limits. No defaults
+    here: they are the settings' (``guard_*``, ``max_*``), passed by the app factory."""
 
-    injection: Policy = "block"
-    injection_retrieved: Policy = "redact"
-    pii_input: Policy = "redact"
-    pii_output: Policy = "redact"
-    max_prompt_chars: int = 32_000
-    max_output_tokens: int = 2048
+    injection: Policy
+    injection_retrieved: Policy
+    pii_input: Policy
+    pii_output: Policy
+    max_prompt_chars: int
+    max_output_tokens: int
 
 
 class Guards:
