@@ -17,8 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from llmops_contracts.routing import RoutingTableError, parse_routing_table
+from llmops_gateway.clients.documents import find_documents
 from llmops_gateway.clients.routing_file import decode_document
-from llmops_gateway.documents import find_documents
 from llmops_gateway.domain.keys import KeyFileError, hash_key, new_api_key, parse_keys
 from llmops_gateway.settings import GatewaySettings
 from llmops_infra.errors import LlmopsError
@@ -235,9 +235,17 @@ def bench_gateway(
 ) -> None:
     """Latency and throughput the gateway adds over calling a fast test upstream directly."""
     from llmops_gateway.bench import run_bench  # noqa: PLC0415
+    from llmops_loadtest.testing.process import start_upstream  # noqa: PLC0415
 
-    with console.status("benchmarking (test upstream and gateway on this machine)"):
-        rows = run_bench(requests_single=requests, requests_concurrent=concurrent_requests)
+    with (
+        console.status("benchmarking (test upstream and gateway on this machine)"),
+        start_upstream() as upstream,
+    ):
+        rows = run_bench(
+            f"{upstream.url}/v1",
+            requests_single=requests,
+            requests_concurrent=concurrent_requests,
+        )
     table = Table(title="gateway overhead vs. direct upstream (fast test upstream, 16 tokens)")
     for column in (
         "mode",

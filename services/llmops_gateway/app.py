@@ -1,6 +1,10 @@
 """The app factory: `create_app(settings)` builds the FastAPI app; its lifespan opens the
-HTTP client, the routing table (and its watcher), the keys, the tracer and Milvus onto
-``app.state.runtime``, and closes them on shutdown.
+HTTP clients, the routing table (and its watcher), the keys, the tracer and Milvus, builds
+the services from them (`build_services`) onto ``app.state.services``, and closes them on
+shutdown.
+
+Settings reach the code by this one route: the factory reads `GatewaySettings` and passes
+each service the values it needs through its constructor; no service reads settings.
 
 Run it with ``llmops gateway serve`` or ``python -m llmops_gateway``.
 """
@@ -14,15 +18,15 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.trace import Tracer
 
+from llmops_gateway.clients.feedback_log import FeedbackLog
+from llmops_gateway.clients.metrics import GatewayMetrics
 from llmops_gateway.clients.routing_file import RoutingSource
+from llmops_gateway.clients.telemetry import build_tracer_provider, get_tracer
 from llmops_gateway.clients.upstream import HttpClients, PhaseTimeouts
 from llmops_gateway.clients.vectorstore import VectorStore
 from llmops_gateway.domain.routing import BackendHealth, build_default_table
-from llmops_gateway.errors import install_error_handlers
-from llmops_gateway.governance import Governance
-from llmops_gateway.metrics import GatewayMetrics
-from llmops_gateway.middleware import BodyLimitMiddleware
 from llmops_gateway.routers import (
     chat,
     completions,
@@ -34,9 +38,21 @@ from llmops_gateway.routers import (
     rag,
     usage,
 )
-from llmops_gateway.runtime import Runtime
+from llmops_gateway.routers.errors import install_error_handlers
+from llmops_gateway.routers.middleware import BodyLimitMiddleware
+from llmops_gateway.services.accounting import Accounting, ResponseLog
+from llmops_gateway.services.bundle import Services
+from llmops_gateway.services.catalog import Catalog
+from llmops_gateway.services.dispatch import Dispatcher
+from llmops_gateway.services.feedback import Feedback
+from llmops_gateway.services.generation import Generation
+from llmops_gateway.services.governance import Governance
+from llmops_gateway.services.guards import GuardPolicies, Guards
+from llmops_gateway.services.ingest import Ingestion
+from llmops_gateway.services.plan import Planner
+from llmops_gateway.services.rag import Retrieval
+from llmops_gateway.services.readiness import ReadinessCheck
 from llmops_gateway.settings import GatewaySettings
-from llmops_gateway.telemetry import build_tracer_provider, get_tracer
 
 log = logging.getLogger("llmops_gateway")
 
@@ -55,6 +71,72 @@ def load_routing(settings: GatewaySettings, metrics: GatewayMetrics) -> RoutingS
     return RoutingSource(table)
 
 
+def phase_timeouts(settings: GatewaySettings) -> PhaseTimeouts:
+    return PhaseTimeouts(
+        connect=settings.connect_timeout_s,
+        first_token=settings.first_token_timeout_s,
+        total=settings.total_timeout_s,
+    )
+
+
+def guard_policies(settings: GatewaySettings) -> GuardPolicies:
+    return GuardPolicies(
+        injection=settings.guard_injection,
+        injection_retrieved=settings.guard_injection_retrieved,
+        pii_input=settings.guard_pii_input,
+        pii_output=settings.guard_pii_output,
+        max_prompt_chars=settings.max_prompt_chars,
+        max_output_tokens=settings.max_output_tokens,
+    )
+
+
+def build_services(
+    settings: GatewaySettings,
+    *,
+    metrics: GatewayMetrics,
+    tracer: Tracer,
+    http: HttpClients,
+    routing: RoutingSource,
+    governance: Governance,
+    vectors: VectorStore | None,
+) -> Services:
+    """Every service, each given what it needs (the composition root)."""
+    responses = ResponseLog()
+    accounting = Accounting(metrics, tracer, governance, responses)
+    health = BackendHealth.create(settings.backend_down_cooldown_s)
+    planner = Planner(routing, health)
+    guards = Guards(guard_policies(settings), accounting)
+    dispatcher = Dispatcher(
+        http=http,
+        health=health,
+        accounting=accounting,
+        guards=guards,
+        timeouts=phase_timeouts(settings),
+        down_cooldown_s=settings.backend_down_cooldown_s,
+    )
+    retrieval = Retrieval(
+        planner=planner,
+        dispatcher=dispatcher,
+        accounting=accounting,
+        guards=guards,
+        vectors=vectors,
+        max_context_chars=settings.rag_max_context_chars,
+    )
+    return Services(
+        metrics=metrics,
+        accounting=accounting,
+        governance=governance,
+        generation=Generation(planner, dispatcher, guards, retrieval),
+        retrieval=retrieval,
+        ingestion=Ingestion(
+            retrieval, accounting, settings.default_embedder, settings.ingest_batch_size
+        ),
+        catalog=Catalog(planner),
+        feedback=Feedback(responses, FeedbackLog(settings.feedback_file), accounting),
+        readiness=ReadinessCheck(routing, http, vectors, settings.ready_timeout_s),
+    )
+
+
 def create_app(
     settings: GatewaySettings | None = None, *, span_exporter: SpanExporter | None = None
 ) -> FastAPI:
@@ -65,30 +147,22 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         routing = load_routing(settings, metrics)
-        governance = Governance.from_file(settings.keys_file, metrics)
+        governance = Governance.from_file(settings.keys_file)
         provider = build_tracer_provider(
             settings.service_name, settings.otlp_endpoint, span_exporter
         )
-        http = HttpClients(
-            PhaseTimeouts(
-                connect=settings.connect_timeout_s,
-                first_token=settings.first_token_timeout_s,
-                total=settings.total_timeout_s,
-            ),
-            keep_alive_s=settings.upstream_keep_alive_s,
-        )
+        http = HttpClients(phase_timeouts(settings), keep_alive_s=settings.upstream_keep_alive_s)
         vectors = (
             VectorStore(settings.milvus_uri, settings.milvus_token) if settings.milvus_uri else None
         )
         if vectors is not None:
             await vectors.open()
-        app.state.runtime = Runtime(
-            settings=settings,
+        app.state.services = build_services(
+            settings,
             metrics=metrics,
             tracer=get_tracer(provider),
             http=http,
             routing=routing,
-            health=BackendHealth.create(settings.backend_down_cooldown_s),
             governance=governance,
             vectors=vectors,
         )
@@ -112,8 +186,7 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
-    app.state.metrics = metrics
-    install_error_handlers(app)
+    install_error_handlers(app, metrics)
     for module in (chat, completions, embeddings, models, rag, ingest, feedback, usage, health):
         app.include_router(module.router)
     app.add_middleware(

@@ -1,12 +1,14 @@
 """``llmops bench gateway``: the latency and throughput the gateway adds (not a test).
 
-Set-up: one fast OpenAI-compatible *test* upstream (`llmops_gateway.testupstream`, no
-model) and one gateway process (one worker, default guardrails on) routing an alias to it,
-both started here on free ports. Each scenario (non-streaming / streaming x 1 / 50
-concurrent clients) sends the same requests once directly to the upstream and once
-through the gateway; the added latency is the difference of the two latency percentiles,
-and requests/s is what one gateway worker sustained. Client, gateway and upstream share the
-machine's cores, so absolute numbers depend on the machine and its load.
+Set-up: one fast OpenAI-compatible *test* upstream (no model), brought by the caller: the
+``llmops`` CLI starts the project's scripted upstream (`llmops_loadtest.testing`), which the
+gateway's distribution does not carry; and one gateway process (one worker, default
+guardrails on) routing an alias to it, started here on a free port. Each scenario
+(non-streaming / streaming x 1 / 50 concurrent clients) sends the same requests once
+directly to the upstream and once through the gateway; the added latency is the difference
+of the two latency percentiles, and requests/s is what one gateway worker sustained. Client,
+gateway and upstream share the machine's cores, so absolute numbers depend on the machine
+and its load.
 """
 
 from __future__ import annotations
@@ -123,40 +125,22 @@ def _process(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[N
 
 
 @contextmanager
-def bench_stack() -> Iterator[tuple[str, str]]:
-    """(upstream base URL, gateway base URL), both serving until the block ends."""
-    up_port, gw_port = _free_port(), _free_port()
-    up_url = f"http://127.0.0.1:{up_port}/v1"
+def bench_gateway(upstream_url: str) -> Iterator[str]:
+    """The gateway's base URL, routing `ALIAS` to ``upstream_url``, serving until the end."""
+    gw_port = _free_port()
     with tempfile.TemporaryDirectory(prefix="llmops-bench-") as tmp:
         table = Path(tmp) / "routing.json"
+        backend = {"name": "test-upstream", "url": upstream_url, "model": "test-model"}
         table.write_text(
-            json.dumps(
-                {
-                    "version": "bench",
-                    "routes": {
-                        ALIAS: {
-                            "backends": [
-                                {"name": "test-upstream", "url": up_url, "model": "test-model"}
-                            ]
-                        }
-                    },
-                }
-            )
+            json.dumps({"version": "bench", "routes": {ALIAS: {"backends": [backend]}}})
         )
         env = {
             "LLMOPS_GATEWAY_PORT": str(gw_port),
             "LLMOPS_GATEWAY_ROUTING_TABLE": str(table),
             "LLMOPS_GATEWAY_LOG_LEVEL": "warning",
         }
-        with (
-            _process(
-                ["-m", "llmops_gateway.testupstream", "--port", str(up_port), "--name", "bench"],
-                {},
-                f"{up_url}/models",
-            ),
-            _process(["-m", "llmops_gateway"], env, f"http://127.0.0.1:{gw_port}/healthz"),
-        ):
-            yield up_url, f"http://127.0.0.1:{gw_port}/v1"
+        with _process(["-m", "llmops_gateway"], env, f"http://127.0.0.1:{gw_port}/healthz"):
+            yield f"http://127.0.0.1:{gw_port}/v1"
 
 
 async def _one(client: httpx.AsyncClient, url: str, model: str, stream: bool) -> Sample:
@@ -203,13 +187,15 @@ async def _run(base: str, model: str, *, stream: bool, clients: int, requests: i
 
 
 def run_bench(
+    upstream: str,
     requests_single: int = 300,
     requests_concurrent: int = 2000,
     concurrency: tuple[int, ...] = (1, 50),
 ) -> list[Row]:
-    """All scenarios; returns one row each (the caller prints them)."""
+    """All scenarios against ``upstream`` (an OpenAI base URL ending in ``/v1``) and the
+    gateway in front of it; returns one row each (the caller prints them)."""
     rows = []
-    with bench_stack() as (upstream, gateway):
+    with bench_gateway(upstream) as gateway:
         for stream in (False, True):
             for clients in concurrency:
                 requests = requests_single if clients == 1 else requests_concurrent

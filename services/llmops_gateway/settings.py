@@ -103,7 +103,15 @@ class GatewaySettings(BaseSettings):
 
     # -- timeouts (seconds) per phase ----------------------------------------------------
     connect_timeout_s: float = 2.0
-    first_token_timeout_s: float = 60.0
+    first_token_timeout_s: float = Field(
+        default=120.0,
+        description=(
+            "Wait for a backend's first token (streamed) or first byte before answering 504 "
+            "first_token_timeout. Generous on purpose: a CPU engine with a long RAG prompt "
+            "and a queue of requests takes tens of seconds to its first token. The chart's "
+            "inference.timeoutSeconds has the same default (a unit test keeps them equal)."
+        ),
+    )
     total_timeout_s: float = 300.0
     embed_timeout_s: float = 30.0
     ready_timeout_s: float = 2.0

@@ -77,6 +77,16 @@ routes:
       - name: {{ printf "%s-seed" .Values.embedding.model | quote }}
         url: {{ include "rag-gateway.embeddingUrl" . | quote }}
         model: {{ .Values.embedding.model | quote }}
+  rag:
+    kind: generate
+    backends:
+      - name: {{ printf "%s-rag-seed" .Values.inference.defaultModel | quote }}
+        url: {{ include "rag-gateway.inferenceUrl" . | quote }}
+        model: {{ .Values.inference.defaultModel | quote }}
+        chat: completion
+        rag:
+          collection: docs
+          embedder: {{ .Values.embedding.model | quote }}
 {{- end -}}
 
 {{/* Values of earlier versions that no gateway setting reads: the schema admits them only so

@@ -1,7 +1,8 @@
 """The metrics reference: name, type, labels and help of every Prometheus metric we export.
 
 Read from the metric objects themselves (``prometheus_client`` collectors), so a metric added
-to ``llmops_gateway.metrics`` or ``llmops_operator.metrics`` is on the page at the next build.
+to ``llmops_gateway.clients.metrics`` or ``llmops_operator.metrics`` is on the page at the next
+build.
 The names are those a query uses: a counter ``x`` is scraped as ``x_total``, a histogram as
 ``x_bucket``, ``x_sum`` and ``x_count``.
 """

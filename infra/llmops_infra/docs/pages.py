@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from typer._click.core import Command
 
-from llmops_gateway.metrics import GatewayMetrics
+from llmops_gateway.clients.metrics import GatewayMetrics
 from llmops_infra.charts import CHARTS_DIR, CRD_PATH, helm
 from llmops_infra.charts import docs as chart_docs
 from llmops_infra.charts.layout import load_crd
@@ -57,7 +57,8 @@ def metric_groups() -> list[MetricGroup]:
         MetricGroup(
             "Gateway",
             "Served by the RAG gateway at `/metrics` on its Service port "
-            "(`rag-gateway.service.port`, 8080); defined in `services/llmops_gateway/metrics.py`.",
+            "(`rag-gateway.service.port`, 8080); defined in "
+            "`services/llmops_gateway/clients/metrics.py`.",
             metrics_of(vars(GatewayMetrics()).values()),
         ),
         MetricGroup(

@@ -1,11 +1,30 @@
-"""A scripted OpenAI-compatible upstream for tests and the load-generator benchmark.
+"""The one scripted OpenAI-compatible upstream for tests and benchmarks. It is not a model.
 
-It is not a model: it streams ``max_tokens`` placeholder tokens (``tok0 tok1 ...``) after
-``--ttft-s``, ``--itl-s`` apart, fails ``--error-rate`` of requests with HTTP 500, and counts
-what it served at ``GET /stats`` so tests can check a report's counts exactly. With
-``--ttft-per-inflight-s`` the first token waits that much longer for every other request in
-flight, so latency grows with load the way a saturating server's does (sweeps find a knee).
-Plain asyncio and the standard library, fast enough that the load generator is the bottleneck.
+Used by the load-test tests and ``llmops bench loadgen`` (a target whose latency is
+scripted), and by the gateway's integration tests and ``llmops bench gateway`` (backends for
+routing, fallback, reload, cancellation and bad-input tests; an upstream whose own latency is
+known and tiny). Plain asyncio and the standard library, fast enough that the client or the
+gateway in front is the bottleneck, and importable anywhere (no dependency at all).
+
+What it answers:
+
+- ``POST /v1/chat/completions`` and ``/v1/completions``: ``max_tokens`` placeholder tokens
+  (``tok0 tok1 ...``), streamed (SSE) or not, with honest usage (words); streams end with
+  ``[DONE]`` and carry usage when ``stream_options.include_usage`` asks;
+- ``POST /v1/embeddings``: bag-of-words vectors (hashed words, L2-normalised), so texts that
+  share words are close: enough for retrieval tests without a model;
+- ``POST /v1/rag/query`` and ``/v1/ingest``: the llmops gateway's answer shapes, fixed;
+- ``GET /v1/models``; ``GET /stats``: requests, errors, tokens, the most in flight, streams
+  in flight / completed / cancelled by the client, and the last request's headers and body
+  (to check ``traceparent`` propagation and what a gateway sent).
+
+Script: ``--ttft-s`` before the first token, ``--itl-s`` between tokens (the request header
+``x-test-token-delay-ms`` sets both for one request); ``--ttft-per-inflight-s`` more first-
+token wait per other request in flight, so latency grows with load like a saturating
+server's (sweeps find a knee); ``--error-rate`` of generations fail with HTTP 500,
+``--fail-status`` makes every generation fail with that status (503 is "unreachable" to the
+gateway, 500 a backend error); ``--name`` is echoed as the ``model`` suffix (``m@name``) and
+the ``x-upstream-name`` header, so a test sees which backend served.
 
 Run: ``python -m llmops_loadtest.testing.sse_upstream --port 0`` prints
 ``listening on http://127.0.0.1:PORT`` once ready.
@@ -16,13 +35,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
+import math
 import random
 import sys
+import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 MODEL = "scripted-upstream"
+EMBED_DIM = 384
+DELAY_HEADER = "x-test-token-delay-ms"
 
 
 @dataclass
@@ -32,6 +57,8 @@ class Script:
     error_rate: float = 0.0
     seed: int = 0
     ttft_per_inflight_s: float = 0.0
+    name: str = "scripted"
+    fail_status: int = 0
     in_flight: int = 0
     rng: random.Random = field(init=False)
     stats: dict[str, int] = field(
@@ -41,8 +68,13 @@ class Script:
             "prompt_tokens": 0,
             "completion_tokens": 0,
             "max_in_flight": 0,
+            "streams_in_flight": 0,
+            "streams_completed": 0,
+            "streams_cancelled": 0,
         }
     )
+    last_headers: dict[str, str] = field(default_factory=dict)
+    last_body: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 -- scripted failures, not secrets
@@ -51,85 +83,210 @@ class Script:
         """``ttft_s``, plus ``ttft_per_inflight_s`` for each other request being served."""
         return self.ttft_s + self.ttft_per_inflight_s * max(self.in_flight - 1, 0)
 
+    def report(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            **self.stats,
+            "last_headers": self.last_headers,
+            "last_body": self.last_body,
+        }
 
-def _response(status: str, body: bytes, content_type: str = "application/json") -> bytes:
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+def _response(
+    status: int, body: bytes, content_type: str = "application/json", name: str = ""
+) -> bytes:
+    extra = f"x-upstream-name: {name}\r\n" if name else ""
     head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
+        f"HTTP/1.1 {_status_line(status)}\r\nContent-Type: {content_type}\r\n{extra}"
         f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
     )
     return head.encode() + body
 
 
-def _chunk(payload: dict[str, Any]) -> bytes:
-    data = b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+def _json(status: int, value: Any, name: str = "") -> bytes:
+    return _response(status, json.dumps(value).encode(), name=name)
+
+
+def _chunk(payload: dict[str, Any] | str) -> bytes:
+    text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+    data = b"data: " + text.encode() + b"\n\n"
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
+def embed(text: str, dim: int = EMBED_DIM) -> list[float]:
+    """Bag of hashed words, L2-normalised: texts sharing words have a higher cosine."""
+    vector = [0.0] * dim
+    for raw in text.lower().split():
+        word = raw.strip(".,;:!?()[]\"'")
+        if not word:
+            continue
+        digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+        vector[int.from_bytes(digest[:4], "big") % dim] += 1.0
+    norm = math.sqrt(sum(value * value for value in vector)) or 1.0
+    return [value / norm for value in vector]
 
 
 def _prompt_tokens(request: dict[str, Any]) -> int:
     if "messages" in request:
         text = " ".join(str(message.get("content", "")) for message in request["messages"])
     else:
-        text = str(request.get("prompt") or request.get("query") or "")
+        prompt = request.get("prompt") or request.get("query") or ""
+        if isinstance(prompt, list) and not all(isinstance(item, str) for item in prompt):
+            return max(len(prompt), 1)  # token ids
+        text = " ".join(prompt) if isinstance(prompt, list) else str(prompt)
     return max(len(text.split()), 1)
 
 
-async def _complete(
-    writer: asyncio.StreamWriter, script: Script, path: str, request: dict[str, Any]
-) -> None:
+def _piece(i: int, tokens: int) -> str:
+    return f"tok{i} " if i < tokens - 1 else f"tok{i}"
+
+
+def _choice(chat: bool, *, i: int, tokens: int, stream: bool) -> dict[str, Any]:
+    finish = "length" if i == tokens - 1 else None
+    if not stream:
+        text = " ".join(f"tok{n}" for n in range(tokens))
+        if chat:
+            message = {"role": "assistant", "content": text}
+            return {"index": 0, "message": message, "finish_reason": "length"}
+        return {"index": 0, "text": text, "finish_reason": "length"}
+    piece = _piece(i, tokens)
+    if chat:
+        delta = {"content": piece} if i else {"role": "assistant", "content": piece}
+        return {"index": 0, "delta": delta, "finish_reason": finish}
+    return {"index": 0, "text": piece, "finish_reason": finish}
+
+
+async def _generate(writer: asyncio.StreamWriter, script: Script, request: _Request) -> None:
     script.in_flight += 1
     script.stats["max_in_flight"] = max(script.stats["max_in_flight"], script.in_flight)
     try:
-        await _generate(writer, script, path, request)
+        await _answer(writer, script, request)
     finally:
         script.in_flight -= 1
 
 
-async def _generate(
-    writer: asyncio.StreamWriter, script: Script, path: str, request: dict[str, Any]
-) -> None:
-    script.stats["requests"] += 1
-    if script.rng.random() < script.error_rate:
-        script.stats["errors"] += 1
-        error = {"error": {"message": "scripted failure", "type": "server_error", "code": 500}}
-        writer.write(_response("500 Internal Server Error", json.dumps(error).encode()))
+async def _answer(writer: asyncio.StreamWriter, script: Script, request: _Request) -> None:
+    stats, name = script.stats, script.name
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        writer.write(_json(400, {"error": {"message": "bad json"}}))
         return
-    chat = path.endswith("/chat/completions")
-    prompt_tokens = _prompt_tokens(request)
-    tokens = int(request.get("max_tokens") or 16)
-    script.stats["prompt_tokens"] += prompt_tokens
-    script.stats["completion_tokens"] += tokens
+    script.last_body = body
+    if script.fail_status or script.rng.random() < script.error_rate:
+        stats["errors"] += 1
+        status = script.fail_status or 500
+        message = f"test upstream {name} fails with {status}"
+        error = {"error": {"message": message, "type": "server_error", "code": status}}
+        writer.write(_json(status, error, name))
+        return
+    chat = request.path.endswith("/chat/completions")
+    prompt_tokens = _prompt_tokens(body)
+    tokens = int(body.get("max_tokens") or body.get("max_completion_tokens") or 16)
+    stats["prompt_tokens"] += prompt_tokens
+    stats["completion_tokens"] += tokens
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": tokens,
         "total_tokens": prompt_tokens + tokens,
     }
-    texts = [f" tok{i}" for i in range(tokens)]
-    if not request.get("stream"):
-        await asyncio.sleep(script.first_token_delay_s() + script.itl_s * max(tokens - 1, 0))
-        text = "".join(texts)
-        answer: dict[str, Any] = (
-            {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
-        )
-        body = {"id": "cmpl-scripted", "model": MODEL, "choices": [answer], "usage": usage}
-        writer.write(_response("200 OK", json.dumps(body).encode()))
+    ttft_s, itl_s = script.first_token_delay_s(), script.itl_s
+    if DELAY_HEADER in request.headers:
+        ttft_s = itl_s = float(request.headers[DELAY_HEADER]) / 1000
+    head = {
+        "id": f"{'chatcmpl' if chat else 'cmpl'}-{name}-{stats['requests']}",
+        "object": "chat.completion.chunk" if chat else "text_completion",
+        "created": int(time.time()),
+        "model": f"{body.get('model', MODEL)}@{name}",
+    }
+    if not body.get("stream"):
+        await asyncio.sleep(ttft_s + itl_s * max(tokens - 1, 0))
+        answer = {
+            **head,
+            "object": "chat.completion" if chat else "text_completion",
+            "choices": [_choice(chat, i=0, tokens=tokens, stream=False)],
+            "usage": usage,
+        }
+        writer.write(_json(200, answer, name))
         return
+    await _stream(
+        writer,
+        script,
+        head,
+        chat=chat,
+        tokens=tokens,
+        delays=(ttft_s, itl_s),
+        usage=usage,
+        body=body,
+    )
+
+
+async def _stream(
+    writer: asyncio.StreamWriter,
+    script: Script,
+    head: dict[str, Any],
+    *,
+    chat: bool,
+    tokens: int,
+    delays: tuple[float, float],
+    usage: dict[str, int],
+    body: dict[str, Any],
+) -> None:
+    stats = script.stats
     writer.write(
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-        b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+        + f"x-upstream-name: {script.name}\r\n".encode()
+        + b"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
     )
-    for index, text in enumerate(texts):
-        delay = script.first_token_delay_s() if index == 0 else script.itl_s
-        if delay > 0:
-            await writer.drain()
-            await asyncio.sleep(delay)
-        choice: dict[str, Any] = (
-            {"index": 0, "delta": {"content": text}} if chat else {"index": 0, "text": text}
-        )
-        writer.write(_chunk({"id": "cmpl-scripted", "model": MODEL, "choices": [choice]}))
-    if (request.get("stream_options") or {}).get("include_usage"):
-        writer.write(_chunk({"id": "cmpl-scripted", "model": MODEL, "choices": [], "usage": usage}))
-    done = b"data: [DONE]\n\n"
-    writer.write(f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n")
+    stats["streams_in_flight"] += 1
+    finished = False
+    try:
+        for i in range(tokens):
+            delay = delays[0] if i == 0 else delays[1]
+            if delay > 0:
+                await writer.drain()  # raises once the client has gone away
+                await asyncio.sleep(delay)
+            choice = _choice(chat, i=i, tokens=tokens, stream=True)
+            writer.write(_chunk({**head, "choices": [choice]}))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            writer.write(_chunk({**head, "choices": [], "usage": usage}))
+        writer.write(_chunk("[DONE]") + b"0\r\n\r\n")
+        await writer.drain()
+        finished = True
+    finally:
+        stats["streams_in_flight"] -= 1
+        stats["streams_completed" if finished else "streams_cancelled"] += 1
+
+
+def _embeddings(script: Script, request: _Request) -> bytes:
+    body = json.loads(request.body or b"{}")
+    script.last_body = body
+    texts = body.get("input", [])
+    texts = [texts] if isinstance(texts, str) else texts
+    data = [
+        {"object": "embedding", "index": i, "embedding": embed(str(text))}
+        for i, text in enumerate(texts)
+    ]
+    words = sum(len(str(text).split()) for text in texts)
+    answer = {
+        "object": "list",
+        "data": data,
+        "model": f"{body.get('model', MODEL)}@{script.name}",
+        "usage": {"prompt_tokens": words, "total_tokens": words},
+    }
+    return _json(200, answer, script.name)
 
 
 def _rag_answer(path: str, body: bytes) -> dict[str, Any]:
@@ -147,22 +304,46 @@ def _rag_answer(path: str, body: bytes) -> dict[str, Any]:
     return {"answer": "scripted", "citations": [citation], "usage": usage}
 
 
-async def _route(
-    writer: asyncio.StreamWriter, script: Script, method: str, path: str, body: bytes
-) -> None:
+async def _route(writer: asyncio.StreamWriter, script: Script, request: _Request) -> None:
+    method, path = request.method, request.path
     if method == "GET" and path == "/v1/models":
-        models = {"object": "list", "data": [{"id": MODEL, "object": "model", "root": MODEL}]}
-        writer.write(_response("200 OK", json.dumps(models).encode()))
-    elif method == "GET" and path == "/stats":
-        writer.write(_response("200 OK", json.dumps(script.stats).encode()))
-    elif method == "POST" and path in {"/v1/completions", "/v1/chat/completions"}:
-        await _complete(writer, script, path, json.loads(body or b"{}"))
-    elif method == "POST" and path in {"/v1/rag/query", "/v1/ingest"}:
-        script.stats["requests"] += 1
-        await asyncio.sleep(script.ttft_s)
-        writer.write(_response("200 OK", json.dumps(_rag_answer(path, body)).encode()))
+        model = {"id": MODEL, "object": "model", "root": MODEL, "owned_by": script.name}
+        writer.write(_json(200, {"object": "list", "data": [model]}))
+        return
+    if method == "GET" and path == "/stats":
+        writer.write(_json(200, script.report()))
+        return
+    if method != "POST" or path not in _POSTS:
+        writer.write(_response(404, b'{"error":{"message":"not found"}}'))
+        return
+    script.stats["requests"] += 1
+    script.last_headers = request.headers
+    if path in {"/v1/completions", "/v1/chat/completions"}:
+        await _generate(writer, script, request)
+    elif path == "/v1/embeddings":
+        writer.write(_embeddings(script, request))
     else:
-        writer.write(_response("404 Not Found", b'{"error":{"message":"not found"}}'))
+        await asyncio.sleep(script.ttft_s)
+        writer.write(_json(200, _rag_answer(path, request.body)))
+
+
+_POSTS = frozenset(
+    {"/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/rag/query", "/v1/ingest"}
+)
+
+
+async def _read_request(reader: asyncio.StreamReader) -> _Request:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ", 2)
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    body = await reader.readexactly(length) if length else b""
+    return _Request(method, target.split("?", 1)[0], headers, body)
 
 
 async def _serve_connection(
@@ -170,16 +351,7 @@ async def _serve_connection(
 ) -> None:
     try:
         while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, path, _ = lines[0].split(" ", 2)
-            length = 0
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
-            body = await reader.readexactly(length) if length else b""
-            await _route(writer, script, method, path.split("?", 1)[0], body)
+            await _route(writer, script, await _read_request(reader))
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError, ValueError):
         pass
@@ -207,6 +379,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ttft-per-inflight-s", type=float, default=0.0)
+    parser.add_argument("--name", default="scripted")
+    parser.add_argument("--fail-status", type=int, default=0)
     args = parser.parse_args(argv)
     script = Script(
         ttft_s=args.ttft_s,
@@ -214,6 +388,8 @@ def main(argv: list[str] | None = None) -> None:
         error_rate=args.error_rate,
         seed=args.seed,
         ttft_per_inflight_s=args.ttft_per_inflight_s,
+        name=args.name,
+        fail_status=args.fail_status,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(script, args.host, args.port))

@@ -1,5 +1,5 @@
 """The gateway's error catalogue (pure): each error knows its HTTP status and its
-OpenAI-style ``type``/``code``. `llmops_gateway.errors` renders every one of them as::
+OpenAI-style ``type``/``code``. `llmops_gateway.routers.errors` renders every one of them as::
 
     {"error": {"message": "...", "type": "...", "param": null, "code": "..."}}
 

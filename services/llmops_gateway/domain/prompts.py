@@ -54,6 +54,12 @@ def render_chat_prompt(messages: Sequence[dict[str, Any]]) -> str:
     return f"{head}\n\n{body}" if head else body
 
 
+def merge_stop(client: str | Sequence[str] | None, extra: Sequence[str]) -> list[str]:
+    """The client's stop sequences (a string, a list or none), then ``extra``; each once."""
+    given = [client] if isinstance(client, str) else list(client or [])
+    return list(dict.fromkeys([*given, *extra]))
+
+
 def last_user_text(messages: Sequence[dict[str, Any]]) -> str:
     """The last user message: the question of a RAG chat request."""
     for message in reversed(messages):
@@ -80,6 +86,17 @@ class PromptTemplate:
     instructions: str
     passage: str  # format with {n}, {document}, {chunk}, {text}
     empty_context: str
+
+    @property
+    def stop(self) -> tuple[str, ...]:
+        """Where an answer must end: a new line opening the next passage (``\n[``).
+
+        A base model given numbered passages tends to continue with an invented one
+        ("[4] ..."); stopping at the passage prefix ends the answer there instead. Derived
+        from `passage`, so a template's wording and its stop cannot disagree.
+        """
+        prefix = self.passage.split("{n}", 1)[0]
+        return (f"\n{prefix}",) if prefix else ()
 
 
 TEMPLATES: dict[str, PromptTemplate] = {

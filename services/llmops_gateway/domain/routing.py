@@ -14,30 +14,41 @@ import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
-from llmops_contracts.routing import Backend, Route, RoutingTable
+from llmops_contracts.routing import Backend, RagSettings, Route, RoutingTable
+
+RouteKind = Literal["generate", "embeddings"]
+# A client pins a revision with this request header (weight 0 included: previews).
+REVISION_HEADER = "x-llmops-revision"
+# The built-in table's RAG alias, and the collection it answers from.
+BUILT_IN_RAG_ALIAS = "rag"
+BUILT_IN_RAG_COLLECTION = "docs"
 
 
 def build_default_table(
     generate_url: str, generate_model: str, embed_url: str, embed_model: str
 ) -> RoutingTable:
-    """The table used without a file: the local engine's two models under their own names."""
+    """The table used without a file: the local engine's two models under their own names,
+    and ``rag``: the generation model answering from the ``docs`` collection (embedded with
+    the embeddings model), so ``llmops ingest ./docs --collection docs`` then a chat or
+    ``/v1/rag/query`` with ``model: rag`` works without writing a table."""
+    generate = Backend(
+        name=f"{generate_model}-local", url=generate_url, model=generate_model, chat="completion"
+    )
+    rag = RagSettings(collection=BUILT_IN_RAG_COLLECTION, embedder=embed_model)
     return RoutingTable(
         version="built-in",
         routes={
-            generate_model: Route(
-                backends=(
-                    Backend(
-                        name=f"{generate_model}-local",
-                        url=generate_url,
-                        model=generate_model,
-                        chat="completion",
-                    ),
-                )
-            ),
+            generate_model: Route(backends=(generate,)),
             embed_model: Route(
                 kind="embeddings",
                 backends=(Backend(name=f"{embed_model}-local", url=embed_url, model=embed_model),),
+            ),
+            BUILT_IN_RAG_ALIAS: Route(
+                backends=(
+                    generate.model_copy(update={"name": f"{generate_model}-rag", "rag": rag}),
+                )
             ),
         },
     )

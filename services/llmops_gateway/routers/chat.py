@@ -5,17 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from llmops_gateway.deps import CallerDep, RuntimeDep, counting_errors, open_call
-from llmops_gateway.generation import serve_chat
-from llmops_gateway.schemas import ChatRequest
+from llmops_gateway.domain.schemas import ChatRequest
+from llmops_gateway.routers.deps import CallerDep, ServicesDep
+from llmops_gateway.routers.render import answer_response
 
 router = APIRouter(tags=["openai"])
 
 
 @router.post("/v1/chat/completions")
 async def chat_completions(
-    body: ChatRequest, request: Request, runtime: RuntimeDep, caller: CallerDep
+    body: ChatRequest, request: Request, services: ServicesDep, caller: CallerDep
 ) -> Response:
-    call = open_call(runtime, request, caller, "chat", body.model)
-    async with counting_errors(call):
-        return await serve_chat(call, body)
+    call = services.accounting.open_call("chat", body.model, caller, request.headers)
+    async with services.accounting.in_flight(call):
+        return answer_response(await services.generation.chat(call, body))

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 
-from llmops_gateway.deps import CallerDep, RuntimeDep, counting_errors, open_call
-from llmops_gateway.ingest import ingest
-from llmops_gateway.schemas import IngestRequest
+from llmops_gateway.domain.schemas import IngestRequest
+from llmops_gateway.routers.deps import CallerDep, ServicesDep
+from llmops_gateway.routers.render import ingest_json
 
 router = APIRouter(tags=["rag"])
 
 
 @router.post("/v1/ingest")
 async def ingest_documents(
-    body: IngestRequest, request: Request, runtime: RuntimeDep, caller: CallerDep
+    body: IngestRequest, request: Request, services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
-    embedder = body.embedder or runtime.settings.default_embedder
     # Ingestion spends the embedder's tokens: the key must be allowed to use it.
-    call = open_call(runtime, request, caller, "ingest", embedder)
-    async with counting_errors(call):
-        report = await ingest(call, body)
-    # counted like every other route, so load tests and dashboards see ingestion traffic
-    metrics = runtime.metrics
-    metrics.requests.labels(*call.labels(), "200").inc()
-    metrics.latency.labels(*call.labels()).observe(time.perf_counter() - call.started)
-    return report
+    embedder = services.ingestion.embedder_of(body)
+    call = services.accounting.open_call("ingest", embedder, caller, request.headers)
+    async with services.accounting.in_flight(call):
+        return ingest_json(await services.ingestion.ingest(call, body))

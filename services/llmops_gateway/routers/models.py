@@ -1,4 +1,5 @@
-"""``GET /v1/models``: the aliases of the routing table in force (those the key may use)."""
+"""``GET /v1/models``: the aliases of the routing table in force (those the key may use),
+generation aliases first (see `services.catalog`)."""
 
 from __future__ import annotations
 
@@ -6,38 +7,18 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from llmops_gateway.deps import CallerDep, RuntimeDep
-from llmops_gateway.domain.errors import NotFoundError
+from llmops_gateway.routers.deps import CallerDep, ServicesDep
+from llmops_gateway.routers.render import model_json
 
 router = APIRouter(tags=["openai"])
 
 
-def _model_card(alias: str, runtime: RuntimeDep) -> dict[str, Any]:
-    route = runtime.routing.table.routes[alias]
-    return {
-        "id": alias,
-        "object": "model",
-        "created": 0,
-        "owned_by": "llmops",
-        "llmops": {
-            "kind": route.kind,
-            "revisions": sorted({backend.revision for backend in route.backends}),
-            "rag": any(backend.rag is not None for backend in route.backends),
-        },
-    }
-
-
 @router.get("/v1/models")
-async def list_models(runtime: RuntimeDep, caller: CallerDep) -> dict[str, Any]:
-    aliases = sorted(runtime.routing.table.routes)
-    if caller.record is not None:
-        aliases = [alias for alias in aliases if caller.record.allows_model(alias)]
-    return {"object": "list", "data": [_model_card(alias, runtime) for alias in aliases]}
+async def list_models(services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    cards = services.catalog.list(caller)
+    return {"object": "list", "data": [model_json(card) for card in cards]}
 
 
 @router.get("/v1/models/{alias}")
-async def get_model(alias: str, runtime: RuntimeDep, caller: CallerDep) -> dict[str, Any]:
-    allowed = caller.record is None or caller.record.allows_model(alias)
-    if alias not in runtime.routing.table.routes or not allowed:
-        raise NotFoundError(f"The model `{alias}` does not exist.", code="model_not_found")
-    return _model_card(alias, runtime)
+async def get_model(alias: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return model_json(services.catalog.get(caller, alias))

@@ -6,17 +6,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from llmops_gateway.deps import CallerDep, RuntimeDep, counting_errors, open_call
-from llmops_gateway.rag import answer_query
-from llmops_gateway.schemas import RagQueryRequest
+from llmops_gateway.domain.schemas import RagQueryRequest
+from llmops_gateway.routers.deps import CallerDep, ServicesDep
+from llmops_gateway.routers.render import rag_json
 
 router = APIRouter(tags=["rag"])
 
 
 @router.post("/v1/rag/query")
 async def rag_query(
-    body: RagQueryRequest, request: Request, runtime: RuntimeDep, caller: CallerDep
+    body: RagQueryRequest, request: Request, services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
-    call = open_call(runtime, request, caller, "rag", body.model)
-    async with counting_errors(call):
-        return await answer_query(call, body)
+    call = services.accounting.open_call("rag", body.model, caller, request.headers)
+    async with services.accounting.in_flight(call):
+        return rag_json(await services.retrieval.answer_query(call, body))

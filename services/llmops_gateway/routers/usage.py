@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from llmops_gateway.deps import CallerDep, RuntimeDep
+from llmops_gateway.routers.deps import CallerDep, ServicesDep
+from llmops_gateway.routers.render import usage_json
 
 router = APIRouter(tags=["governance"])
 
 
 @router.get("/v1/usage")
-async def usage(runtime: RuntimeDep, caller: CallerDep) -> dict[str, Any]:
-    return runtime.governance.usage_report(caller)
+async def usage(services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return usage_json(services.governance.usage_report(caller))

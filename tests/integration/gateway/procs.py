@@ -1,7 +1,7 @@
 """Real local processes for the gateway's integration tests: the gateway (uvicorn, as
-``python -m llmops_gateway``) and fast OpenAI-compatible *test* upstreams
-(``python -m llmops_gateway.testupstream``, not vLLM). Each runs in its own process and is
-stopped at the end of its fixture."""
+``python -m llmops_gateway``) and fast OpenAI-compatible *test* upstreams (the project's one
+scripted upstream, ``python -m llmops_loadtest.testing.sse_upstream``, not vLLM). Each runs
+in its own process and is stopped at the end of its fixture."""
 
 from __future__ import annotations
 
@@ -84,21 +84,15 @@ def upstream(
     fail_status: int = 0,
     port: int | None = None,
 ) -> Iterator[Proc]:
-    """A fast OpenAI-compatible test upstream (not vLLM)."""
+    """A fast OpenAI-compatible test upstream (not vLLM): ``token_delay_ms`` before every
+    token, every generation failing with ``fail_status`` when set."""
     port = port or free_port()
     log = tmp / f"upstream-{name}.log"
+    delay_s = str(token_delay_ms / 1000)
     args = [
-        "-m",
-        "llmops_gateway.testupstream",
-        "--port",
-        str(port),
-        "--name",
-        name,
-        "--token-delay-ms",
-        str(token_delay_ms),
-        "--fail-status",
-        str(fail_status),
-    ]
+        "-m", "llmops_loadtest.testing.sse_upstream", "--port", str(port), "--name", name,
+        "--ttft-s", delay_s, "--itl-s", delay_s, "--fail-status", str(fail_status),
+    ]  # fmt: skip
     proc = Proc(_spawn(args, log), port, log)
     try:
         _wait_http(proc, "/v1/models")
@@ -152,5 +146,5 @@ def backend(
 
 
 def stats(proc: Proc) -> dict[str, Any]:
-    value: dict[str, Any] = httpx.get(proc.url + "/_stats", timeout=5).json()
+    value: dict[str, Any] = httpx.get(proc.url + "/stats", timeout=5).json()
     return value

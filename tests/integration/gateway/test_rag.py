@@ -248,6 +248,31 @@ def test_should_answer_chat_on_a_rag_alias_with_citations(
     assert (stream[0].model_extra or {})["citations"][0]["document"] == "backups.pdf"
 
 
+def test_should_stop_rag_answers_before_an_invented_passage_after_the_clients_stops(
+    stack: Stack, ingested: dict[str, Any]
+) -> None:
+    client = openai.OpenAI(base_url=stack.gateway.url + "/v1", api_key="x", max_retries=0)
+
+    client.chat.completions.create(
+        model="ask",
+        messages=[{"role": "user", "content": "When do backups run?"}],
+        max_tokens=2,
+        stop=["END"],
+    )
+    chat_stop = stats(stack.up)["last_body"]["stop"]
+    stack.post("/v1/rag/query", {"model": "ask", "query": "When do backups run?"})
+    query_stop = stats(stack.up)["last_body"]["stop"]
+    client.chat.completions.create(
+        model="plain", messages=[{"role": "user", "content": "hi"}], max_tokens=2, stop="END"
+    )
+    plain_stop = stats(stack.up)["last_body"]["stop"]
+
+    # The passages are "[1] ...", "[2] ..." lines: a model continuing with "\n[3] ..." stops.
+    assert chat_stop == ["END", "\n["]
+    assert query_stop == ["\n["]
+    assert plain_stop == "END"  # not a RAG alias: the client's stop as sent
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [

@@ -18,7 +18,7 @@ from prometheus_client.metrics import MetricWrapperBase
 import llmops_operator.metrics as operator_metrics
 from llmops.app import app
 from llmops.docs_site import reference_pages
-from llmops_gateway.metrics import GatewayMetrics
+from llmops_gateway.clients.metrics import GatewayMetrics
 from llmops_infra.charts import CHARTS_DIR, load_crd
 from llmops_infra.charts import docs as chart_docs
 from llmops_infra.settings import REPO_ROOT

@@ -9,6 +9,7 @@ shown to the client).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,8 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from llmops_gateway.clients.metrics import GatewayMetrics
 from llmops_gateway.domain.errors import GatewayError
-from llmops_gateway.metrics import GatewayMetrics
 
 log = logging.getLogger("llmops_gateway")
 
@@ -57,15 +58,19 @@ _ROUTES = {
 }
 
 
-async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, GatewayError)
-    if not exc.counted:
-        # Failed before a model was known (e.g. 401): counted without model and revision.
-        metrics: GatewayMetrics = request.app.state.metrics
-        route = _ROUTES.get(request.url.path, "other")
-        metrics.errors.labels(route, "", "", exc.code).inc()
-        metrics.requests.labels(route, "", "", str(exc.status)).inc()
-    return error_response(exc)
+def _gateway_error_handler(
+    metrics: GatewayMetrics,
+) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, GatewayError)
+        if not exc.counted:
+            # Failed before a model was known (e.g. 401): counted without model and revision.
+            route = _ROUTES.get(request.url.path, "other")
+            metrics.errors.labels(route, "", "", exc.code).inc()
+            metrics.requests.labels(route, "", "", str(exc.status)).inc()
+        return error_response(exc)
+
+    return _gateway_error
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -106,8 +111,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(GatewayError, _gateway_error)
+def install_error_handlers(app: FastAPI, metrics: GatewayMetrics) -> None:
+    app.add_exception_handler(GatewayError, _gateway_error_handler(metrics))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -244,3 +244,15 @@ def test_should_build_the_local_engine_table_with_a_completion_chat_mode() -> No
 
     assert table.routes["gemma"].backends[0].chat == "completion"
     assert table.routes["mini"].kind == "embeddings"
+
+
+def test_should_give_the_local_engine_table_a_rag_alias_over_the_docs_collection() -> None:
+    table = build_default_table("http://g/v1", "gemma", "http://e/v1", "mini")
+
+    [backend] = table.routes["rag"].backends
+    assert table.routes["rag"].kind == "generate"
+    assert (backend.url, backend.model, backend.chat) == ("http://g/v1", "gemma", "completion")
+    assert backend.rag is not None
+    assert (backend.rag.collection, backend.rag.embedder) == ("docs", "mini")
+    # A valid table: its embedder is an alias of the same table.
+    assert parse_routing_table(table.model_dump()) == table

@@ -17,6 +17,7 @@ from llmops_gateway.domain.prompts import (
     build_rag_messages,
     get_template,
     last_user_text,
+    merge_stop,
     render_chat_prompt,
 )
 
@@ -162,3 +163,34 @@ def test_should_reshape_stream_chunks_with_the_role_on_the_first_only() -> None:
     assert later["choices"][0]["delta"] == {"content": "Hi"}
     assert later["object"] == "chat.completion.chunk"
     assert "usage" not in later
+
+
+@pytest.mark.parametrize("version", sorted(TEMPLATES))
+def test_should_stop_a_rag_answer_where_the_next_passage_would_begin(version: str) -> None:
+    template = TEMPLATES[version]
+    prompt = build_rag_messages(
+        template,
+        "q",
+        [Passage("a.md", 0, "Alpha.", 0.9), Passage("b.md", 0, "Beta.", 0.8)],
+        max_context_chars=1000,
+    )[0]["content"]
+
+    assert template.stop == ("\n[",)
+    # Every passage line of the prompt opens with the stop: a model writing a fourth one
+    # ("\n[4] ...") is cut before it.
+    assert prompt.count("\n[") == 2
+
+
+@pytest.mark.parametrize(
+    ("client", "merged"),
+    [
+        (None, ["\n["]),
+        ("END", ["END", "\n["]),
+        (["END", "\n["], ["END", "\n["]),
+        ([], ["\n["]),
+    ],
+)
+def test_should_merge_the_clients_stop_sequences_first_and_each_once(
+    client: str | list[str] | None, merged: list[str]
+) -> None:
+    assert merge_stop(client, ("\n[",)) == merged

@@ -11,7 +11,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from llmops_gateway.errors import error_body
+from llmops_gateway.routers.errors import error_body
 
 
 class BodyLimitMiddleware:

@@ -23,7 +23,7 @@ from llmops_gateway.domain.keys import (
     parse_keys,
     record_tokens,
 )
-from llmops_gateway.metrics import GatewayMetrics
+from llmops_gateway.domain.results import TeamUsageReport
 
 ANONYMOUS_TEAM = "anonymous"
 
@@ -48,18 +48,15 @@ class TeamUsage:
 class Governance:
     """Authentication, admission and accounting."""
 
-    metrics: GatewayMetrics
     records: dict[str, KeyRecord] | None  # None: authentication off
     usage_by_key: dict[str, KeyUsage] = field(default_factory=lambda: defaultdict(KeyUsage))
     usage_by_team: dict[str, TeamUsage] = field(default_factory=lambda: defaultdict(TeamUsage))
 
     @classmethod
-    def from_file(cls, path: Path | None, metrics: GatewayMetrics) -> Governance:
+    def from_file(cls, path: Path | None) -> Governance:
         if path is None:
-            return cls(metrics=metrics, records=None)
-        return cls(
-            metrics=metrics, records=parse_keys(decode_document(path.read_bytes(), path.name))
-        )
+            return cls(records=None)
+        return cls(records=parse_keys(decode_document(path.read_bytes(), path.name)))
 
     @property
     def enabled(self) -> bool:
@@ -81,8 +78,6 @@ class Governance:
         team = self.usage_by_team[caller.team]
         team.prompt_tokens += prompt_tokens
         team.completion_tokens += completion_tokens
-        self.metrics.team_tokens.labels(caller.team, "in").inc(prompt_tokens)
-        self.metrics.team_tokens.labels(caller.team, "out").inc(completion_tokens)
         if caller.record is not None:
             record_tokens(
                 self.usage_by_key[caller.key_id],
@@ -90,7 +85,7 @@ class Governance:
                 time.monotonic(),
             )
 
-    def usage_report(self, caller: Caller) -> dict[str, object]:
+    def usage_report(self, caller: Caller) -> list[TeamUsageReport]:
         """The caller's team (all teams when authentication is off)."""
         teams = (
             self.usage_by_team
@@ -99,16 +94,18 @@ class Governance:
         )
         data = []
         for name, usage in sorted(teams.items()):
-            entry: dict[str, object] = {
-                "team": name,
-                "requests": usage.requests,
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.prompt_tokens + usage.completion_tokens,
-            }
+            key = None
             if caller.record is not None and name == caller.team:
                 budget = caller.record.token_budget
                 used = self.usage_by_key[caller.key_id].tokens_used
-                entry["key"] = {"id": caller.key_id, "tokens_used": used, "token_budget": budget}
-            data.append(entry)
-        return {"object": "list", "data": data}
+                key = {"id": caller.key_id, "tokens_used": used, "token_budget": budget}
+            data.append(
+                TeamUsageReport(
+                    team=name,
+                    requests=usage.requests,
+                    prompt_tokens=usage.prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
+                    key=key,
+                )
+            )
+        return data
