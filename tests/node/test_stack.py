@@ -439,6 +439,7 @@ def demo_verdict(stack: Stack, status: dict[str, Any]) -> dict[str, str]:
     return dict(json.loads(raw)["data"])
 
 
+@pytest.mark.timeout(2400)  # two cold vLLM loads and the drains, on 2 busy cores
 def test_the_demo_ships_revision_2_on_real_pods_without_a_failed_request(
     stack: Stack, tmp_path: Path
 ) -> None:
@@ -455,7 +456,7 @@ def test_the_demo_ships_revision_2_on_real_pods_without_a_failed_request(
     assert "summary.md" in verdict
     assert (tmp_path / "load-test-summary.md").read_text() == verdict["summary.md"]
     runs = status["analysisRuns"]
-    assert runs and runs[-1]["phase"] == "Successful", runs  # judged on Prometheus' data
+    assert runs and all(r["result"] == "Successful" for r in runs), runs  # on Prometheus data
     scraped = re.search(r"Prometheus \(in the cluster\): (\d+) pods scraped", out)
     assert scraped and int(scraped.group(1)) >= 5, out[-2000:]
     (pod,) = revision_pods(stack, status["stableHash"])
@@ -464,6 +465,7 @@ def test_the_demo_ships_revision_2_on_real_pods_without_a_failed_request(
     assert "<html" in page.lower() and "revision 2" in page
 
 
+@pytest.mark.timeout(2400)
 def test_the_demo_with_a_failing_gate_rolls_back_without_a_failed_request(
     stack: Stack, tmp_path: Path
 ) -> None:
