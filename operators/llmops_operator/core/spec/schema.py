@@ -830,7 +830,33 @@ class CanaryStep(_Model):
         return "analysis" if self.analysis is not None else "loadTest"
 
 
-class CanaryStrategy(_Model):
+class _ScaleDownDelays(_Model):
+    """How long a revision that lost its traffic keeps its pods (both strategies)."""
+
+    # The old stable stays scaled up this long after the switch (in-flight requests finish
+    # on it; an undo inside the window switches back instantly).
+    scale_down_delay_seconds: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "Seconds the old stable stays scaled up after the switch: in-flight "
+            "requests finish on it, and an undo inside the window switches back at "
+            "once (default 30)."
+        ),
+    )
+    abort_scale_down_delay_seconds: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "Seconds a rolled-back or aborted candidate stays scaled up after its weight "
+            "went to 0, so in-flight requests finish on it and every router (a gateway "
+            "rereads its mounted routing table within about a minute) stops sending to it "
+            "first (default 30)."
+        ),
+    )
+
+
+class CanaryStrategy(_ScaleDownDelays):
     steps: tuple[CanaryStep, ...] = Field(
         min_length=1, max_length=50, description="Run in order; each step holds exactly one action."
     )
@@ -861,30 +887,9 @@ class CanaryStrategy(_Model):
             "compile, cache fill); default 0."
         ),
     )
-    # The old stable stays scaled up this long after the switch (in-flight requests finish
-    # on it; an undo inside the window switches back instantly).
-    scale_down_delay_seconds: int = Field(
-        default=30,
-        ge=0,
-        description=(
-            "Seconds the old stable stays scaled up after the switch: in-flight "
-            "requests finish on it, and an undo inside the window switches back at "
-            "once (default 30)."
-        ),
-    )
-    abort_scale_down_delay_seconds: int = Field(
-        default=30,
-        ge=0,
-        description=(
-            "Seconds a rolled-back or aborted candidate stays scaled up after its weight "
-            "went to 0, so in-flight requests finish on it and every router (a gateway "
-            "rereads its mounted routing table within about a minute) stops sending to it "
-            "first (default 30)."
-        ),
-    )
 
 
-class BlueGreenStrategy(_Model):
+class BlueGreenStrategy(_ScaleDownDelays):
     preview_service: str | None = Field(
         default=None,
         description=(
@@ -918,25 +923,6 @@ class BlueGreenStrategy(_Model):
         description=(
             "A Locust run against the preview (llmops loadtest) before the switch, "
             "judged by its SLOs; failing rolls back."
-        ),
-    )
-    scale_down_delay_seconds: int = Field(
-        default=30,
-        ge=0,
-        description=(
-            "Seconds the old stable stays scaled up after the switch: in-flight "
-            "requests finish on it, and an undo inside the window switches back at "
-            "once (default 30)."
-        ),
-    )
-    abort_scale_down_delay_seconds: int = Field(
-        default=30,
-        ge=0,
-        description=(
-            "Seconds a rolled-back or aborted candidate stays scaled up after its weight "
-            "went to 0, so in-flight requests finish on it and every router (a gateway "
-            "rereads its mounted routing table within about a minute) stops sending to it "
-            "first (default 30)."
         ),
     )
     warmup_seconds: int = Field(
