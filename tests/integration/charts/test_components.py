@@ -252,3 +252,22 @@ def test_should_let_the_pause_process_reap_what_stopped_load_test_gates_leave(
 ) -> None:
     pod = find(charts.render("llmops-operator"), "Deployment")["spec"]["template"]["spec"]
     assert pod["shareProcessNamespace"] is True
+
+
+def test_should_scrape_the_revision_pods_the_operator_creates_when_asked(charts: Charts) -> None:
+    """No chart's monitor selects the revision pods: the operator chart's PodMonitor does,
+    with the model and revision labels the recording rules group vLLM's series by."""
+    assert "PodMonitor" not in kinds(charts.render("llmops-operator"))
+    on = {"metrics": {"revisionPodMonitor": {"enabled": True}}}
+    monitor = find(charts.render("llmops-operator", on), "PodMonitor")
+    assert monitor["spec"]["namespaceSelector"] == {"any": True}  # cluster scope
+    assert monitor["spec"]["selector"]["matchExpressions"] == [
+        {"key": "llmops.dev/modeldeployment", "operator": "Exists"}
+    ]
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    targets = {r["targetLabel"] for r in endpoint["relabelings"]}
+    assert endpoint["port"] == "http" and {"model", "revision"} <= targets
+    namespaced = {**on, "watch": {"scope": "namespaced", "namespaces": ["a", "b"]}}
+    found = [d for d in charts.render("llmops-operator", namespaced) if d["kind"] == "PodMonitor"]
+    assert sorted(d["metadata"]["namespace"] for d in found) == ["a", "b"]
+    assert all("namespaceSelector" not in d["spec"] for d in found)
