@@ -40,16 +40,25 @@ NEEDED = [  # what the operator's handlers do in the namespace it watches
     ("list", "autoscaling", "horizontalpodautoscalers", ""),
     ("patch", "autoscaling", "horizontalpodautoscalers", ""),
     ("create", "keda.sh", "scaledobjects", ""),
+    # loadTest.runner=job (the default): each gate Job gets its input and verdict ConfigMaps
+    # and a ServiceAccount whose Role may update that one verdict, all removed afterwards.
+    ("delete", "", "configmaps", ""),
+    ("create", "", "serviceaccounts", ""),
+    ("delete", "", "serviceaccounts", ""),
+    ("create", "rbac.authorization.k8s.io", "roles", ""),
+    ("create", "rbac.authorization.k8s.io", "rolebindings", ""),
+    ("delete", "batch", "jobs", ""),
 ]
 NOT_NEEDED = [  # in that same namespace
     ("get", "", "secrets", ""),
     ("list", "", "secrets", ""),
     ("create", "", "pods", ""),
     ("create", "", "pods", "exec"),
-    ("delete", "", "configmaps", ""),
     ("create", "", "serviceaccounts", "token"),
-    ("create", "rbac.authorization.k8s.io", "roles", ""),
-    ("create", "rbac.authorization.k8s.io", "rolebindings", ""),
+    # a Role it makes can grant only what it holds itself: no escalate, no bind
+    ("escalate", "rbac.authorization.k8s.io", "roles", ""),
+    ("bind", "rbac.authorization.k8s.io", "roles", ""),
+    ("bind", "rbac.authorization.k8s.io", "clusterroles", ""),
     ("delete", "llmops.dev", "modeldeployments", ""),
     ("delete", "serving.kserve.io", "inferenceservices", ""),
 ]

@@ -271,3 +271,20 @@ def test_should_scrape_the_revision_pods_the_operator_creates_when_asked(charts:
     found = [d for d in charts.render("llmops-operator", namespaced) if d["kind"] == "PodMonitor"]
     assert sorted(d["metadata"]["namespace"] for d in found) == ["a", "b"]
     assert all("namespaceSelector" not in d["spec"] for d in found)
+
+
+def test_should_grant_rbac_rights_only_when_gates_run_as_jobs(charts: Charts) -> None:
+    """The Job runner makes a ServiceAccount and a Role per gate run; the process runner
+    needs neither, and its RBAC says so."""
+
+    def rules(values: dict[str, Any]) -> list[dict[str, Any]]:
+        docs = charts.render("llmops-operator", values)
+        return [r for d in docs if d["kind"] in ("Role", "ClusterRole") for r in d["rules"]]
+
+    def grants(found: list[dict[str, Any]], resource: str) -> bool:
+        return any(resource in r.get("resources", []) for r in found)
+
+    assert grants(rules({}), "roles") and grants(rules({}), "serviceaccounts")
+    process = rules({"loadTest": {"runner": "process"}})
+    assert not grants(process, "roles") and not grants(process, "serviceaccounts")
+    assert not any("escalate" in r["verbs"] or "bind" in r["verbs"] for r in rules({}))
