@@ -27,6 +27,7 @@ import yaml
 
 from llmops_infra.charts import CHARTS_DIR, local, local_install
 from llmops_infra.cluster import node_spec
+from llmops_infra.demo.processes import SteadyLoad
 from llmops_infra.engine import stop_engines
 from llmops_infra.errors import LlmopsError
 from llmops_infra.settings import LocalSettings
@@ -254,7 +255,7 @@ def test_should_run_the_operator_under_its_service_account_holding_its_lease(
 
 
 CANARY_MD = "chat"
-CANARY_ALIAS = "canary-chat"
+BLUE_GREEN_ALIAS = "bg-chat"
 
 
 def model_deployment(stack: Stack) -> dict[str, Any]:
@@ -287,37 +288,6 @@ def wait_status(
         time.sleep(3)
 
 
-def backend_answering(base: str) -> str | None:
-    """The backend (revision workload) that answered a completion through the gateway; None
-    while the gateway does not know the alias yet. Any failed request fails the test."""
-    reply = httpx.post(
-        f"{base}/v1/completions",
-        json={"model": CANARY_ALIAS, "prompt": "A canary is", "max_tokens": 4},
-        timeout=120,
-    )
-    if reply.status_code == 404 and reply.json()["error"]["code"] == "model_not_found":
-        return None
-    assert reply.status_code == 200, reply.text
-    assert reply.json()["choices"][0]["text"], reply.text
-    return reply.headers["x-llmops-backend"]
-
-
-def wait_backends(
-    base: str, expected: set[str], *, new_alias: bool = False, timeout: float = 240
-) -> list[str | None]:
-    """Ask until every answer comes from ``expected`` and each of them answered: kubelet
-    refreshes the routing table the gateway mounts within about a minute of its change.
-    Only a ``new_alias`` may be unknown to the gateway meanwhile."""
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = [backend_answering(base) for _ in range(8)]
-        assert new_alias or None not in seen, f"the gateway lost {CANARY_ALIAS}: {seen}"
-        if set(seen) == expected:
-            return seen
-        assert time.monotonic() < deadline, f"backends {seen}, not {sorted(expected)}"
-        time.sleep(5)
-
-
 def running_containers(settings: LocalSettings) -> dict[str, str]:
     running = json.loads(crictl(settings, "ps", "-o", "json"))["containers"]
     return {c["labels"]["io.kubernetes.pod.name"]: c["state"] for c in running}
@@ -328,87 +298,6 @@ def revision_pods(stack: Stack, revision_hash: str) -> list[dict[str, Any]]:
         p for p in pods(stack)
         if p["metadata"]["labels"].get("llmops.dev/revision-hash") == revision_hash
     ]  # fmt: skip
-
-
-def test_should_carry_a_canary_with_the_operator_in_its_pod(
-    stack: Stack, settings: LocalSettings
-) -> None:
-    """A platform engineer's canary, with kubectl only: revision 1, then revision 2 (other
-    engine flags) beside it at 50 % through the gateway pod, then `kubectl llmops promote`.
-    The chart's operator pod does every step; both revisions are vLLM pods on the real node."""
-    overlay = yaml.safe_load((CHARTS_DIR / "llmops-stack" / local.OVERLAY_FILE).read_text())
-    steps = [{"setWeight": 50}, {"pause": {}}]
-    md = local.build_model_deployment(
-        overlay, name=CANARY_MD, alias=CANARY_ALIAS, revision="1", steps=steps
-    )
-    kube, ns = stack.kube, stack.namespace
-    gateway = f"svc/{RELEASE}-rag-gateway"
-    # Measured: one Gemma vLLM on the CPU holds about 8 GiB (the API server, the engine core
-    # and a worker), MiniLM's 3 GiB. The release's, the embedder's and two revisions' do not fit
-    # in 24 GiB, so the release's vLLM (no test after this one uses it) steps aside meanwhile.
-    release_engine = f"deployment/{RELEASE}-llm-inference"
-    kube.kubectl("scale", "-n", ns, release_engine, "--replicas=0")
-    kube.kubectl("wait", "-n", ns, "--for=delete", "pod", "-l",
-                 f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/name=llm-inference",
-                 "--timeout=120s")  # fmt: skip
-    kube.kubectl("apply", "-n", ns, "-f", "-", stdin=json.dumps(md))
-    try:
-        first = wait_status(
-            stack, "revision 1 stable",
-            lambda s: s.get("phase") == "Succeeded" and s.get("stableRevision") == "1", 900,
-        )  # fmt: skip
-        v1 = f"{CANARY_MD}-{first['stableHash']}"
-        (pod_v1,) = revision_pods(stack, first["stableHash"])
-        assert pod_v1["spec"]["nodeName"] == node_spec.NODE_NAME
-        assert running_containers(settings).get(pod_v1["metadata"]["name"]) == "CONTAINER_RUNNING"
-        with port_forward(kube, ns, gateway, 8080) as base:
-            wait_backends(base, {v1}, new_alias=True)
-
-        patch = {"spec": {"model": {"revision": "2"}, "engine": {
-            "extraArgs": [*md["spec"]["engine"]["extraArgs"], "--max-num-seqs=4"]}}}  # fmt: skip
-        kube.kubectl("patch", "modeldeployment", CANARY_MD, "-n", ns, "--type=merge",
-                     "-p", json.dumps(patch))  # fmt: skip
-        paused = wait_status(
-            stack, "revision 2 at 50 % and paused",
-            lambda s: s.get("phase") == "Paused" and s.get("canaryWeight") == 50, 900,
-        )  # fmt: skip
-        v2 = f"{CANARY_MD}-{paused['canaryHash']}"
-        assert paused["stableRevision"] == "1" and paused["canaryRevision"] == "2"
-        (pod_v2,) = revision_pods(stack, paused["canaryHash"])
-        assert "--max-num-seqs=4" in pod_v2["spec"]["containers"][0]["args"]
-        running = running_containers(settings)
-        for pod in (pod_v1, pod_v2):
-            assert running.get(pod["metadata"]["name"]) == "CONTAINER_RUNNING"
-        with port_forward(kube, ns, gateway, 8080) as base:
-            split = wait_backends(base, {v1, v2})
-
-        promote = subprocess.run(
-            [sys.executable, "-m", "llmops_operator.plugin", "promote", CANARY_MD, "-n", ns],
-            capture_output=True, text=True, check=False, timeout=60,
-            env={**kube.env, "KUBECONFIG": str(kube.kubeconfig)},
-        )  # fmt: skip
-        assert promote.returncode == 0, promote.stderr
-        done = wait_status(
-            stack, "revision 2 promoted",
-            lambda s: s.get("phase") == "Succeeded" and s.get("stableRevision") == "2", 600,
-        )  # fmt: skip
-        assert done["stableHash"] == paused["canaryHash"]
-        assert [h["revision"] for h in done["history"]][-2:] == ["1", "2"]
-        deadline = time.monotonic() + 180
-        while revision_pods(stack, first["stableHash"]):  # after the scale-down delay
-            assert time.monotonic() < deadline, "revision 1's pod was never removed"
-            time.sleep(3)
-        with port_forward(kube, ns, gateway, 8080) as base:
-            wait_backends(base, {v2})
-        reasons = kube.kubectl("get", "events", "-n", ns, "--field-selector",
-                               f"involvedObject.name={CANARY_MD}", "-o",
-                               "jsonpath={.items[*].reason}").stdout.split()  # fmt: skip
-        assert reasons, "the operator posted no Event on the ModelDeployment"
-        assert split.count(v1) and split.count(v2)
-    finally:
-        kube.kubectl("delete", "modeldeployment", CANARY_MD, "-n", ns, "--ignore-not-found",
-                     "--timeout=180s")  # fmt: skip
-        kube.kubectl("scale", "-n", ns, release_engine, "--replicas=1")
 
 
 # -- `llmops demo` (`make demo`'s main job), as a user runs it, on this module's stack -------
@@ -461,6 +350,7 @@ def test_the_demo_ships_revision_2_on_real_pods_without_a_failed_request(
     assert scraped and int(scraped.group(1)) >= 5, out[-2000:]
     (pod,) = revision_pods(stack, status["stableHash"])
     assert pod["spec"]["nodeName"] == node_spec.NODE_NAME
+    assert "--max-num-seqs=4" in pod["spec"]["containers"][0]["args"]  # revision 2's flags
     page = (tmp_path / "timeline.html").read_text()
     assert "<html" in page.lower() and "revision 2" in page
 
@@ -479,3 +369,77 @@ def test_the_demo_with_a_failing_gate_rolls_back_without_a_failed_request(
     verdict = demo_verdict(stack, status)
     assert verdict["passed"] == "false" and verdict["headline"].startswith("FAIL")
     assert not revision_pods(stack, status["canaryHash"])  # scaled to 0 after the drain
+
+
+@pytest.mark.timeout(2400)
+def test_a_blue_green_switch_and_an_undo_inside_the_window_fail_no_request(
+    stack: Stack, settings: LocalSettings
+) -> None:
+    """Blue-green on real pods: a full-size preview of revision 2 beside revision 1, `kubectl
+    llmops promote` switches all traffic at once, `kubectl llmops undo` inside the scale-down
+    window switches back at once; a steady client counts every request meanwhile, until the
+    revision that lost its traffic has no pod left."""
+    kube, ns = stack.kube, stack.namespace
+    kube.kubectl("delete", "modeldeployment", CANARY_MD, "-n", ns, "--ignore-not-found",
+                 "--timeout=180s")  # fmt: skip
+    kube.kubectl("scale", "-n", ns, f"deployment/{RELEASE}-llm-inference", "--replicas=0")
+    overlay = yaml.safe_load((CHARTS_DIR / "llmops-stack" / local.OVERLAY_FILE).read_text())
+    md = local.build_model_deployment(
+        overlay, name=CANARY_MD, alias=BLUE_GREEN_ALIAS, revision="1", steps=[{"setWeight": 100}]
+    )
+    md["spec"]["strategy"] = {"blueGreen": {"scaleDownDelaySeconds": 90,
+                                            "abortScaleDownDelaySeconds": 90}}  # fmt: skip
+    kube.kubectl("apply", "-n", ns, "-f", "-", stdin=json.dumps(md))
+    env = {**kube.env, "KUBECONFIG": str(kube.kubeconfig)}
+
+    def plugin(*args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "llmops_operator.plugin", *args, CANARY_MD, "-n", ns],
+            capture_output=True, text=True, check=False, timeout=60, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    try:
+        first = wait_status(stack, "revision 1 stable",
+                            lambda s: s.get("stableRevision") == "1", 900)  # fmt: skip
+        with port_forward(kube, ns, f"svc/{RELEASE}-rag-gateway", 8080) as base:
+            deadline = time.monotonic() + 240
+            while BLUE_GREEN_ALIAS not in httpx.get(f"{base}/v1/models", timeout=10).text:
+                assert time.monotonic() < deadline, "the gateway never served the alias"
+                time.sleep(3)
+            load = SteadyLoad(base, BLUE_GREEN_ALIAS)
+            load.start()
+            try:
+                flags = [*md["spec"]["engine"]["extraArgs"], "--max-num-seqs=4"]
+                patch = {"spec": {"model": {"revision": "2"}, "engine": {"extraArgs": flags}}}
+                kube.kubectl("patch", "modeldeployment", CANARY_MD, "-n", ns, "--type=merge",
+                             "-p", json.dumps(patch))  # fmt: skip
+                preview = wait_status(
+                    stack, "revision 2 previewed at full size, waiting for promote",
+                    lambda s: s.get("phase") == "Paused" and s.get("canaryRevision") == "2",
+                    900,
+                )  # fmt: skip
+                assert preview["stableRevision"] == "1"
+                plugin("promote")
+                promoted = wait_status(stack, "revision 2 switched in",
+                                       lambda s: s.get("stableRevision") == "2", 120)  # fmt: skip
+                assert promoted["stableHash"] == preview["canaryHash"]
+                time.sleep(20)  # some of the client's requests meet the new stable
+                started = time.monotonic()
+                plugin("undo")
+                back = wait_status(stack, "undone to revision 1 inside the window",
+                                   lambda s: s.get("stableRevision") == "1", 120)  # fmt: skip
+                switch_back_s = time.monotonic() - started
+                assert back["stableHash"] == first["stableHash"]
+                deadline = time.monotonic() + 300
+                while revision_pods(stack, preview["canaryHash"]):  # after the window
+                    assert time.monotonic() < deadline, "revision 2's pod was never removed"
+                    time.sleep(3)
+            finally:
+                tally = load.stop()
+        assert tally.failures == [], tally.failures[:5]
+        assert tally.total >= 10, tally.summary()
+        assert switch_back_s < 60, f"the undo took {switch_back_s:.0f} s: no instant switch"
+    finally:
+        kube.kubectl("delete", "modeldeployment", CANARY_MD, "-n", ns, "--ignore-not-found",
+                     "--timeout=180s")  # fmt: skip
