@@ -194,6 +194,11 @@ ALLOWED = [
     ("create", "events", "-n {team}"),
     ("create", "leases.coordination.k8s.io", "-n {release}"),
     ("update", "leases.coordination.k8s.io/{lease}", "-n {release}"),
+    # loadTest.runner=job (the default): per gate run, input and verdict ConfigMaps and a
+    # ServiceAccount whose Role may update that one verdict, removed afterwards
+    ("delete", "configmaps", "-n {team}"),
+    ("create", "rolebindings.rbac.authorization.k8s.io", "-n {team}"),
+    ("create", "jobs.batch", "-n {team}"),
 ]
 DENIED = [
     ("list", "secrets", "--all-namespaces"),
@@ -201,11 +206,12 @@ DENIED = [
     ("get", "secrets", "-n {team}"),
     ("create", "pods", "-n {team}"),
     ("create", "pods", "--subresource=exec -n {team}"),
-    ("delete", "configmaps", "-n {team}"),
     ("delete", "modeldeployments.llmops.dev", "--all-namespaces"),
     ("create", "serviceaccounts", "--subresource=token -n {release}"),
     ("create", "clusterroles.rbac.authorization.k8s.io", ""),
-    ("create", "rolebindings.rbac.authorization.k8s.io", "-n {team}"),
+    # the Roles it makes grant only what it holds: no escalate, no bind
+    ("escalate", "roles.rbac.authorization.k8s.io", "-n {team}"),
+    ("bind", "clusterroles.rbac.authorization.k8s.io", ""),
     ("update", "leases.coordination.k8s.io/someone-elses", "-n {release}"),
     ("create", "leases.coordination.k8s.io", "-n {team}"),
 ]
