@@ -69,9 +69,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the gateway (by default in front of the local engine: `llmops engine up`)."""
-    import uvicorn  # noqa: PLC0415  (only this command needs the server)
-
-    from llmops_gateway.app import create_app  # noqa: PLC0415
+    from llmops_gateway.app import serve as serve_gateway  # noqa: PLC0415  (the server only here)
 
     overrides: dict[str, Any] = {
         key: value
@@ -96,14 +94,7 @@ def serve(
         f"RAG: {settings.milvus_uri})",
         soft_wrap=True,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        timeout_keep_alive=int(settings.keep_alive_timeout_s),
-    )
+    serve_gateway(settings)
 
 
 @app.command("new-key")

@@ -195,3 +195,19 @@ def create_app(
         path_limits={"/v1/ingest": settings.max_ingest_body_bytes},
     )
     return app
+
+
+def serve(settings: GatewaySettings) -> None:
+    """The one way the gateway is served (``python -m llmops_gateway``, `llmops gateway
+    serve`): one worker per process, since limits and usage counters live in its memory."""
+    import uvicorn  # noqa: PLC0415  (the server only where one is started)
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_keep_alive=int(settings.keep_alive_timeout_s),
+        workers=1,
+    )
