@@ -44,7 +44,7 @@ def install(
     release: Annotated[str, _RELEASE] = "llmops",
     timeout: Annotated[str, typer.Option(help="helm --wait timeout.")] = "20m",
 ) -> None:
-    """Images, claims, the embedder release and the stack (`helm upgrade --install --wait`)."""
+    """Images, claims and the stack (`helm upgrade --install --wait`)."""
     settings = LocalSettings()
     done = local_install.install(
         settings,

@@ -43,7 +43,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{- define "rag-gateway.embeddingUrl" -}}
-{{- default (include "rag-gateway.inferenceUrl" .) .Values.embedding.url -}}
+{{- default (printf "http://%s:8000/v1" (include "rag-gateway.siblingName" (dict "root" . "chart" "embedder"))) .Values.embedding.url -}}
 {{- end -}}
 
 {{- define "rag-gateway.milvusUri" -}}

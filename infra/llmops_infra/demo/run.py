@@ -445,7 +445,7 @@ def stop_demo(
     drop_finalizers(kubectl, namespace)  # any the operator could not release
     local_install.uninstall(local_install.LocalTarget(target.kubeconfig, kube_env),
                             namespace=namespace, release=RELEASE)  # fmt: skip
-    report(f"releases {RELEASE} and {local.EMBEDDER_RELEASE} and namespace {namespace} removed")
+    report(f"release {RELEASE} and namespace {namespace} removed")
     if not keep_cluster:
         cluster.down(settings)
         report("local cluster stopped (the node left nothing behind)")

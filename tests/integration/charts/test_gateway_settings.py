@@ -169,8 +169,9 @@ def test_should_give_the_built_in_table_the_backends_of_the_values(charts: Chart
         "http://vllm.models:8000/v1",
         "gemma",
     )
-    # embedding.url empty: the inference engine serves embeddings too.
-    assert (settings.embed_url, settings.embed_model) == ("http://vllm.models:8000/v1", "minilm")
+    # embedding.url empty: the umbrella's embedder of the release (a generation server cannot
+    # embed), not the inference URL.
+    assert (settings.embed_url, settings.embed_model) == ("http://r-embedder:8000/v1", "minilm")
     assert settings.default_embedder == "minilm"
     assert settings.rag_max_context_chars == 3000
 

@@ -126,6 +126,9 @@ BAD_VALUES = [
     ),
     ("llmops-stack", {"llm-inference": {"service": {"port": 9000}}}, "rag-gateway.inference.url"),
     ("llmops-stack", {"milvus": {"enabled": False}}, "rag-gateway.milvus.host"),
+    ("llmops-stack", {"embedder": {"enabled": False}}, "rag-gateway.embedding.url"),
+    ("llmops-stack", {"embedder": {"model": {"name": "bge-small"}}}, "rag-gateway.embedding.model"),
+    ("llmops-stack", {"embedder": {"service": {"port": 9000}}}, "rag-gateway.embedding.url"),
     ("rag-gateway", {"httpRoute": {"enabled": True}}, "httpRoute.parentRefs"),
     (
         "llmops-operator",

@@ -60,14 +60,17 @@ def test_should_put_every_component_and_test_pod_of_the_overlay_on_the_real_node
 
 
 def test_should_serve_minilm_from_the_venv_claim_with_the_pooling_runner() -> None:
-    embedder = local.build_embedder_values(overlay())
+    values = overlay()
+    embedder = values["embedder"]
 
-    assert embedder["model"]["name"] == local.EMBED_MODEL
-    assert embedder["model"]["uri"].startswith("pvc://llmops-engine-venv/")
+    assert embedder["model"]["uri"] == f"pvc://llmops-engine-venv/{local.EMBED_MODEL_IN_VENV}"
     assert "--runner=pooling" in embedder["engine"]["extraArgs"]
     kv = [e for e in embedder["engine"]["extraEnv"] if e["name"] == "VLLM_CPU_KVCACHE_SPACE"]
     assert kv == [{"name": "VLLM_CPU_KVCACHE_SPACE", "value": "1"}]
-    assert embedder["extraVolumes"] == overlay()["llm-inference"]["extraVolumes"]
+    for key in ("image", "gpu", "extraVolumes", "extraVolumeMounts", "nodeSelector", "tolerations"):
+        assert embedder[key] == values["llm-inference"][key], key
+    # the umbrella's default model name is the one the gateway embeds with
+    assert "rag-gateway" not in values or "embedding" not in values["rag-gateway"]
 
 
 def test_should_build_a_model_deployment_whose_revision_pods_run_like_the_overlays_release() -> (
@@ -104,4 +107,5 @@ def test_a_rebuilt_image_rolls_its_pods_through_a_content_key_annotation() -> No
     assert flags == [
         "--set-string", "rag-gateway.podAnnotations.llmops\\.dev/image-key=k1",
         "--set-string", "llm-inference.podAnnotations.llmops\\.dev/image-key=k2",
+        "--set-string", "embedder.podAnnotations.llmops\\.dev/image-key=k2",
     ]  # fmt: skip
