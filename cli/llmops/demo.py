@@ -123,6 +123,8 @@ def demo(
         f"  gate report: {result.report or 'none recorded'}\n"
         f"  Prometheus:  kubectl {ns} port-forward svc/llmops-prometheus 9090  "
         "(then http://127.0.0.1:9090)\n"
+        f"  MLflow:      {result.registry}   (the registry: "
+        f"production is version {result.released_version or 'unset'})\n"
         f"  stop it all: llmops demo down   (the whole demo took "
         f"{time.monotonic() - started:.0f} s)",
         highlight=False,

@@ -354,6 +354,9 @@ def test_the_demo_ships_revision_2_on_real_pods_without_a_failed_request(
     assert "--max-num-seqs=4" in pod["spec"]["containers"][0]["args"]  # revision 2's flags
     page = (tmp_path / "timeline.html").read_text()
     assert "<html" in page.lower() and "revision 2" in page
+    # both versions came from MLflow; the operator moved the release alias to version 2
+    assert status["modelResolution"]["version"] == "2"
+    assert re.search(r"@production is version 2 \(", out), out[-3000:]
 
 
 @pytest.mark.timeout(2400)
@@ -370,6 +373,7 @@ def test_the_demo_with_a_failing_gate_rolls_back_without_a_failed_request(
     verdict = demo_verdict(stack, status)
     assert verdict["passed"] == "false" and verdict["headline"].startswith("FAIL")
     assert not revision_pods(stack, status["canaryHash"])  # scaled to 0 after the drain
+    assert re.search(r"@production is version 1 \(", out), out[-3000:]  # not moved to 2
 
 
 @pytest.mark.timeout(2400)

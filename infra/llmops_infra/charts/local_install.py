@@ -2,8 +2,8 @@
 would install it (I/O shell around `llmops_infra.charts.local`).
 
 Steps: our images built (cached) and imported into the node's containerd; a namespace that
-enforces Pod Security "restricted"; the engine's claims; then the umbrella chart with the local overlay
-(its embedder, llm-inference a second time, serves MiniLM), `--wait`.
+enforces Pod Security "restricted"; the engine's claims; then the umbrella chart with the local
+overlay (its embedder, llm-inference a second time, serves MiniLM), `--wait`.
 Every step is idempotent, so a second run upgrades in place.
 """
 
@@ -18,8 +18,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
-
-import yaml
 
 from llmops_infra import images
 from llmops_infra.charts import local

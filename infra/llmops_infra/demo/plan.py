@@ -24,6 +24,9 @@ STRICT_SLO = "ttft_p95_s <= 0.001"  # no CPU answers within a millisecond: the g
 # weight went to 0): longer than a gateway takes to see the new routing table (the kubelet
 # refreshes a mounted ConfigMap within about a minute), so no request meets a pod that left.
 SCALE_DOWN_DELAY_S = 90
+REGISTERED_MODEL = local.GENERATE_MODEL  # the demo's model in the MLflow registry
+RELEASE_ALIAS = "production"  # the alias the operator moves at promotion (its default)
+REVISION_2_ARG = "--max-num-seqs=4"
 
 # The canary of revision 2: a fifth of the traffic, the load-test gate in a Job (through the
 # gateway, the canary pinned), analysis on the in-cluster Prometheus over the same minute, then
@@ -47,6 +50,15 @@ ANALYSIS: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A version of the demo's registered model, as the demo registers it in MLflow."""
+
+    version: str
+    source: str  # where the weights are (the operator loads it: hf://, s3:// or pvc://)
+    description: str
+
+
 class Outcome(StrEnum):
     PROMOTED = "promoted"
     ROLLED_BACK = "rolled back"
@@ -64,12 +76,18 @@ def build_steps(*, fail_gate: bool) -> list[dict[str, Any]]:
     ]
 
 
-def build_demo_deployment(stack_overlay: dict[str, Any], *, fail_gate: bool) -> dict[str, Any]:
+def build_demo_deployment(
+    stack_overlay: dict[str, Any], *, fail_gate: bool, tracking_uri: str
+) -> dict[str, Any]:
     """Revision 1 of the demo's ModelDeployment: Gemma on the real node like the overlay's
-    vLLM release, alias ``chat`` with RAG over the sample corpus."""
+    vLLM release, version 1 of the registered model in the MLflow at ``tracking_uri``, alias
+    ``chat`` with RAG over the sample corpus."""
     md = local.build_model_deployment(
         stack_overlay, name=NAME, alias=NAME, revision="1", steps=build_steps(fail_gate=fail_gate)
     )
+    model = md["spec"]["model"]
+    model.pop("uri")  # where the weights are comes from the registry: the version's source
+    model["mlflow"] = {"name": REGISTERED_MODEL, "version": "1", "trackingUri": tracking_uri}
     md["spec"]["route"]["rag"] = {
         "collection": COLLECTION,
         "embedder": local.EMBED_MODEL,
@@ -80,14 +98,24 @@ def build_demo_deployment(stack_overlay: dict[str, Any], *, fail_gate: bool) -> 
     return md
 
 
+def build_registered_versions(stack_overlay: dict[str, Any]) -> list[RegisteredVersion]:
+    """What a training pipeline registered: versions 1 and 2 of the model, the same weights
+    (the overlay's model claim), version 2 meant to serve with other engine flags."""
+    uri = stack_overlay["llm-inference"]["model"]["uri"]
+    return [
+        RegisteredVersion("1", uri, "revision 1: the engine flags of the chart, RAG topK 3"),
+        RegisteredVersion("2", uri, f"revision 2: {REVISION_2_ARG}, RAG topK 2"),
+    ]
+
+
 def build_revision_patch(md: dict[str, Any]) -> str:
-    """Revision 2: other engine flags (at most 4 sequences at once) and retrieval settings
-    (2 passages instead of 3), as a merge patch."""
-    engine_args = [*md["spec"]["engine"]["extraArgs"], "--max-num-seqs=4"]
+    """Revision 2: version 2 of the registered model, other engine flags (at most 4 sequences
+    at once) and retrieval settings (2 passages instead of 3), as a merge patch."""
+    engine_args = [*md["spec"]["engine"]["extraArgs"], REVISION_2_ARG]
     rag = {**md["spec"]["route"]["rag"], "topK": 2}
     patch = {
         "spec": {
-            "model": {"revision": "2"},
+            "model": {"revision": "2", "mlflow": {"version": "2"}},
             "engine": {"extraArgs": engine_args},
             "route": {"rag": rag},
         }

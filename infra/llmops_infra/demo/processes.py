@@ -1,22 +1,27 @@
 """What the demo runs beside the cluster: kubectl (and its port-forwards on 127.0.0.1),
-`kubectl llmops`, and the steady client load through the gateway, each failure raised as one
-`LlmopsError` naming what to do."""
+`kubectl llmops`, the MLflow tracking server the registry lives in, and the steady client load
+through the gateway, each failure raised as one `LlmopsError` naming what to do."""
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
-from llmops_infra.demo.plan import Tally, judge_stream
+from llmops_infra.charts import mlflow_server
+from llmops_infra.demo.plan import RegisteredVersion, Tally, judge_stream
 from llmops_infra.errors import LlmopsError
+from llmops_infra.settings import LocalSettings, base_env
+from llmops_loadtest.mlflow_rest import MlflowClient, MlflowError
 
 BACKEND_HEADER = "x-llmops-backend"  # the gateway names the backend that served a request
 
@@ -36,10 +41,71 @@ class Kubectl:
         return done.stdout if done.returncode == 0 else ""
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+PID_FILE = "server.pid"
+
+
+def start_registry(settings: LocalSettings, folder: Path, host: str) -> mlflow_server.MlflowServer:
+    """A fresh MLflow tracking server on ``host`` with its store in ``folder`` (a previous
+    demo's server and store go first), its pid kept for `stop_registry`."""
+    stop_registry(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        server = mlflow_server.start_server(
+            settings, folder, base_env(), host=host, port=free_port(host)
+        )
+    except RuntimeError as err:
+        raise LlmopsError(
+            "MLflow tracking server", str(err), f"read {folder / 'mlflow-server.log'}"
+        ) from None
+    (folder / PID_FILE).write_text(str(server.pid))
+    return server
+
+
+def stop_registry(folder: Path) -> bool:
+    """Stop the server `start_registry` left running in ``folder``; whether one was."""
+    pid_file = folder / PID_FILE
+    if not pid_file.is_file():
+        return False
+    mlflow_server.stop_group(int(pid_file.read_text()))
+    pid_file.unlink()
+    return True
+
+
+def register_versions(url: str, name: str, versions: Sequence[RegisteredVersion]) -> None:
+    """Register ``name`` and its versions, as a training pipeline would."""
+    client = MlflowClient(url, 30)
+    try:
+        client.call("POST", "/registered-models/create", json={"name": name})
+        for version in versions:
+            created = client.call(
+                "POST", "/model-versions/create",
+                json={"name": name, "source": version.source, "description": version.description},
+            )["model_version"]  # fmt: skip
+            if str(created["version"]) != version.version:
+                raise LlmopsError(
+                    "MLflow registry",
+                    f"registered {name} version {created['version']}, expected {version.version}",
+                    "the demo's registry store was not empty: run `llmops demo` again",
+                )
+    except MlflowError as err:
+        raise LlmopsError("MLflow registry", err.one_line(), f"curl {url}/health") from None
+
+
+def alias_version(url: str, name: str, alias: str) -> str:
+    """The version ``name@alias`` names, or '' when the alias is not set."""
+    try:
+        found = MlflowClient(url, 10).call(
+            "GET", "/registered-models/alias", params={"name": name, "alias": alias}
+        )
+    except MlflowError:
+        return ""
+    return str(found["model_version"]["version"])
 
 
 def drop_finalizers(kubectl: Kubectl, namespace: str) -> None:

@@ -19,15 +19,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from llmops_infra import cluster
 from llmops_infra.charts import local, local_install
+from llmops_infra.cluster import node_spec
 from llmops_infra.demo.plan import (
     CORPUS,
     DEFAULT_NAMESPACE,
     NAME,
     QUESTION,
+    REGISTERED_MODEL,
+    RELEASE_ALIAS,
     Outcome,
     Tally,
     build_demo_deployment,
     build_ingest_request,
+    build_registered_versions,
     build_revision_patch,
     clock,
     describe_progress,
@@ -40,9 +44,13 @@ from llmops_infra.demo.plan import (
 from llmops_infra.demo.processes import (
     Kubectl,
     SteadyLoad,
+    alias_version,
     drop_finalizers,
     plugin,
     port_forward,
+    register_versions,
+    start_registry,
+    stop_registry,
 )
 from llmops_infra.errors import LlmopsError
 from llmops_infra.settings import LocalSettings, base_env
@@ -56,6 +64,12 @@ FIRST_REVISION_TIMEOUT_S = 900.0  # a cold Gemma load on 2 busy cores
 ROLLOUT_TIMEOUT_S = 900.0  # revision 2's load, the gate Job, analysis, pause
 ALIAS_TIMEOUT_S = 180.0  # the kubelet's refresh of a mounted ConfigMap, on a busy node
 POLL_S = 1.0
+ALIAS_RECORD_TIMEOUT_S = 60.0  # the operator records the release a tick after Succeeded
+
+
+def registry_folder(settings: LocalSettings) -> Path:
+    """The demo's MLflow store and pid file (one per machine, whatever the work dir)."""
+    return settings.cache_dir / "demo" / "mlflow"
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,8 @@ class DemoResult:
     seconds: float  # revision 2's rollout, from the patch to its end
     load: Tally  # the steady client load during revision 2's rollout
     answer: str  # the RAG answer, with its citations
+    registry: str  # the MLflow tracking server's URL
+    released_version: str  # the version the registry's release alias names at the end ('' none)
 
 
 @dataclass
@@ -102,7 +118,8 @@ class Demo:
         overlay = yaml.safe_load(
             (self.settings.repo_root / "charts" / "llmops-stack" / local.OVERLAY_FILE).read_text()
         )
-        md = build_demo_deployment(overlay, fail_gate=self.fail_gate)
+        registry = self._registry(overlay)
+        md = build_demo_deployment(overlay, fail_gate=self.fail_gate, tracking_uri=registry)
         self._revision_1(kubectl, md)
         with port_forward(kubectl, self.namespace, GATEWAY_SVC, GATEWAY_PORT) as gateway:
             self._wait_alias(gateway)
@@ -115,7 +132,7 @@ class Demo:
             finally:
                 tally = load.stop()
         self.say(f"  steady client load through the gateway: {tally.summary()}", markup=False)
-        return self._final_screen(kubectl, kube_env, final, seconds, tally, answer)
+        return self._final_screen(kubectl, kube_env, final, seconds, tally, answer, registry)
 
     # -- the steps -----------------------------------------------------------------------------
 
@@ -164,6 +181,31 @@ class Demo:
                 kubectl.run("delete", "modeldeployment", NAME, "-n", self.namespace,
                             "--timeout=300s")  # fmt: skip
                 self._wait_gone(kubectl, f"llmops.dev/modeldeployment={NAME}", 300)
+
+    def _registry(self, overlay: dict[str, Any]) -> str:
+        """MLflow with versions 1 and 2 of the model registered: a team's existing tracking
+        server outside the cluster, on the node's address where the operator's pod reaches
+        it."""
+        versions = build_registered_versions(overlay)
+        numbers = " and ".join(v.version for v in versions)
+        self.say(f"\n[bold]the model registry[/]  MLflow, {REGISTERED_MODEL} versions "
+                 f"{numbers} (the same weights, {versions[0].source})")  # fmt: skip
+        with self.phase("MLflow tracking server up, both versions registered") as notes:
+            server = start_registry(self.settings, registry_folder(self.settings),
+                                    node_spec.NODE_IP)  # fmt: skip
+            register_versions(server.url, REGISTERED_MODEL, versions)
+            notes.append(f"{server.url}, up in {server.started_in_s:.0f} s")
+        return server.url
+
+    def _released_version(self, registry: str, expected: str) -> str:
+        """The version the release alias names, once it names ``expected`` (the operator
+        moves it a tick after the rollout succeeded) or after a minute."""
+        deadline = time.monotonic() + ALIAS_RECORD_TIMEOUT_S
+        while True:
+            found = alias_version(registry, REGISTERED_MODEL, RELEASE_ALIAS)
+            if found == expected or time.monotonic() > deadline:
+                return found
+            time.sleep(2)
 
     def _revision_1(self, kubectl: Kubectl, md: dict[str, Any]) -> None:
         manifest = self.work_dir / "chat.yaml"
@@ -288,6 +330,7 @@ class Demo:
         seconds: float,
         tally: Tally,
         answer: str,
+        registry: str,
     ) -> DemoResult:
         ns = ["-n", self.namespace]
         self.say(f"\n$ kubectl llmops status {NAME} -n {self.namespace}", markup=False)
@@ -307,9 +350,16 @@ class Demo:
             f"for {NAME} over 10 minutes: {ttft} s",
             markup=False,
         )
+        outcome = rollout_outcome(final, "2") or Outcome.FAILED
+        released = self._released_version(registry, "2" if outcome is Outcome.PROMOTED else "1")
+        self.say(
+            f"  MLflow ({registry}): models:/{REGISTERED_MODEL}@{RELEASE_ALIAS} is version "
+            f"{released or 'unset'} (the operator moves the alias when a rollout succeeds)",
+            markup=False,
+        )
         status = final.get("status") or {}
         return DemoResult(
-            outcome=rollout_outcome(final, "2") or Outcome.FAILED,
+            outcome=outcome,
             reason=progress_reason(final),
             message=str(status.get("message") or ""),
             report=report,
@@ -317,6 +367,8 @@ class Demo:
             seconds=seconds,
             load=tally,
             answer=answer,
+            registry=registry,
+            released_version=released,
         )
 
     # -- reads ---------------------------------------------------------------------------------
@@ -446,6 +498,8 @@ def stop_demo(
     local_install.uninstall(local_install.LocalTarget(target.kubeconfig, kube_env),
                             namespace=namespace, release=RELEASE)  # fmt: skip
     report(f"release {RELEASE} and namespace {namespace} removed")
+    if stop_registry(registry_folder(settings)):
+        report("the demo's MLflow tracking server stopped")
     if not keep_cluster:
         cluster.down(settings)
         report("local cluster stopped (the node left nothing behind)")

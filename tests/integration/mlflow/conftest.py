@@ -12,14 +12,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from llmops_infra.charts.toolvenv import ensure_tool_venv
 from llmops_infra.errors import LlmopsError
 from llmops_infra.settings import LocalSettings
 from tests.integration.mlflow.server import (
     BUILD_COMMAND,
-    MLFLOW,
     MlflowServer,
     Registry,
+    free_port,
     start_server,
 )
 
@@ -28,15 +27,15 @@ from tests.integration.mlflow.server import (
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     env = dict(os.environ)
     try:
-        python = ensure_tool_venv(MLFLOW, LocalSettings(), env)
+        server = start_server(
+            LocalSettings(), tmp_path_factory.mktemp("mlflow"), env, port=free_port()
+        )
     except LlmopsError as err:
         pytest.fail(
             f"the MLflow tests need the mlflow tool venv: {err.one_line()}; build it with "
             f"{BUILD_COMMAND}",
             pytrace=False,
         )
-    try:
-        server = start_server(python, tmp_path_factory.mktemp("mlflow"), env)
     except RuntimeError as err:
         pytest.fail(f"the MLflow tests need a running mlflow server: {err}", pytrace=False)
     yield server

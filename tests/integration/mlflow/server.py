@@ -1,53 +1,24 @@
-"""A real MLflow tracking server for the tests: its own tool venv, sqlite, a tmp artifact root.
-
-``mlflow server`` needs the full ``mlflow`` package (Flask, SQLAlchemy, alembic, pandas ...),
-which has no place in the project's venv: it runs from a tool venv built once by uv from
-``infra/llmops_infra/charts/locks/mlflow.txt`` (``llmops_infra.charts.toolvenv``, like
-checkov's) under ``~/.cache/llmops/tools/mlflow-<version>``, on a free loopback port, in its
-own session (stopped as a process group).
-"""
+"""The test side of a real MLflow tracking server (the launcher is
+`llmops_infra.charts.mlflow_server`, which the demo uses too): a free loopback port, and the
+setup calls a data scientist's pipeline would make."""
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
-
-from llmops_infra.charts.toolvenv import ToolVenv
+from llmops_infra.charts.mlflow_server import MLFLOW, MlflowServer, start_server
 from llmops_loadtest.mlflow_rest import MlflowClient, MlflowError
 
-MLFLOW = ToolVenv("mlflow", "3.17.2")
-# Measured: ~25 s alone on 2 cores (imports, then sqlite migrations); minutes under load.
-START_TIMEOUT_S = 420.0
+__all__ = ["BUILD_COMMAND", "MLFLOW", "MlflowServer", "Registry", "free_port", "start_server",
+           "tags_of"]  # fmt: skip
+
 BUILD_COMMAND = (
-    'python -c "import os; from llmops_infra.charts.toolvenv import ToolVenv, ensure_tool_venv; '
+    'python -c "import os; from llmops_infra.charts.toolvenv import ensure_tool_venv; '
+    "from llmops_infra.charts.mlflow_server import MLFLOW; "
     "from llmops_infra.settings import LocalSettings; "
-    "ensure_tool_venv(ToolVenv('mlflow', '3.17.2'), LocalSettings(), os.environ)\""
+    'ensure_tool_venv(MLFLOW, LocalSettings(), os.environ)"'
 )
-
-
-@dataclass
-class MlflowServer:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    started_in_s: float
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 def free_port() -> int:
@@ -55,40 +26,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def start_server(python: Path, workdir: Path, env: Mapping[str, str]) -> MlflowServer:
-    """Start and wait for ``/health``; raises RuntimeError with the log's tail if it dies."""
-    port = free_port()
-    log = workdir / "mlflow-server.log"
-    argv = [
-        str(python.parent / "mlflow"),
-        "server",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        "--workers=1",
-        f"--backend-store-uri=sqlite:///{workdir / 'mlflow.db'}",
-        f"--artifacts-destination={workdir / 'artifacts'}",
-    ]
-    started = time.monotonic()
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            argv, stdout=sink, stderr=subprocess.STDOUT, env=dict(env), start_new_session=True
-        )
-    server = MlflowServer(f"http://127.0.0.1:{port}", process, log, 0.0)
-    while time.monotonic() - started < START_TIMEOUT_S:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-            raise RuntimeError(f"mlflow server exited {process.returncode}: {' | '.join(tail)}")
-        try:
-            if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
-                server.started_in_s = time.monotonic() - started
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    server.stop()
-    raise RuntimeError(f"mlflow server not healthy after {START_TIMEOUT_S:.0f} s (log: {log})")
 
 
 class Registry:

@@ -17,6 +17,7 @@ from llmops_infra.demo.plan import (
     Tally,
     build_demo_deployment,
     build_ingest_request,
+    build_registered_versions,
     build_revision_patch,
     clock,
     describe_progress,
@@ -29,7 +30,8 @@ from llmops_infra.settings import REPO_ROOT
 from llmops_operator.core.spec.schema import parse_spec, template_hash, template_of
 
 OVERLAY = yaml.safe_load((REPO_ROOT / "charts/llmops-stack" / local.OVERLAY_FILE).read_text())
-DEMO = build_demo_deployment(OVERLAY, fail_gate=False)
+MLFLOW_URL = "http://10.89.0.1:5000"
+DEMO = build_demo_deployment(OVERLAY, fail_gate=False, tracking_uri=MLFLOW_URL)
 SLOS = DEMO["spec"]["strategy"]["canary"]["steps"][1]["loadTest"]["slos"]
 
 
@@ -54,7 +56,7 @@ def test_the_demo_deployment_is_one_the_operator_accepts_with_rag_and_drain_dela
 
 
 def test_a_failing_gate_changes_only_the_load_test_slos() -> None:
-    failing = build_demo_deployment(OVERLAY, fail_gate=True)
+    failing = build_demo_deployment(OVERLAY, fail_gate=True, tracking_uri=MLFLOW_URL)
     steps = failing["spec"]["strategy"]["canary"]["steps"]
     assert steps[1]["loadTest"]["slos"] == [STRICT_SLO]
     steps[1]["loadTest"]["slos"] = SLOS
@@ -62,16 +64,39 @@ def test_a_failing_gate_changes_only_the_load_test_slos() -> None:
 
 
 def test_revision_2_changes_engine_flags_and_retrieval_so_it_is_a_new_revision() -> None:
-    patched = json.loads(json.dumps(DEMO))
-    patch = json.loads(build_revision_patch(DEMO))
-    patched["spec"]["model"].update(patch["spec"]["model"])
-    patched["spec"]["engine"].update(patch["spec"]["engine"])
-    patched["spec"]["route"].update(patch["spec"]["route"])
+    patched = merge_patch(DEMO, json.loads(build_revision_patch(DEMO)))
     before, after = parse_spec(DEMO["spec"]), parse_spec(patched["spec"])
     assert after.model.revision == "2"
+    assert after.model.mlflow is not None
+    assert (after.model.mlflow.name, after.model.mlflow.version) == ("gemma-3-270m", "2")
+    assert after.model.mlflow.tracking_uri == MLFLOW_URL
     assert "--max-num-seqs=4" in after.engine.extra_args
     assert after.route.rag is not None and after.route.rag.top_k == 2
     assert template_hash(template_of(before)) != template_hash(template_of(after))
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386, as `kubectl patch --type merge` applies it."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+def test_both_revisions_come_from_the_registry_with_the_weights_of_the_overlays_model() -> None:
+    spec = parse_spec(DEMO["spec"])
+    versions = build_registered_versions(OVERLAY)
+
+    assert spec.model.uri is None
+    assert spec.model.mlflow is not None and spec.model.mlflow.version == "1"
+    assert [v.version for v in versions] == ["1", "2"]
+    assert {v.source for v in versions} == {OVERLAY["llm-inference"]["model"]["uri"]}
+    assert "--max-num-seqs=4" in versions[1].description
 
 
 def test_the_corpus_request_names_each_page_as_markdown() -> None:
