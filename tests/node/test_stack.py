@@ -196,6 +196,43 @@ def test_should_answer_a_rag_query_with_citations_from_the_milvus_pod(stack: Sta
     assert body["citations"][0]["document"] == "retention.md"
 
 
+def passages(stack: Stack, question: dict[str, Any], timeout: float = 180) -> list[tuple[Any, ...]]:
+    """The RAG answer's citations (document, chunk, text), once the gateway answers 200."""
+    deadline = time.monotonic() + timeout
+    with port_forward(stack.kube, stack.namespace, f"svc/{RELEASE}-rag-gateway", 8080) as base:
+        while True:
+            answer = httpx.post(f"{base}/v1/rag/query", json=question, timeout=180)
+            if answer.status_code == 200:
+                cited = answer.json()["citations"]
+                return [(c["document"], c["chunk"], c["text"]) for c in cited]
+            assert time.monotonic() < deadline, answer.text
+            time.sleep(3)
+
+
+def test_should_keep_every_vector_when_the_milvus_pod_restarts(stack: Stack) -> None:
+    """Nothing lost: the Milvus pod deleted, its StatefulSet makes a new one on the same
+    claim, and the collection the test above ingested gives the same passages."""
+    question = {"model": "docs", "query": "How long are logs kept?", "max_tokens": 1}
+    before = passages(stack, question)
+    pod = f"pod/{RELEASE}-milvus-0"
+    old = stack.kube.kubectl("get", pod, "-n", stack.namespace, "-o",
+                             "jsonpath={.metadata.uid}").stdout  # fmt: skip
+
+    stack.kube.kubectl("delete", pod, "-n", stack.namespace, "--wait=true", "--timeout=120s")
+    wait_for(
+        lambda: stack.kube.kubectl("get", pod, "-n", stack.namespace, "-o",
+                                   "jsonpath={.metadata.uid}", check=False).stdout
+        not in ("", old),
+        120, "the new Milvus pod",
+    )  # fmt: skip
+    stack.kube.kubectl("wait", "--for=condition=Ready", pod, "-n", stack.namespace,
+                       "--timeout=300s")  # fmt: skip
+    after = passages(stack, question)
+
+    assert len(before) == 2 and before[0][0] == "retention.md", before
+    assert after == before
+
+
 FIND_MODULES = (
     "import importlib.util, json, sys; "
     "print(json.dumps({m: importlib.util.find_spec(m) is not None for m in sys.argv[1:]}))"
