@@ -91,7 +91,7 @@ check: install ## ruff (lint + format), mypy --strict, import-linter
 	$(VENV)/bin/lint-imports
 
 test: install system-packages engine control-plane images check ## everything: quality gates, then unit, integration, cluster and node tiers
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest --durations=30 $(PYTEST_ARGS)
 
 unit: install ## only the unit tier (seconds)
 	$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)
