@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import yaml
 
 from llmops_infra.charts import CHARTS_DIR
+from llmops_infra.docs.rules import RecordDoc, parse_rules
 
 STACK_FILES = CHARTS_DIR / "llmops-stack" / "files"
 # Dashboard variables: the namespace is the stack's; every model and ModelDeployment in it.
@@ -26,22 +26,10 @@ class Panel:
     expr: str
 
 
-@dataclass(frozen=True)
-class Rule:
-    record: str
-    expr: str
-
-
-def recording_rules() -> list[Rule]:
+def recording_rules() -> list[RecordDoc]:
     """The recording rules (their expressions have no template parts; the alerts do)."""
     text = (STACK_FILES / "prometheus" / "llmops.rules.yaml").read_text()
-    groups = yaml.safe_load(text)["groups"]
-    return [
-        Rule(rule["record"], rule["expr"])
-        for group in groups
-        for rule in group["rules"]
-        if "record" in rule
-    ]
+    return list(parse_rules(text).records)
 
 
 def panels(namespace: str) -> list[Panel]:

@@ -436,7 +436,7 @@ def test_every_recording_rule_and_dashboard_panel_reads_the_demos_traffic(stack:
         guard = "model_check:llmops_gateway_guardrail_blocks:rate5m"
         wait_for(lambda: bool(observability.query(prom, guard)), 120, "the guardrail rule")
         rules = observability.recording_rules()
-        no_data = [r.record for r in rules if not observability.query(prom, r.expr)]
+        no_data = [r.name for r in rules if not observability.query(prom, r.expr)]
         revisions = {
             record: {s["metric"].get("revision") for s in observability.query(prom, record)}
             for record in PER_REVISION
