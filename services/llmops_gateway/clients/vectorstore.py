@@ -50,6 +50,21 @@ class Hit:
     metadata: dict[str, Any]
 
 
+def milvus_literal(value: str | float | bool, param: str) -> str:
+    """A value as a literal of a Milvus expression: JSON-encoded, so quotes cannot break out.
+    A string holding a lone surrogate (``"\\udb72"`` in a JSON body is valid JSON but not
+    text) cannot be encoded: Milvus refuses its escape, so it is refused here as bad input."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise InvalidRequestError(
+                f"{param} holds a lone UTF-16 surrogate ({value!r}); send valid Unicode text",
+                param=param,
+            ) from err
+    return json.dumps(value)
+
+
 def build_filter_expr(where: dict[str, Any] | None) -> str:
     """A Milvus boolean expression from ``{"lang": "en", "document": "a.md"}`` (equality,
     ANDed). ``document`` filters the column; other keys the JSON ``metadata``. Values are
@@ -63,7 +78,7 @@ def build_filter_expr(where: dict[str, Any] | None) -> str:
         if not isinstance(value, str | int | float | bool):
             raise InvalidRequestError(f"filter value of {key!r} must be a scalar", param="filter")
         target = "document" if key == "document" else f'metadata["{key}"]'
-        parts.append(f"{target} == {json.dumps(value)}")
+        parts.append(f"{target} == {milvus_literal(value, 'filter')}")
     return " and ".join(parts)
 
 
@@ -172,7 +187,10 @@ class VectorStore:
     async def document_keys(self, name: str, document: str) -> set[str]:
         """Keys of the document's stored chunks."""
         rows = await self._run(
-            "query", name, filter=f"document == {json.dumps(document)}", output_fields=["id"]
+            "query",
+            name,
+            filter=f"document == {milvus_literal(document, 'documents')}",
+            output_fields=["id"],
         )
         return {str(row["id"]) for row in rows}
 

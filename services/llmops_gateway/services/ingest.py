@@ -13,7 +13,6 @@ The report has one entry per document: status, chunks, upserted, removed (or the
 from __future__ import annotations
 
 import base64
-import binascii
 
 from llmops_gateway.clients.documents import pdf_text
 from llmops_gateway.domain.chunking import chunk_document
@@ -30,9 +29,11 @@ def document_text(document: IngestDocument) -> str:
         return document.text
     try:
         data = base64.b64decode(document.content_base64 or "", validate=True)
-    except binascii.Error as err:
+    except ValueError as err:  # binascii.Error, or characters outside ASCII
         raise InvalidRequestError(
-            f"{document.name}: content_base64 is not valid base64", param="documents"
+            f"{document.name}: content_base64 is not valid base64 (A-Z, a-z, 0-9, +, / and "
+            "= padding only)",
+            param="documents",
         ) from err
     if document.media_type not in (None, "application/pdf"):
         return data.decode("utf-8", errors="replace")

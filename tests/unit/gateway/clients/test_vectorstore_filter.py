@@ -30,3 +30,14 @@ def test_should_refuse_keys_that_are_not_names_and_non_scalar_values(
 
 def test_should_not_filter_without_conditions() -> None:
     assert build_filter_expr(None) == build_filter_expr({}) == ""
+
+
+def test_should_refuse_a_lone_surrogate_that_milvus_cannot_parse() -> None:
+    # Found by the schemathesis run: a JSON body may carry "\udb72"; Milvus answered an
+    # expression error, which the gateway turned into a 500.
+    with pytest.raises(InvalidRequestError, match="lone UTF-16 surrogate"):
+        build_filter_expr({"document": "a\udb72.md"})
+
+
+def test_should_keep_non_ascii_text_in_filters() -> None:
+    assert build_filter_expr({"document": "é.md"}) == 'document == "\\u00e9.md"'
