@@ -15,7 +15,9 @@ What it answers:
   share words are close: enough for retrieval tests without a model;
 - ``POST /v1/rag/query`` and ``/v1/ingest``: the llmops gateway's answer shapes, fixed;
 - ``GET /v1/models``; ``GET /stats``: requests, errors, tokens, the most in flight, streams
-  in flight / completed / cancelled by the client, and the last request's headers and body
+  in flight / completed / cancelled by the client, non-streamed answers completed /
+  cancelled (the client hung up while one was being made), and the last request's headers
+  and body
   (to check ``traceparent`` propagation and what a gateway sent).
 
 Script: ``--ttft-s`` before the first token, ``--itl-s`` between tokens (the request header
@@ -71,6 +73,8 @@ class Script:
             "streams_in_flight": 0,
             "streams_completed": 0,
             "streams_cancelled": 0,
+            "answers_completed": 0,
+            "answers_cancelled": 0,
         }
     )
     last_headers: dict[str, str] = field(default_factory=dict)
@@ -98,6 +102,8 @@ class _Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    # The connection, to see a client hang up while a non-streamed answer is "generated".
+    reader: asyncio.StreamReader | None = field(default=None, compare=False)
 
 
 def _status_line(status: int) -> str:
@@ -212,7 +218,10 @@ async def _answer(writer: asyncio.StreamWriter, script: Script, request: _Reques
         "model": f"{body.get('model', MODEL)}@{name}",
     }
     if not body.get("stream"):
-        await asyncio.sleep(ttft_s + itl_s * max(tokens - 1, 0))
+        if not await _generating(request.reader, ttft_s + itl_s * max(tokens - 1, 0)):
+            stats["answers_cancelled"] += 1  # the client hung up: stop, as vLLM aborts
+            return
+        stats["answers_completed"] += 1
         answer = {
             **head,
             "object": "chat.completion" if chat else "text_completion",
@@ -231,6 +240,19 @@ async def _answer(writer: asyncio.StreamWriter, script: Script, request: _Reques
         usage=usage,
         body=body,
     )
+
+
+async def _generating(reader: asyncio.StreamReader | None, seconds: float) -> bool:
+    """Wait ``seconds`` for a non-streamed answer; False if the client hung up meanwhile."""
+    if reader is None or seconds <= 0:
+        await asyncio.sleep(seconds)
+        return True
+    hang_up = asyncio.ensure_future(reader.read(1))  # the client sends nothing until answered
+    done, _ = await asyncio.wait({hang_up}, timeout=seconds)
+    if not done:
+        hang_up.cancel()
+        return True
+    return bool(hang_up.result())
 
 
 async def _stream(
@@ -343,7 +365,7 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request:
             headers[name.strip().lower()] = value.strip()
     length = int(headers.get("content-length", "0"))
     body = await reader.readexactly(length) if length else b""
-    return _Request(method, target.split("?", 1)[0], headers, body)
+    return _Request(method, target.split("?", 1)[0], headers, body, reader)
 
 
 async def _serve_connection(

@@ -1,13 +1,22 @@
-"""Request body size limits, before any parsing (pure ASGI, so streaming stays untouched).
+"""Request bodies: a size limit before any parsing, and the work cancelled when the client
+leaves (pure ASGI, so streaming stays untouched).
 
 A body larger than the limit gets 413 ``request_too_large`` without being read further: a
 declared ``Content-Length`` is refused at once; a chunked body is read up to the limit and
 refused when it goes over. Bodies within the limit are replayed to the app unchanged.
+
+Once the body is read, this middleware owns the connection's ``receive``: a watcher waits for
+``http.disconnect`` and, if the response is not complete yet, cancels the request's work
+(its upstream call, an ingest between two batches). Without it a non-streaming request runs
+on after its client left, keeping the engine busy, and holds the server's shutdown. The app
+still sees the disconnect through ``receive`` (a streaming response listens for it there).
 """
 
 from __future__ import annotations
 
 import json
+
+import anyio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,15 +54,35 @@ class BodyLimitMiddleware:
                 break
         body = b"".join(chunks)
         replayed = False
+        disconnected = anyio.Event()
+        complete = False
 
         async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # after the body: only http.disconnect can come
+            await disconnected.wait()  # after the body: only http.disconnect can come
+            return {"type": "http.disconnect"}
 
-        await self.app(scope, replay, send)
+        async def tracked_send(message: Message) -> None:
+            nonlocal complete
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                complete = True
+            await send(message)
+
+        async with anyio.create_task_group() as group:
+
+            async def watch() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                disconnected.set()
+                if not complete:
+                    group.cancel_scope.cancel()  # the client left: stop its work
+
+            group.start_soon(watch)
+            await self.app(scope, replay, tracked_send)
+            group.cancel_scope.cancel()  # the response is sent: stop watching
 
 
 async def _refuse(send: Send, limit: int) -> None:

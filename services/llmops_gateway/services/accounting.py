@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -105,6 +106,11 @@ class Accounting:
             yield
         except GatewayError as err:
             self.failed(call, err)
+            raise
+        except anyio.get_cancelled_exc_class():
+            # The client left before the answer (the body middleware cancels its work).
+            self.metrics.requests.labels(*call.labels(), "499").inc()
+            self.metrics.errors.labels(*call.labels(), "client_disconnected").inc()
             raise
         finally:
             self.metrics.in_flight.labels(call.route).dec()
