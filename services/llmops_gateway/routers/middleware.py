@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 
 import anyio
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llmops_gateway.routers.errors import error_body
