@@ -39,7 +39,7 @@ from llmops_gateway.routers import (
     usage,
 )
 from llmops_gateway.routers.errors import install_error_handlers
-from llmops_gateway.routers.middleware import BodyLimitMiddleware
+from llmops_gateway.routers.middleware import BodyLimitMiddleware, ConcurrencyLimitMiddleware
 from llmops_gateway.services.accounting import Accounting, ResponseLog
 from llmops_gateway.services.bundle import Services
 from llmops_gateway.services.catalog import Catalog
@@ -129,7 +129,11 @@ def build_services(
         generation=Generation(planner, dispatcher, guards, retrieval),
         retrieval=retrieval,
         ingestion=Ingestion(
-            retrieval, accounting, settings.default_embedder, settings.ingest_batch_size
+            retrieval,
+            accounting,
+            settings.default_embedder,
+            settings.ingest_batch_size,
+            settings.ingest_timeout_s,
         ),
         catalog=Catalog(planner),
         feedback=Feedback(responses, FeedbackLog(settings.feedback_file), accounting),
@@ -194,6 +198,10 @@ def create_app(
         limit=settings.max_body_bytes,
         path_limits={"/v1/ingest": settings.max_ingest_body_bytes},
     )
+    # Outermost (added last): a refused request costs no body read.
+    app.add_middleware(
+        ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests, metrics=metrics
+    )
     return app
 
 
@@ -209,5 +217,8 @@ def serve(settings: GatewaySettings) -> None:
         log_level=settings.log_level,
         access_log=False,
         timeout_keep_alive=int(settings.keep_alive_timeout_s),
+        # SIGTERM: refuse new connections, let requests in flight finish within the grace,
+        # then cancel them (a client that left has had its work cancelled already).
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
         workers=1,
     )

@@ -25,7 +25,8 @@ Script: ``--ttft-s`` before the first token, ``--itl-s`` between tokens (the req
 token wait per other request in flight, so latency grows with load like a saturating
 server's (sweeps find a knee); ``--error-rate`` of generations fail with HTTP 500,
 ``--fail-status`` makes every generation fail with that status (503 is "unreachable" to the
-gateway, 500 a backend error); ``--name`` is echoed as the ``model`` suffix (``m@name``) and
+gateway, 500 a backend error); ``--embed-delay-s`` before every embeddings answer (a slow
+embedder, for ingest bounds); ``--name`` is echoed as the ``model`` suffix (``m@name``) and
 the ``x-upstream-name`` header, so a test sees which backend served.
 
 Run: ``python -m llmops_loadtest.testing.sse_upstream --port 0`` prints
@@ -61,6 +62,7 @@ class Script:
     ttft_per_inflight_s: float = 0.0
     name: str = "scripted"
     fail_status: int = 0
+    embed_delay_s: float = 0.0
     in_flight: int = 0
     rng: random.Random = field(init=False)
     stats: dict[str, int] = field(
@@ -75,6 +77,7 @@ class Script:
             "streams_cancelled": 0,
             "answers_completed": 0,
             "answers_cancelled": 0,
+            "embedded_texts": 0,
         }
     )
     last_headers: dict[str, str] = field(default_factory=dict)
@@ -302,6 +305,7 @@ def _embeddings(script: Script, request: _Request) -> bytes:
         for i, text in enumerate(texts)
     ]
     words = sum(len(str(text).split()) for text in texts)
+    script.stats["embedded_texts"] += len(texts)
     answer = {
         "object": "list",
         "data": data,
@@ -343,6 +347,8 @@ async def _route(writer: asyncio.StreamWriter, script: Script, request: _Request
     if path in {"/v1/completions", "/v1/chat/completions"}:
         await _generate(writer, script, request)
     elif path == "/v1/embeddings":
+        if script.embed_delay_s > 0:
+            await asyncio.sleep(script.embed_delay_s)  # an embedder that takes its time
         writer.write(_embeddings(script, request))
     else:
         await asyncio.sleep(script.ttft_s)
@@ -403,6 +409,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ttft-per-inflight-s", type=float, default=0.0)
     parser.add_argument("--name", default="scripted")
     parser.add_argument("--fail-status", type=int, default=0)
+    parser.add_argument("--embed-delay-s", type=float, default=0.0)
     args = parser.parse_args(argv)
     script = Script(
         ttft_s=args.ttft_s,
@@ -412,6 +419,7 @@ def main(argv: list[str] | None = None) -> None:
         ttft_per_inflight_s=args.ttft_per_inflight_s,
         name=args.name,
         fail_status=args.fail_status,
+        embed_delay_s=args.embed_delay_s,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(script, args.host, args.port))

@@ -19,7 +19,43 @@ import json
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from llmops_gateway.clients.metrics import GatewayMetrics
 from llmops_gateway.routers.errors import error_body
+
+
+class ConcurrencyLimitMiddleware:
+    """At most ``limit`` POST requests in this process at once; one more gets 429
+    ``too_many_concurrent_requests`` with ``Retry-After: 1`` before its body is read. No
+    queue: under a flood the memory held is ``limit`` requests, not the flood, and the
+    clients (or the load balancer) spread the retry. GETs (probes, metrics, models) are
+    never refused."""
+
+    def __init__(self, app: ASGIApp, limit: int, metrics: GatewayMetrics) -> None:
+        self.app = app
+        self.limit = limit
+        self.metrics = metrics
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            self.metrics.overload_rejections.labels(scope["path"]).inc()
+            await _send_error(
+                send,
+                429,
+                message=f"The gateway is serving {self.limit} requests already; retry in a second.",
+                type_="rate_limit_error",
+                code="too_many_concurrent_requests",
+                extra=[(b"retry-after", b"1")],
+            )
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 class BodyLimitMiddleware:
@@ -85,21 +121,34 @@ class BodyLimitMiddleware:
 
 
 async def _refuse(send: Send, limit: int) -> None:
-    payload = json.dumps(
-        error_body(
-            f"The request body is larger than {limit} bytes.",
-            "invalid_request_error",
-            "request_too_large",
-        )
-    ).encode()
+    await _send_error(
+        send,
+        413,
+        message=f"The request body is larger than {limit} bytes.",
+        type_="invalid_request_error",
+        code="request_too_large",
+        extra=[(b"connection", b"close")],
+    )
+
+
+async def _send_error(
+    send: Send,
+    status: int,
+    *,
+    message: str,
+    type_: str,
+    code: str,
+    extra: list[tuple[bytes, bytes]],
+) -> None:
+    payload = json.dumps(error_body(message, type_, code)).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
-                (b"connection", b"close"),
+                *extra,
             ],
         }
     )

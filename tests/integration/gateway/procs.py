@@ -82,16 +82,19 @@ def upstream(
     *,
     token_delay_ms: float = 0,
     fail_status: int = 0,
+    embed_delay_ms: float = 0,
     port: int | None = None,
 ) -> Iterator[Proc]:
     """A fast OpenAI-compatible test upstream (not vLLM): ``token_delay_ms`` before every
-    token, every generation failing with ``fail_status`` when set."""
+    token, ``embed_delay_ms`` before every embeddings answer, every generation failing with
+    ``fail_status`` when set."""
     port = port or free_port()
     log = tmp / f"upstream-{name}.log"
     delay_s = str(token_delay_ms / 1000)
     args = [
         "-m", "llmops_loadtest.testing.sse_upstream", "--port", str(port), "--name", name,
         "--ttft-s", delay_s, "--itl-s", delay_s, "--fail-status", str(fail_status),
+        "--embed-delay-s", str(embed_delay_ms / 1000),
     ]  # fmt: skip
     proc = Proc(_spawn(args, log), port, log)
     try:
