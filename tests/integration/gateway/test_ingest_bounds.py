@@ -17,7 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
+import typer
+from typer.testing import CliRunner
 
+from llmops import gateway as cli_gateway
 from tests.integration.gateway.procs import Proc, backend, gateway, stats, upstream, write_table
 
 CHUNK = 200  # characters per chunk (no overlap): 40 chunks below
@@ -150,3 +153,28 @@ def test_should_drain_short_requests_and_exit_within_the_grace_on_sigterm(stack:
     assert exited_after_s < 2 + 2, exited_after_s
     assert results["short"] == 200, results
     assert results["long"] != 200, results
+
+
+def test_should_resume_from_the_cli_until_a_large_file_is_in(stack: Stack, tmp_path: Path) -> None:
+    # `llmops ingest` re-sends a request the gateway stopped at its limit (before: the CLI
+    # waited 300 s, less than the gateway accepted, and then failed with nothing said).
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "big.md").write_text(big_document("big.md", chunks=60)["text"])
+    cli = typer.Typer()
+    cli.command()(cli_gateway.ingest)
+    args = [str(folder), "--collection", "cli_big", "--embedder", "emb"]
+    args += ["--gateway", stack.gateway.url]
+
+    result = CliRunner().invoke(cli, args)
+
+    assert result.exit_code == 0, result.output
+    assert "resuming" in result.output
+    assert "added" in result.output or "updated" in result.output
+    count = httpx.post(
+        stack.gateway.url + "/v1/ingest",
+        json={"collection": "cli_big", "embedder": "emb",
+              "documents": [{"name": "big.md", "text": (folder / "big.md").read_text()}]},
+        timeout=60,
+    ).json()  # fmt: skip
+    assert count["documents"][0]["status"] == "unchanged"
