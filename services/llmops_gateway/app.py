@@ -23,6 +23,7 @@ from opentelemetry.trace import Tracer
 from llmops_gateway.clients.feedback_log import FeedbackLog
 from llmops_gateway.clients.metrics import GatewayMetrics
 from llmops_gateway.clients.routing_file import RoutingSource
+from llmops_gateway.clients.shared_limits import SharedUsage
 from llmops_gateway.clients.telemetry import build_tracer_provider, get_tracer
 from llmops_gateway.clients.upstream import HttpClients, PhaseTimeouts
 from llmops_gateway.clients.vectorstore import VectorStore
@@ -151,7 +152,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         routing = load_routing(settings, metrics)
-        governance = Governance.from_file(settings.keys_file)
+        shared = SharedUsage(settings.limits_redis_url) if settings.limits_redis_url else None
+        governance = Governance.from_file(settings.keys_file, shared)
         provider = build_tracer_provider(
             settings.service_name, settings.otlp_endpoint, span_exporter
         )
@@ -180,6 +182,9 @@ def create_app(
             await http.aclose()
             if vectors is not None:
                 await vectors.close()
+            if shared is not None:
+                await governance.drain()
+                await shared.aclose()
             provider.shutdown()
 
     app = FastAPI(

@@ -94,6 +94,14 @@ class GatewaySettings(BaseSettings):
             "Unset: no authentication (local development only)."
         ),
     )
+    limits_redis_url: str = Field(
+        default="",
+        description=(
+            "Redis URL (redis://host:6379/0) holding each API key's rpm, tpm and token-budget "
+            "state, shared by every gateway replica. Empty: each replica keeps its own, so "
+            "a key's limits hold per replica (N replicas admit up to N times a limit)."
+        ),
+    )
     feedback_file: Path | None = Field(
         default=None, description="JSON-lines file that /v1/feedback appends to (optional)."
     )

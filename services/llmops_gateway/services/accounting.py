@@ -82,7 +82,9 @@ class Accounting:
         self.responses = responses
 
     # -- a call's life ------------------------------------------------------------------
-    def open_call(self, route: str, alias: str, caller: Caller, headers: Mapping[str, str]) -> Call:
+    async def open_call(
+        self, route: str, alias: str, caller: Caller, headers: Mapping[str, str]
+    ) -> Call:
         """A call for ``alias``, admitted by governance (403/429 raised here, counted)."""
         call = Call(
             route=route,
@@ -92,7 +94,7 @@ class Accounting:
             trace_context=extract_context(headers),
         )
         try:
-            self.governance.admit(caller, alias)
+            await self.governance.admit(caller, alias)
         except GatewayError as err:
             self.failed(call, err)
             raise
