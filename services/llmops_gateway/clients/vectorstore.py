@@ -50,25 +50,31 @@ class Hit:
     metadata: dict[str, Any]
 
 
+# Milvus string literals know \\, \", \n, \r and \t, and no \u escape (measured: "unknown
+# escape sequence \u"); every other character is sent as itself (UTF-8).
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def milvus_literal(value: str | float | bool, param: str) -> str:
-    """A value as a literal of a Milvus expression: JSON-encoded, so quotes cannot break out.
+    """A value as a literal of a Milvus expression, quotes escaped so they cannot break out.
     A string holding a lone surrogate (``"\\udb72"`` in a JSON body is valid JSON but not
-    text) cannot be encoded: Milvus refuses its escape, so it is refused here as bad input."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as err:
-            raise InvalidRequestError(
-                f"{param} holds a lone UTF-16 surrogate ({value!r}); send valid Unicode text",
-                param=param,
-            ) from err
-    return json.dumps(value)
+    text) cannot be sent at all: it is refused as bad input."""
+    if not isinstance(value, str):
+        return json.dumps(value)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidRequestError(
+            f"{param} holds a lone UTF-16 surrogate ({value!r}); send valid Unicode text",
+            param=param,
+        ) from err
+    return '"' + "".join(_ESCAPES.get(char, char) for char in value) + '"'
 
 
 def build_filter_expr(where: dict[str, Any] | None) -> str:
     """A Milvus boolean expression from ``{"lang": "en", "document": "a.md"}`` (equality,
     ANDed). ``document`` filters the column; other keys the JSON ``metadata``. Values are
-    JSON-encoded, so quotes in them cannot break out of the expression."""
+    `milvus_literal` s, so quotes in them cannot break out of the expression."""
     if not where:
         return ""
     parts = []

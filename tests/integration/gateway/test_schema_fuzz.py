@@ -26,7 +26,7 @@ from llmops_gateway.app import create_app
 from llmops_gateway.settings import GatewaySettings
 from tests.integration.gateway.procs import backend, upstream, write_table
 
-EXAMPLES_PER_OPERATION = 300  # per generation mode: about 5,000 cases, under a minute
+EXAMPLES_PER_OPERATION = 250  # per generation mode: about 3,800 cases, about a minute
 ALIASES = ("chat", "emb", None)  # None: keep what schemathesis generated
 
 
@@ -134,7 +134,7 @@ def test_should_answer_every_generated_request_without_a_server_error(schema: An
     print(f"schemathesis: {tally.cases} cases over {len(labels)} operations, {tally.statuses}")  # noqa: T201
 
     assert "POST /v1/chat/completions" in labels and "POST /v1/ingest" in labels
-    assert tally.cases >= 4000
+    assert tally.cases >= 3500
     # Reached the services, not only validation: some answers succeeded.
     assert tally.statuses[200] >= 500
     assert tally.findings == [], "\n".join(tally.findings[:20])
