@@ -198,6 +198,26 @@ def test_should_answer_504_when_a_non_streamed_answer_takes_longer_than_the_time
     assert time.monotonic() - started < 5.5
 
 
+def test_should_end_a_stream_with_an_error_event_at_the_total_deadline(stack: Stack) -> None:
+    # 200 tokens at 100 ms: 20 s of stream; the total deadline is 4 s. The client gets the
+    # tokens sent so far, then an error event, then the end (not a stream cut without a word).
+    started = time.monotonic()
+    with httpx.stream(
+        "POST",
+        stack.gateway.url + "/v1/completions",
+        json={"model": "slow", "prompt": "x", "max_tokens": 200, "stream": True},
+        timeout=30,
+    ) as response:
+        events = [line for line in response.iter_lines() if line]
+    took_s = time.monotonic() - started
+
+    assert 3.5 < took_s < 6, took_s
+    assert len(events) > 10
+    error = json.loads(events[-1].removeprefix("data: "))["error"]
+    assert error["code"] == "upstream_timeout"
+    assert "in time" in error["message"]
+
+
 def test_should_cancel_a_non_streamed_upstream_call_when_the_client_leaves(stack: Stack) -> None:
     # 200 tokens at 100 ms: 20 s of work; the client gives up after 1 s. The gateway must
     # hang up on the backend too (vLLM then aborts the request), not wait out the 20 s.
