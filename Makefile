@@ -11,12 +11,13 @@ LLMOPS := $(VENV)/bin/llmops
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-# Debian packages the tests use as real parts: Prometheus (rollout analysis), Chromium (the
-# load-test report is rendered and checked in a headless browser), and the real node's
+# Debian packages the tests use as real parts: Prometheus (rollout analysis), Redis (API-key
+# limits shared by gateway replicas), Chromium (the load-test report is rendered and checked
+# in a headless browser), and the real node's
 # runtime (containerd, runc, the CNI plugins, iptables, conntrack) with the daemonless image
 # tools (mmdebstrap for the Debian base, buildah and umoci to assemble images).
 SYSTEM_PACKAGES := prometheus chromium containerd runc containernetworking-plugins iptables \
-  conntrack iproute2 kmod mmdebstrap buildah umoci skopeo uidmap
+  conntrack iproute2 kmod mmdebstrap buildah umoci skopeo uidmap redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help lock install system-packages engine control-plane images demo test check unit integration cluster node bench docs clean

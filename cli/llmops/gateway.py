@@ -125,6 +125,12 @@ def new_key(
     typer.echo(yaml.safe_dump([entry], sort_keys=False).rstrip())
 
 
+INGEST_CLIENT_TIMEOUT_S = 600.0
+# Rounds of one request at most; each resumes the last, so a document whose embedding
+# outlasts this many gateway time limits is too large for one request and is reported.
+INGEST_ROUNDS = 10
+
+
 def ingest(
     path: Annotated[Path, typer.Argument(help="A file or a folder (.txt, .md, .pdf).")],
     *,
@@ -155,7 +161,10 @@ def ingest(
         TimeElapsedColumn(),
         console=console,
     )
-    with progress, httpx.Client(base_url=gateway, headers=headers, timeout=300) as client:
+    # Longer than the gateway's own ingest limit (ingest_timeout_s, 120 s by default): its
+    # answer, 504 ingest_timeout with the progress made, comes before this client gives up.
+    timeout = httpx.Timeout(INGEST_CLIENT_TIMEOUT_S, connect=10)
+    with progress, httpx.Client(base_url=gateway, headers=headers, timeout=timeout) as client:
         task = progress.add_task(f"ingesting into {collection}", total=len(sources))
         for source in sources:
             progress.update(task, description=f"{source.name[-40:]:<40}")
@@ -183,12 +192,18 @@ def ingest(
 
 
 def _post_ingest(client: httpx.Client, gateway: str, body: dict[str, Any]) -> list[Any]:
-    try:
-        response = client.post("/v1/ingest", json=body)
-    except httpx.HTTPError as err:
-        raise LlmopsError(
-            f"gateway {gateway}", f"unreachable ({type(err).__name__})", "llmops gateway serve"
-        ) from err
+    """POST one request; re-sent while the gateway stops it at its time limit (each round
+    resumes where the last stopped: written chunks are not embedded again)."""
+    for _ in range(INGEST_ROUNDS):
+        try:
+            response = client.post("/v1/ingest", json=body)
+        except httpx.HTTPError as err:
+            raise LlmopsError(
+                f"gateway {gateway}", f"unreachable ({type(err).__name__})", "llmops gateway serve"
+            ) from err
+        if response.status_code != 504 or _error_code(response) != "ingest_timeout":
+            break
+        console.print("the gateway stopped at its time limit; resuming", style="dim")
     if response.status_code != 200:
         try:
             message = response.json()["error"]["message"]
@@ -197,6 +212,13 @@ def _post_ingest(client: httpx.Client, gateway: str, body: dict[str, Any]) -> li
         raise LlmopsError(f"gateway {gateway}", f"HTTP {response.status_code}: {message}")
     documents: list[Any] = response.json()["documents"]
     return documents
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _print_report(collection: str, reports: list[dict[str, Any]]) -> None:

@@ -142,6 +142,21 @@ def check_engine(settings: LocalSettings, _env: Mapping[str, str]) -> list[Check
     return checks
 
 
+# Real parts the integration tier starts itself (Debian packages), by the program it runs.
+TEST_PARTS = {"redis-server": "redis-server", "prometheus": "prometheus", "chromium": "chromium"}
+
+
+def check_test_parts(_settings: LocalSettings, env: Mapping[str, str]) -> list[Check]:
+    """Servers the integration tests start as real parts: Redis (limits shared by gateway
+    replicas), Prometheus (rollout analysis), Chromium (the report in a browser)."""
+    checks = []
+    for program, package in TEST_PARTS.items():
+        where = shutil.which(program, path=env.get("PATH"))
+        fix = "" if where else f"apt-get install {package} (or: make system-packages)"
+        checks.append(Check(f"test part: {program}", where is not None, where or "not found", fix))
+    return checks
+
+
 CHECKS: list[CheckFn] = [
     check_python,
     check_go,
@@ -149,6 +164,7 @@ CHECKS: list[CheckFn] = [
     check_control_plane,
     check_real_node,
     check_image_tools,
+    check_test_parts,
     check_ports,
     check_engine,
 ]

@@ -23,6 +23,7 @@ from opentelemetry.trace import Tracer
 from llmops_gateway.clients.feedback_log import FeedbackLog
 from llmops_gateway.clients.metrics import GatewayMetrics
 from llmops_gateway.clients.routing_file import RoutingSource
+from llmops_gateway.clients.shared_limits import SharedUsage
 from llmops_gateway.clients.telemetry import build_tracer_provider, get_tracer
 from llmops_gateway.clients.upstream import HttpClients, PhaseTimeouts
 from llmops_gateway.clients.vectorstore import VectorStore
@@ -39,7 +40,7 @@ from llmops_gateway.routers import (
     usage,
 )
 from llmops_gateway.routers.errors import install_error_handlers
-from llmops_gateway.routers.middleware import BodyLimitMiddleware
+from llmops_gateway.routers.middleware import BodyLimitMiddleware, ConcurrencyLimitMiddleware
 from llmops_gateway.services.accounting import Accounting, ResponseLog
 from llmops_gateway.services.bundle import Services
 from llmops_gateway.services.catalog import Catalog
@@ -129,7 +130,11 @@ def build_services(
         generation=Generation(planner, dispatcher, guards, retrieval),
         retrieval=retrieval,
         ingestion=Ingestion(
-            retrieval, accounting, settings.default_embedder, settings.ingest_batch_size
+            retrieval,
+            accounting,
+            settings.default_embedder,
+            settings.ingest_batch_size,
+            settings.ingest_timeout_s,
         ),
         catalog=Catalog(planner),
         feedback=Feedback(responses, FeedbackLog(settings.feedback_file), accounting),
@@ -147,7 +152,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         routing = load_routing(settings, metrics)
-        governance = Governance.from_file(settings.keys_file)
+        shared = SharedUsage(settings.limits_redis_url) if settings.limits_redis_url else None
+        governance = Governance.from_file(settings.keys_file, shared)
         provider = build_tracer_provider(
             settings.service_name, settings.otlp_endpoint, span_exporter
         )
@@ -176,6 +182,9 @@ def create_app(
             await http.aclose()
             if vectors is not None:
                 await vectors.close()
+            if shared is not None:
+                await governance.drain()
+                await shared.aclose()
             provider.shutdown()
 
     app = FastAPI(
@@ -194,6 +203,10 @@ def create_app(
         limit=settings.max_body_bytes,
         path_limits={"/v1/ingest": settings.max_ingest_body_bytes},
     )
+    # Outermost (added last): a refused request costs no body read.
+    app.add_middleware(
+        ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests, metrics=metrics
+    )
     return app
 
 
@@ -209,5 +222,8 @@ def serve(settings: GatewaySettings) -> None:
         log_level=settings.log_level,
         access_log=False,
         timeout_keep_alive=int(settings.keep_alive_timeout_s),
+        # SIGTERM: refuse new connections, let requests in flight finish within the grace,
+        # then cancel them (a client that left has had its work cancelled already).
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
         workers=1,
     )

@@ -73,6 +73,15 @@ class GatewaySettings(BaseSettings):
         default="all-minilm-l6-v2", description="Embeddings alias used by ingestion by default."
     )
     ingest_batch_size: int = 32
+    ingest_timeout_s: float = Field(
+        default=120.0,
+        description=(
+            "One ingest request works at most this long, then answers 504 ingest_timeout "
+            "with its progress. What it wrote stays: the same request sent again resumes "
+            "(finished documents are unchanged, written chunks are not embedded again). "
+            "`llmops ingest` re-sends by itself."
+        ),
+    )
     rag_max_context_chars: int = Field(
         default=6000, description="Retrieved text put into one prompt, at most (characters)."
     )
@@ -83,6 +92,14 @@ class GatewaySettings(BaseSettings):
         description=(
             "YAML or JSON list of API keys (sha256 hashes, team, models, limits). "
             "Unset: no authentication (local development only)."
+        ),
+    )
+    limits_redis_url: str = Field(
+        default="",
+        description=(
+            "Redis URL (redis://host:6379/0) holding each API key's rpm, tpm and token-budget "
+            "state, shared by every gateway replica. Empty: each replica keeps its own, so "
+            "a key's limits hold per replica (N replicas admit up to N times a limit)."
         ),
     )
     feedback_file: Path | None = Field(
@@ -100,6 +117,14 @@ class GatewaySettings(BaseSettings):
     max_output_tokens: int = 2048
     max_body_bytes: int = 1_048_576
     max_ingest_body_bytes: int = 32 * 1_048_576
+    max_concurrent_requests: int = Field(
+        default=512,
+        description=(
+            "POST requests served at once by this process; one more is answered 429 "
+            "too_many_concurrent_requests with Retry-After at once (no unbounded queue: "
+            "memory stays bounded under a flood against a slow backend)."
+        ),
+    )
 
     # -- timeouts (seconds) per phase ----------------------------------------------------
     connect_timeout_s: float = 2.0
@@ -115,6 +140,14 @@ class GatewaySettings(BaseSettings):
     total_timeout_s: float = 300.0
     embed_timeout_s: float = 30.0
     ready_timeout_s: float = 2.0
+    shutdown_grace_s: float = Field(
+        default=20.0,
+        description=(
+            "On SIGTERM, requests in flight get this long to finish (new connections are "
+            "refused at once), then they are cancelled and the process exits. Below the "
+            "pod's terminationGracePeriodSeconds (the chart sets it to this plus 10 s)."
+        ),
+    )
 
     # -- telemetry ---------------------------------------------------------------------
     otlp_endpoint: str = Field(

@@ -15,7 +15,9 @@ What it answers:
   share words are close: enough for retrieval tests without a model;
 - ``POST /v1/rag/query`` and ``/v1/ingest``: the llmops gateway's answer shapes, fixed;
 - ``GET /v1/models``; ``GET /stats``: requests, errors, tokens, the most in flight, streams
-  in flight / completed / cancelled by the client, and the last request's headers and body
+  in flight / completed / cancelled by the client, non-streamed answers completed /
+  cancelled (the client hung up while one was being made), and the last request's headers
+  and body
   (to check ``traceparent`` propagation and what a gateway sent).
 
 Script: ``--ttft-s`` before the first token, ``--itl-s`` between tokens (the request header
@@ -23,7 +25,8 @@ Script: ``--ttft-s`` before the first token, ``--itl-s`` between tokens (the req
 token wait per other request in flight, so latency grows with load like a saturating
 server's (sweeps find a knee); ``--error-rate`` of generations fail with HTTP 500,
 ``--fail-status`` makes every generation fail with that status (503 is "unreachable" to the
-gateway, 500 a backend error); ``--name`` is echoed as the ``model`` suffix (``m@name``) and
+gateway, 500 a backend error); ``--embed-delay-s`` before every embeddings answer (a slow
+embedder, for ingest bounds); ``--name`` is echoed as the ``model`` suffix (``m@name``) and
 the ``x-upstream-name`` header, so a test sees which backend served.
 
 Run: ``python -m llmops_loadtest.testing.sse_upstream --port 0`` prints
@@ -59,6 +62,7 @@ class Script:
     ttft_per_inflight_s: float = 0.0
     name: str = "scripted"
     fail_status: int = 0
+    embed_delay_s: float = 0.0
     in_flight: int = 0
     rng: random.Random = field(init=False)
     stats: dict[str, int] = field(
@@ -71,6 +75,9 @@ class Script:
             "streams_in_flight": 0,
             "streams_completed": 0,
             "streams_cancelled": 0,
+            "answers_completed": 0,
+            "answers_cancelled": 0,
+            "embedded_texts": 0,
         }
     )
     last_headers: dict[str, str] = field(default_factory=dict)
@@ -98,6 +105,8 @@ class _Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    # The connection, to see a client hang up while a non-streamed answer is "generated".
+    reader: asyncio.StreamReader | None = field(default=None, compare=False)
 
 
 def _status_line(status: int) -> str:
@@ -212,7 +221,10 @@ async def _answer(writer: asyncio.StreamWriter, script: Script, request: _Reques
         "model": f"{body.get('model', MODEL)}@{name}",
     }
     if not body.get("stream"):
-        await asyncio.sleep(ttft_s + itl_s * max(tokens - 1, 0))
+        if not await _generating(request.reader, ttft_s + itl_s * max(tokens - 1, 0)):
+            stats["answers_cancelled"] += 1  # the client hung up: stop, as vLLM aborts
+            return
+        stats["answers_completed"] += 1
         answer = {
             **head,
             "object": "chat.completion" if chat else "text_completion",
@@ -231,6 +243,19 @@ async def _answer(writer: asyncio.StreamWriter, script: Script, request: _Reques
         usage=usage,
         body=body,
     )
+
+
+async def _generating(reader: asyncio.StreamReader | None, seconds: float) -> bool:
+    """Wait ``seconds`` for a non-streamed answer; False if the client hung up meanwhile."""
+    if reader is None or seconds <= 0:
+        await asyncio.sleep(seconds)
+        return True
+    hang_up = asyncio.ensure_future(reader.read(1))  # the client sends nothing until answered
+    done, _ = await asyncio.wait({hang_up}, timeout=seconds)
+    if not done:
+        hang_up.cancel()
+        return True
+    return bool(hang_up.result())
 
 
 async def _stream(
@@ -280,6 +305,7 @@ def _embeddings(script: Script, request: _Request) -> bytes:
         for i, text in enumerate(texts)
     ]
     words = sum(len(str(text).split()) for text in texts)
+    script.stats["embedded_texts"] += len(texts)
     answer = {
         "object": "list",
         "data": data,
@@ -321,6 +347,8 @@ async def _route(writer: asyncio.StreamWriter, script: Script, request: _Request
     if path in {"/v1/completions", "/v1/chat/completions"}:
         await _generate(writer, script, request)
     elif path == "/v1/embeddings":
+        if script.embed_delay_s > 0:
+            await asyncio.sleep(script.embed_delay_s)  # an embedder that takes its time
         writer.write(_embeddings(script, request))
     else:
         await asyncio.sleep(script.ttft_s)
@@ -343,7 +371,7 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request:
             headers[name.strip().lower()] = value.strip()
     length = int(headers.get("content-length", "0"))
     body = await reader.readexactly(length) if length else b""
-    return _Request(method, target.split("?", 1)[0], headers, body)
+    return _Request(method, target.split("?", 1)[0], headers, body, reader)
 
 
 async def _serve_connection(
@@ -381,6 +409,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ttft-per-inflight-s", type=float, default=0.0)
     parser.add_argument("--name", default="scripted")
     parser.add_argument("--fail-status", type=int, default=0)
+    parser.add_argument("--embed-delay-s", type=float, default=0.0)
     args = parser.parse_args(argv)
     script = Script(
         ttft_s=args.ttft_s,
@@ -390,6 +419,7 @@ def main(argv: list[str] | None = None) -> None:
         ttft_per_inflight_s=args.ttft_per_inflight_s,
         name=args.name,
         fail_status=args.fail_status,
+        embed_delay_s=args.embed_delay_s,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(script, args.host, args.port))

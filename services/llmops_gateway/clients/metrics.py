@@ -115,3 +115,9 @@ class GatewayMetrics:
             ["collection", "result"],
             registry=r,
         )
+        self.overload_rejections = Counter(
+            "llmops_gateway_overload_rejections_total",
+            "POST requests answered 429 at once: max_concurrent_requests were in flight.",
+            ["path"],
+            registry=r,
+        )

@@ -50,10 +50,31 @@ class Hit:
     metadata: dict[str, Any]
 
 
+# Milvus string literals know \\, \", \n, \r and \t, and no \u escape (measured: "unknown
+# escape sequence \u"); every other character is sent as itself (UTF-8).
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def milvus_literal(value: str | float | bool, param: str) -> str:
+    """A value as a literal of a Milvus expression, quotes escaped so they cannot break out.
+    A string holding a lone surrogate (``"\\udb72"`` in a JSON body is valid JSON but not
+    text) cannot be sent at all: it is refused as bad input."""
+    if not isinstance(value, str):
+        return json.dumps(value)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidRequestError(
+            f"{param} holds a lone UTF-16 surrogate ({value!r}); send valid Unicode text",
+            param=param,
+        ) from err
+    return '"' + "".join(_ESCAPES.get(char, char) for char in value) + '"'
+
+
 def build_filter_expr(where: dict[str, Any] | None) -> str:
     """A Milvus boolean expression from ``{"lang": "en", "document": "a.md"}`` (equality,
     ANDed). ``document`` filters the column; other keys the JSON ``metadata``. Values are
-    JSON-encoded, so quotes in them cannot break out of the expression."""
+    `milvus_literal` s, so quotes in them cannot break out of the expression."""
     if not where:
         return ""
     parts = []
@@ -63,7 +84,7 @@ def build_filter_expr(where: dict[str, Any] | None) -> str:
         if not isinstance(value, str | int | float | bool):
             raise InvalidRequestError(f"filter value of {key!r} must be a scalar", param="filter")
         target = "document" if key == "document" else f'metadata["{key}"]'
-        parts.append(f"{target} == {json.dumps(value)}")
+        parts.append(f"{target} == {milvus_literal(value, 'filter')}")
     return " and ".join(parts)
 
 
@@ -172,7 +193,10 @@ class VectorStore:
     async def document_keys(self, name: str, document: str) -> set[str]:
         """Keys of the document's stored chunks."""
         rows = await self._run(
-            "query", name, filter=f"document == {json.dumps(document)}", output_fields=["id"]
+            "query",
+            name,
+            filter=f"document == {milvus_literal(document, 'documents')}",
+            output_fields=["id"],
         )
         return {str(row["id"]) for row in rows}
 

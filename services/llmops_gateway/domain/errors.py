@@ -108,3 +108,11 @@ class UpstreamTimeoutError(GatewayError):
     status = 504
     type = "api_error"
     code = "upstream_timeout"
+
+
+class IngestTimeoutError(GatewayError):
+    """An ingest request ran past its stated limit; what it wrote stays (re-send resumes)."""
+
+    status = 504
+    type = "api_error"
+    code = "ingest_timeout"

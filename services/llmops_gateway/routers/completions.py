@@ -16,6 +16,6 @@ router = APIRouter(tags=["openai"])
 async def completions(
     body: CompletionRequest, request: Request, services: ServicesDep, caller: CallerDep
 ) -> Response:
-    call = services.accounting.open_call("completions", body.model, caller, request.headers)
+    call = await services.accounting.open_call("completions", body.model, caller, request.headers)
     async with services.accounting.in_flight(call):
         return answer_response(await services.generation.completion(call, body))

@@ -19,6 +19,6 @@ async def ingest_documents(
 ) -> dict[str, Any]:
     # Ingestion spends the embedder's tokens: the key must be allowed to use it.
     embedder = services.ingestion.embedder_of(body)
-    call = services.accounting.open_call("ingest", embedder, caller, request.headers)
+    call = await services.accounting.open_call("ingest", embedder, caller, request.headers)
     async with services.accounting.in_flight(call):
         return ingest_json(await services.ingestion.ingest(call, body))

@@ -17,6 +17,6 @@ router = APIRouter(tags=["rag"])
 async def rag_query(
     body: RagQueryRequest, request: Request, services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
-    call = services.accounting.open_call("rag", body.model, caller, request.headers)
+    call = await services.accounting.open_call("rag", body.model, caller, request.headers)
     async with services.accounting.in_flight(call):
         return rag_json(await services.retrieval.answer_query(call, body))

@@ -14,4 +14,4 @@ router = APIRouter(tags=["governance"])
 
 @router.get("/v1/usage")
 async def usage(services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    return usage_json(services.governance.usage_report(caller))
+    return usage_json(await services.governance.usage_report(caller))

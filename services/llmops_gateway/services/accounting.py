@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -81,7 +82,9 @@ class Accounting:
         self.responses = responses
 
     # -- a call's life ------------------------------------------------------------------
-    def open_call(self, route: str, alias: str, caller: Caller, headers: Mapping[str, str]) -> Call:
+    async def open_call(
+        self, route: str, alias: str, caller: Caller, headers: Mapping[str, str]
+    ) -> Call:
         """A call for ``alias``, admitted by governance (403/429 raised here, counted)."""
         call = Call(
             route=route,
@@ -91,7 +94,7 @@ class Accounting:
             trace_context=extract_context(headers),
         )
         try:
-            self.governance.admit(caller, alias)
+            await self.governance.admit(caller, alias)
         except GatewayError as err:
             self.failed(call, err)
             raise
@@ -105,6 +108,11 @@ class Accounting:
             yield
         except GatewayError as err:
             self.failed(call, err)
+            raise
+        except anyio.get_cancelled_exc_class():
+            # The client left before the answer (the body middleware cancels its work).
+            self.metrics.requests.labels(*call.labels(), "499").inc()
+            self.metrics.errors.labels(*call.labels(), "client_disconnected").inc()
             raise
         finally:
             self.metrics.in_flight.labels(call.route).dec()

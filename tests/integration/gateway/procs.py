@@ -82,16 +82,19 @@ def upstream(
     *,
     token_delay_ms: float = 0,
     fail_status: int = 0,
+    embed_delay_ms: float = 0,
     port: int | None = None,
 ) -> Iterator[Proc]:
     """A fast OpenAI-compatible test upstream (not vLLM): ``token_delay_ms`` before every
-    token, every generation failing with ``fail_status`` when set."""
+    token, ``embed_delay_ms`` before every embeddings answer, every generation failing with
+    ``fail_status`` when set."""
     port = port or free_port()
     log = tmp / f"upstream-{name}.log"
     delay_s = str(token_delay_ms / 1000)
     args = [
         "-m", "llmops_loadtest.testing.sse_upstream", "--port", str(port), "--name", name,
         "--ttft-s", delay_s, "--itl-s", delay_s, "--fail-status", str(fail_status),
+        "--embed-delay-s", str(embed_delay_ms / 1000),
     ]  # fmt: skip
     proc = Proc(_spawn(args, log), port, log)
     try:
@@ -148,3 +151,35 @@ def backend(
 def stats(proc: Proc) -> dict[str, Any]:
     value: dict[str, Any] = httpx.get(proc.url + "/stats", timeout=5).json()
     return value
+
+
+@contextmanager
+def redis_server(tmp: Path) -> Iterator[Proc]:
+    """A real Redis server (Debian's ``redis-server``) on a free port, nothing persisted."""
+    port = free_port()
+    log = tmp / f"redis-{port}.log"
+    args = [
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no", "--dir", str(tmp),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    proc = Proc(process, port, log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server not ready: {log.read_text()[-2000:]}")
+            time.sleep(0.05)
+        yield proc
+    finally:
+        proc.stop()

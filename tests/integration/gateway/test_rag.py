@@ -350,3 +350,17 @@ def test_should_name_an_unreachable_gateway_in_one_line(tmp_path: Path) -> None:
     assert isinstance(result.exception, LlmopsError)
     assert "unreachable" in result.exception.one_line()
     assert "llmops gateway serve" in result.exception.one_line()
+
+
+def test_should_re_ingest_documents_whose_names_are_not_ascii(stack: Stack) -> None:
+    # "é" reached Milvus as the JSON escape \u00e9, which Milvus does not know: the second
+    # ingest of such a document (the one that reads its stored keys) answered 500.
+    document = {"name": 'Protokoll "Jänner" 日本.md', "text": "Backups laufen nachts."}
+    body = {"collection": "names", "embedder": "emb", "documents": [document]}
+
+    first = stack.post("/v1/ingest", body)
+    again = stack.post("/v1/ingest", body)
+
+    assert first.status_code == 200, first.text
+    assert again.status_code == 200, again.text
+    assert again.json()["documents"][0]["status"] == "unchanged"

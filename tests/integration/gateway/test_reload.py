@@ -93,11 +93,15 @@ def test_should_reload_the_table_under_load_without_a_failed_request(tmp_path: P
                     await anyio.sleep(0.5)
                     table.write_text("routes: [this is not a table")  # rejected, v4 stays
                     await anyio.sleep(0.5)
+                    # Well-formed but invalid (an alias without backends): rejected too.
+                    write_table(table, {"m": {"backends": []}}, "v5")
+                    await anyio.sleep(0.5)
                     write_table(table, routes(a.url, b.url, 0, 100), "v6")
                     await anyio.sleep(1.0)  # the last second: only "b" may serve
 
             anyio.run(scenario)
 
+            log = gw.log.read_text()
             metrics = httpx.get(gw.url + "/metrics").text
             ready = httpx.get(gw.url + "/readyz").json()
 
@@ -105,7 +109,9 @@ def test_should_reload_the_table_under_load_without_a_failed_request(tmp_path: P
     assert served["a"] > 50 and served["b"] > 50, served
     assert set(last.values()) == {"b"}
     assert ready["routing_table"]["version"] == "v6"
-    assert 'llmops_gateway_routing_table_reloads_total{result="error"} 1.0' in metrics
+    assert 'llmops_gateway_routing_table_reloads_total{result="error"} 2.0' in metrics
+    assert "rejected, keeping version 'v4'" in log
+    assert "routes.m.backends" in log, log
     assert 'llmops_gateway_routing_table_reloads_total{result="ok"} 5.0' in metrics
 
 

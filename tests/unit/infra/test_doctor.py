@@ -44,6 +44,13 @@ def test_should_name_each_missing_image_tool_with_its_install_command(tmp_path: 
     assert checks["image tool: mmdebstrap"].fix.startswith("apt-get install mmdebstrap")
 
 
+def test_should_name_a_missing_test_server_with_its_package(tmp_path: Path) -> None:
+    checks = {c.name: c for c in doctor.check_test_parts(LocalSettings(), {"PATH": str(tmp_path)})}
+
+    assert not checks["test part: redis-server"].ok
+    assert checks["test part: redis-server"].fix.startswith("apt-get install redis-server")
+
+
 def test_should_say_the_real_node_is_off_rather_than_check_it() -> None:
     (check,) = doctor.check_real_node(LocalSettings(real_node=False), {})
 

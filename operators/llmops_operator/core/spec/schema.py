@@ -1065,14 +1065,33 @@ def template_hash(template: RevisionTemplate) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:8]
 
 
+_PLAIN = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _spec_path(loc: list[int | str]) -> str:
+    """``spec.strategy.canary.steps.0.setWeight``; a part that is no plain name is quoted
+    (``spec.model["a b"]``), so the path stays readable whatever the keys are."""
+    path = "spec"
+    for part in loc:
+        text = str(part)
+        path += f".{text}" if _PLAIN.match(text) else f"[{json.dumps(text)}]"
+    return path
+
+
 def parse_spec(raw: Any) -> ModelDeploymentSpec:
     """Validate ``.spec`` or raise `SpecError` naming the first bad field."""
     try:
         spec = ModelDeploymentSpec.model_validate(raw)
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "spec"
-        raise SpecError(f"spec.{where}: {first['msg']}") from err
+        loc = list(first["loc"])
+        if first["type"] == "extra_forbidden" and loc:
+            # Name the object and the field it does not have (any string may be a key).
+            raise SpecError(
+                f"{_spec_path(loc[:-1])}: unknown field {json.dumps(str(loc[-1]))} "
+                "(not in the ModelDeployment schema; check its spelling)"
+            ) from err
+        raise SpecError(f"{_spec_path(loc)}: {first['msg']}") from err
     for index, step in enumerate(spec.strategy.canary.steps if spec.strategy.canary else ()):
         for value in (step.pause.duration if step.pause else None,):
             if value is not None:
