@@ -25,6 +25,7 @@ from llmops import (
     gateway,
     images,
     local,
+    model,
     tools,
 )
 from llmops_contracts.errors import LlmopsError
@@ -62,6 +63,7 @@ app.add_typer(cluster.app, name="cluster")
 app.add_typer(engine.app, name="engine")
 app.add_typer(images.app, name="images")
 app.add_typer(local.app, name="local")
+app.add_typer(model.app, name="model")
 app.add_typer(tools.app, name="tools")
 app.add_typer(gateway.app, name="gateway")
 app.command("ingest")(gateway.ingest)

@@ -1,0 +1,106 @@
+"""`llmops model` against a real MLflow tracking server: register versions with what serving
+needs, alias, resolve, and the history of a release the operator recorded."""
+
+from __future__ import annotations
+
+import uuid
+
+from typer.testing import CliRunner
+
+from llmops.app import app
+from llmops_contracts.errors import LlmopsError
+from llmops_operator.core.state.status import RolloutStatus
+from llmops_operator.handlers.resolve_model import record_release, resolve_model
+from tests.integration.mlflow.server import MlflowServer, Registry, tags_of
+from tests.integration.mlflow.test_operator_registry import SETTINGS, _spec, _walk_to_succeeded
+from tests.unit.operator.sim import T0, deployed
+
+runner = CliRunner()
+
+
+def llmops(server: MlflowServer, *args: str) -> str:
+    done = runner.invoke(app, ["model", *args, "--tracking-uri", server.url])
+    assert done.exit_code == 0, done.output
+    return done.output
+
+
+def test_registered_versions_carry_what_serving_needs_and_the_operator_serves_them(
+    mlflow_server: MlflowServer, registry: Registry
+) -> None:
+    name = f"gemma-{uuid.uuid4().hex[:8]}"
+    digest = "sha256:" + "ab" * 32
+
+    out1 = llmops(mlflow_server, "register", name, "--source", "pvc://models/gemma-v1")
+    out2 = llmops(
+        mlflow_server, "register", name, "--source", "s3://models/gemma-v2", "--digest", digest,
+        "--engine-arg", "--max-num-seqs=4", "--engine-arg", "--enable-prefix-caching",
+        "--context-length", "2048", "--tokenizer", "google/gemma-3-270m", "--gpus", "1",
+        "--prompt-template", "rag-answer=3", "--description", "fewer sequences",
+    )  # fmt: skip
+    llmops(mlflow_server, "alias", name, "production", "1")
+    llmops(mlflow_server, "alias", name, "champion", "2")
+
+    assert f"registered {name} version 1" in out1
+    assert f"registered {name} version 2" in out2
+    tags = tags_of(registry.version(name, "2"))
+    assert tags["llmops.model.uri"] == "s3://models/gemma-v2"
+    assert tags["llmops.model.digest"] == digest
+    assert tags["llmops.prompt.rag-answer"] == "3"
+    assert tags["llmops.serving.tokenizer"] == "google/gemma-3-270m"
+    shown = llmops(mlflow_server, "show", f"{name}@champion")
+    assert f"{name} version 2" in shown and "llmops.engine.maxModelLen = 2048" in shown
+    assert f"{name} version 1" in llmops(mlflow_server, "show", f"models:/{name}/1")
+    listed = llmops(mlflow_server, "list")
+    assert name in listed and "champion -> 2" in listed and "production -> 1" in listed
+    # the operator resolves what the CLI wrote: URI and engine settings from the tags
+    spec, resolution = resolve_model(
+        SETTINGS, _spec(mlflow_server.url, name, alias="champion"), RolloutStatus(), None,
+        generation=1, now=T0,
+    )  # fmt: skip
+    assert resolution is not None and resolution.version == "2"
+    assert spec.model.uri == "s3://models/gemma-v2"
+    assert spec.engine.max_model_len == 2048
+    assert list(spec.engine.extra_args) == ["--max-num-seqs=4", "--enable-prefix-caching"]
+
+
+def test_history_shows_the_release_the_operator_recorded(
+    mlflow_server: MlflowServer, registry: Registry
+) -> None:
+    name = f"gemma-{uuid.uuid4().hex[:8]}"
+    llmops(mlflow_server, "register", name, "--source", "pvc://models/gemma-v1")
+    llmops(mlflow_server, "register", name, "--source", "pvc://models/gemma-v2")
+    llmops(mlflow_server, "alias", name, "production", "1")
+    assert "no release recorded" in llmops(mlflow_server, "history", name)
+    stable_spec, _ = resolve_model(
+        SETTINGS, _spec(mlflow_server.url, name, alias="production"), RolloutStatus(), None,
+        generation=1, now=T0,
+    )  # fmt: skip
+    world = deployed(stable_spec)
+    spec, resolution = resolve_model(
+        SETTINGS, _spec(mlflow_server.url, name, version="2"), world.status, None,
+        generation=2, now=world.now,
+    )  # fmt: skip
+    world.spec = spec
+    before, patch = _walk_to_succeeded(world)
+    assert world.last is not None
+    record_release(
+        SETTINGS, spec=spec, resolution=resolution, before=before, decision=world.last,
+        deployment="ns/chat", now=world.now, patch=patch,
+    )  # fmt: skip
+
+    out = llmops(mlflow_server, "history", name)
+
+    assert "ns/chat" in out and "production" in out
+    assert "2 measurements" in out  # the analysis verdict the operator recorded
+    assert registry.alias(name, "production") == "2"
+
+
+def test_a_missing_version_and_a_bad_reference_are_named(mlflow_server: MlflowServer) -> None:
+    url = ["--tracking-uri", mlflow_server.url]
+    missing = runner.invoke(app, ["model", "show", "nobody/7", *url])
+    bad = runner.invoke(app, ["model", "show", "no version", *url])
+
+    assert isinstance(missing.exception, LlmopsError)
+    assert "nobody/7: no such model version" in missing.exception.one_line()
+    assert isinstance(bad.exception, LlmopsError)
+    assert "NAME@ALIAS" in bad.exception.one_line()
