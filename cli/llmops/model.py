@@ -159,19 +159,21 @@ def history(
     name: Annotated[str, typer.Argument(help="Registered model name.")],
     tracking_uri: Annotated[str, _TRACKING] = LOCAL_REGISTRY,
 ) -> None:
-    """Every release the operator recorded against a version of NAME.
+    """Every promotion and rollback the operator recorded against a version of NAME.
 
-    When, which rollout, the verdicts and the load-test report."""
+    When, which rollout, why, the verdicts and the load-test report."""
     found = _client(tracking_uri).call(
         "GET", "/model-versions/search", params={"filter": f"name='{name}'"}
     )
     releases = releases_of(found.get("model_versions", []))
     if not releases:
-        _console.print(f"{name}: no release recorded by the operator yet")
+        _console.print(f"{name}: no promotion or rollback recorded by the operator yet")
         return
     for r in releases:
-        _console.print(f"{r.at}  version {r.version} -> {r.alias}  rollout {r.modeldeployment} "
+        _console.print(f"{r.at}  version {r.version} {r.outcome}  rollout {r.modeldeployment} "
                        f"(revision {r.revision_hash})", markup=False)  # fmt: skip
+        if r.reason:
+            _console.print(f"  why:       {r.reason}", markup=False)
         _console.print(f"  load test: {r.load_test}", markup=False)
         _console.print(f"  analysis:  {r.analysis}", markup=False)
         _console.print(f"  report:    {r.report}", markup=False)

@@ -5,7 +5,8 @@ ModelDeployment names it (`spec.model.mlflow`): ``llmops.model.uri`` (where the 
 ``llmops.engine.*`` (engine settings that fill the spec's defaults) and, for people and
 release records, ``llmops.model.digest``, ``llmops.serving.*`` (tokenizer, context length,
 hardware) and ``llmops.prompt.<template>`` (prompt-template versions). When a rollout of a
-version succeeds the operator records ``llmops.release.*`` tags on it (`history` reads them).
+version succeeds the operator records ``llmops.release.*`` tags on it, when one is rolled back
+``llmops.rollback.*`` (`history` reads both).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from llmops_operator.core.registry.resolution import (
     ENGINE_TAG_PREFIX,
     LOADABLE_SCHEMES,
     RELEASE_TAG_PREFIX,
+    ROLLBACK_TAG_PREFIX,
     URI_TAG,
 )
 
@@ -123,7 +125,8 @@ def build_version_tags(needs: ServingNeeds) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Release:
-    """One release the operator recorded against a version."""
+    """One promotion (``alias`` set) or rollback (``reason`` set) the operator recorded
+    against a version."""
 
     version: str
     at: str
@@ -133,33 +136,36 @@ class Release:
     analysis: str
     load_test: str
     report: str
+    reason: str = ""
+
+    @property
+    def outcome(self) -> str:
+        return "rolled back" if self.reason else f"released as {self.alias}"
 
 
 def releases_of(versions: Sequence[Mapping[str, object]]) -> list[Release]:
-    """The operator's release records among ``versions`` (MLflow's model-version objects),
-    oldest first."""
+    """The operator's records (promotions and rollbacks) among ``versions`` (MLflow's
+    model-version objects), oldest first."""
     found = []
     for version in versions:
         tags = tags_of(version)
-        release = {
-            k.removeprefix(RELEASE_TAG_PREFIX): v
-            for k, v in tags.items()
-            if k.startswith(RELEASE_TAG_PREFIX)
-        }
-        if not release:
-            continue
-        found.append(
-            Release(
-                version=str(version.get("version", "")),
-                at=release.get("at", ""),
-                alias=release.get("alias", ""),
-                modeldeployment=release.get("modeldeployment", ""),
-                revision_hash=release.get("revision_hash", ""),
-                analysis=release.get("analysis", ""),
-                load_test=release.get("loadtest.verdict", ""),
-                report=release.get("loadtest.report", ""),
+        for prefix in (RELEASE_TAG_PREFIX, ROLLBACK_TAG_PREFIX):
+            record = {k.removeprefix(prefix): v for k, v in tags.items() if k.startswith(prefix)}
+            if not record:
+                continue
+            found.append(
+                Release(
+                    version=str(version.get("version", "")),
+                    at=record.get("at", ""),
+                    alias=record.get("alias", ""),
+                    modeldeployment=record.get("modeldeployment", ""),
+                    revision_hash=record.get("revision_hash", ""),
+                    analysis=record.get("analysis", ""),
+                    load_test=record.get("loadtest.verdict", ""),
+                    report=record.get("loadtest.report", ""),
+                    reason=record.get("reason", "") if prefix == ROLLBACK_TAG_PREFIX else "",
+                )
             )
-        )
     return sorted(found, key=lambda r: r.at)
 
 

@@ -23,15 +23,18 @@ from llmops_operator.core.registry.resolution import (
     UNRESOLVABLE,
     ModelResolution,
     ReleaseRecord,
+    RollbackRecord,
     build_effective_spec,
     build_release,
     build_resolution,
+    build_rollback,
     is_resolved,
     merge_release_note,
     release_recorded,
     release_refused,
     release_retry,
     should_record_release,
+    should_record_rollback,
     tracking_uri_of,
     unresolvable_message,
 )
@@ -178,7 +181,39 @@ def record_release(
         )
         patch.status.update(after.to_raw())
         decision.events.append(Transition(reason, message, warning=not ok))
+    elif should_record_rollback(resolution, after, desired_hash):
+        resolution = _record_rollback(
+            settings, resolution, build_rollback(resolution, after, desired_hash=desired_hash,
+                                                 deployment=deployment, now=now),
+            decision, now,
+        )  # fmt: skip
     patch.status[STATUS_KEY] = resolution.to_raw()
+
+
+def _record_rollback(
+    settings: OperatorSettings,
+    resolution: ModelResolution,
+    rollback: RollbackRecord,
+    decision: Decision,
+    now: datetime,
+) -> ModelResolution:
+    """Tag the version with its rollback; an unreachable MLflow is asked again next tick."""
+    registry = MlflowRegistry(resolution.tracking_uri, settings.mlflow_timeout_s)
+    name, version = resolution.name, resolution.version
+    try:
+        registry.set_version_tags(name, version, rollback.tags)
+    except RegistryUnavailableError as err:
+        decision.events.append(Transition(
+            "RegistryUnreachable", f"rollback not recorded yet: {err}", warning=True))  # fmt: skip
+        return resolution
+    except RegistryRejectedError as err:
+        recorded = rollback.model_copy(update={"error": str(err)})
+        decision.events.append(Transition("RollbackRejected", str(err), warning=True))
+        return resolution.model_copy(update={"rollback": recorded})
+    recorded = rollback.model_copy(update={"recorded_at": now})
+    decision.events.append(Transition(
+        "RollbackRecorded", f"{name} version {version}: rollback recorded"))  # fmt: skip
+    return resolution.model_copy(update={"rollback": recorded})
 
 
 def _push(

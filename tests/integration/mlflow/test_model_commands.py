@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 
+import kopf
 from typer.testing import CliRunner
 
 from llmops.app import app
 from llmops_contracts.errors import LlmopsError
+from llmops_operator.core.state.phases import Phase
 from llmops_operator.core.state.status import RolloutStatus
 from llmops_operator.handlers.resolve_model import record_release, resolve_model
 from tests.integration.mlflow.server import MlflowServer, Registry, tags_of
@@ -70,7 +72,7 @@ def test_history_shows_the_release_the_operator_recorded(
     llmops(mlflow_server, "register", name, "--source", "pvc://models/gemma-v1")
     llmops(mlflow_server, "register", name, "--source", "pvc://models/gemma-v2")
     llmops(mlflow_server, "alias", name, "production", "1")
-    assert "no release recorded" in llmops(mlflow_server, "history", name)
+    assert "no promotion or rollback recorded" in llmops(mlflow_server, "history", name)
     stable_spec, _ = resolve_model(
         SETTINGS, _spec(mlflow_server.url, name, alias="production"), RolloutStatus(), None,
         generation=1, now=T0,
@@ -90,9 +92,49 @@ def test_history_shows_the_release_the_operator_recorded(
 
     out = llmops(mlflow_server, "history", name)
 
-    assert "ns/chat" in out and "production" in out
+    assert "version 2 released as production" in out and "ns/chat" in out
     assert "2 measurements" in out  # the analysis verdict the operator recorded
     assert registry.alias(name, "production") == "2"
+
+
+def test_history_shows_a_rollback_the_operator_recorded_and_production_stays(
+    mlflow_server: MlflowServer, registry: Registry
+) -> None:
+    name = f"gemma-{uuid.uuid4().hex[:8]}"
+    llmops(mlflow_server, "register", name, "--source", "pvc://models/gemma-v1")
+    llmops(mlflow_server, "register", name, "--source", "pvc://models/gemma-v2")
+    llmops(mlflow_server, "alias", name, "production", "1")
+    stable_spec, _ = resolve_model(
+        SETTINGS, _spec(mlflow_server.url, name, alias="production"), RolloutStatus(), None,
+        generation=1, now=T0,
+    )  # fmt: skip
+    world = deployed(stable_spec)
+    spec, resolution = resolve_model(
+        SETTINGS, _spec(mlflow_server.url, name, version="2"), world.status, None,
+        generation=2, now=world.now,
+    )  # fmt: skip
+    world.spec = spec
+    world.metric_value = 99.0  # every analysis measurement out of bounds
+    for _ in range(60):
+        world.make_ready()
+        world.tick(11)
+        if world.status.phase is Phase.ROLLED_BACK:
+            break
+    assert world.status.phase is Phase.ROLLED_BACK, world.status.message
+    assert world.last is not None
+    patch = kopf.Patch()
+    record_release(
+        SETTINGS, spec=spec, resolution=resolution, before=world.status, decision=world.last,
+        deployment="ns/chat", now=world.now, patch=patch,
+    )  # fmt: skip
+
+    out = llmops(mlflow_server, "history", name)
+
+    assert "version 2 rolled back" in out and "why:" in out, out
+    assert tags_of(registry.version(name, "2"))["llmops.rollback.modeldeployment"] == "ns/chat"
+    assert patch.status["modelResolution"]["rollback"]["recordedAt"]
+    assert registry.alias(name, "production") == "1"
+    assert [e.reason for e in world.last.events][-1] == "RollbackRecorded"
 
 
 def test_a_missing_version_and_a_bad_reference_are_named(mlflow_server: MlflowServer) -> None:

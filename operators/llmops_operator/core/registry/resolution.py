@@ -15,6 +15,8 @@ Status layout (``.status.modelResolution``, camelCase on the wire):
   (the ``llmops.model.uri`` tag, else the source; only ``hf://``, ``s3://``, ``pvc://``)
 - ``engine``: engine settings from tags (``llmops.engine.maxModelLen`` -> ``maxModelLen``);
   they fill the fields the spec leaves at their defaults, so the spec always wins
+- ``rollback``: once a rollout of this version was rolled back: the tags recorded
+  (``llmops.rollback.*``: when, which rollout, why, the verdicts), ``recordedAt``, ``error``
 - ``release``: once the rollout of this version succeeded: the release alias to move, the
   tags and description to record (``hash`` = the revision), ``recordedAt`` when done,
   ``nextAttemptAt`` while MLflow is unreachable, ``error`` when MLflow refused it
@@ -57,6 +59,7 @@ ENGINE_TAGS = (
     "loadBudgetSeconds",
 )
 RELEASE_TAG_PREFIX = "llmops.release."
+ROLLBACK_TAG_PREFIX = "llmops.rollback."
 MAX_TAG_VALUE = 5000  # MLflow's limit for a model version tag value
 UNRESOLVABLE = "Unresolvable"  # the ModelResolved=False reason that MLflow's answer settles
 NOTE_BEGIN, NOTE_END = "<!-- llmops-release -->", "<!-- /llmops-release -->"
@@ -88,6 +91,16 @@ class ReleaseRecord(_Status):
     error: str = ""
 
 
+class RollbackRecord(_Status):
+    """A rollout of the pinned version that was rolled back, as recorded against it."""
+
+    hash: str
+    version: str
+    tags: dict[str, str]
+    recorded_at: datetime | None = None
+    error: str = ""
+
+
 class ModelResolution(_Status):
     ref: str
     tracking_uri: str
@@ -98,6 +111,7 @@ class ModelResolution(_Status):
     engine: dict[str, str] = {}
     resolved_at: datetime
     release: ReleaseRecord | None = None
+    rollback: RollbackRecord | None = None
 
     @classmethod
     def from_raw(cls, raw: Any) -> ModelResolution | None:
@@ -279,6 +293,44 @@ def build_release(
         version=resolution.version,
         tags={RELEASE_TAG_PREFIX + k: v[:MAX_TAG_VALUE] for k, v in tags.items()},
         description="\n".join(lines),
+    )
+
+
+def should_record_rollback(
+    resolution: ModelResolution | None, status: RolloutStatus, desired_hash: str
+) -> bool:
+    """The pinned version's revision was rolled back and that is not recorded yet."""
+    if resolution is None or status.phase is not Phase.ROLLED_BACK:
+        return False
+    if status.canary_hash != desired_hash:
+        return False
+    return resolution.rollback is None or resolution.rollback.hash != desired_hash
+
+
+def build_rollback(
+    resolution: ModelResolution,
+    status: RolloutStatus,
+    *,
+    desired_hash: str,
+    deployment: str,
+    now: datetime,
+) -> RollbackRecord:
+    """What to record against the version when its rollout was rolled back: ``status`` is
+    the rolled-back status (it keeps the gates' results and the reason)."""
+    report = status.load_test.report_url if status.load_test else ""
+    tags = {
+        "at": now.isoformat(),
+        "modeldeployment": deployment,
+        "revision_hash": desired_hash,
+        "reason": status.message or "rolled back",
+        "analysis": summarize_analysis(status.analysis_runs),
+        "loadtest.verdict": summarize_load_test(status.load_test),
+        "loadtest.report": report or "none",
+    }
+    return RollbackRecord(
+        hash=desired_hash,
+        version=resolution.version,
+        tags={ROLLBACK_TAG_PREFIX + k: v[:MAX_TAG_VALUE] for k, v in tags.items()},
     )
 
 

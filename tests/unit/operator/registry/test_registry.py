@@ -13,11 +13,13 @@ from llmops_operator.core.registry.resolution import (
     build_effective_spec,
     build_release,
     build_resolution,
+    build_rollback,
     is_resolved,
     merge_release_note,
     release_recorded,
     release_retry,
     should_record_release,
+    should_record_rollback,
     tracking_uri_of,
     unresolvable_message,
 )
@@ -246,3 +248,22 @@ def test_the_machine_rolls_out_the_effective_spec_like_any_uri_spec() -> None:
     decision = advance(spec, RolloutStatus(), Observations(), T0)
     assert decision.workloads[0].template is not None
     assert decision.workloads[0].template.model.uri == "s3://models/gemma-3-270m"
+
+
+def test_a_rolled_back_candidate_is_recorded_against_its_version_once() -> None:
+    resolution = _resolution()
+    rolled_back = RolloutStatus(phase=Phase.ROLLED_BACK, canary_hash="h2", stable_hash="h1",
+                                message="analysis failed: ttft")  # fmt: skip
+
+    assert should_record_rollback(resolution, rolled_back, "h2")
+    assert not should_record_rollback(resolution, rolled_back, "h3")  # another revision's
+    running = RolloutStatus(phase=Phase.PROGRESSING, canary_hash="h2", stable_hash="h1")
+    assert not should_record_rollback(resolution, running, "h2")
+    record = build_rollback(resolution, rolled_back, desired_hash="h2", deployment="ns/chat",
+                            now=T0)  # fmt: skip
+    assert record.version == "3" and record.hash == "h2"
+    assert record.tags["llmops.rollback.reason"] == "analysis failed: ttft"
+    assert record.tags["llmops.rollback.modeldeployment"] == "ns/chat"
+    recorded = resolution.model_copy(update={"rollback": record})
+    assert not should_record_rollback(recorded, rolled_back, "h2")
+    assert ModelResolution.from_raw(recorded.to_raw()) == recorded  # round-trips the status
