@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import signal
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -182,11 +184,17 @@ def history(
 @app.command()
 def server(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the store (sqlite and artifacts); default: ~/.cache/llmops/mlflow."
+        ),
+    ] = None,
 ) -> None:
-    """Run the local registry: an MLflow tracking server on loopback, its store (sqlite and
-    artifacts) under ~/.cache/llmops/mlflow, until Ctrl-C."""
+    """Run the local registry: an MLflow tracking server on loopback with a local store, until
+    Ctrl-C or SIGTERM."""
     settings = LocalSettings()
-    folder = settings.cache_dir / "mlflow"
+    folder = store or settings.cache_dir / "mlflow"
     try:
         running = mlflow_server.start_server(settings, folder, base_env(), port=port)
     except RuntimeError as err:
@@ -195,6 +203,7 @@ def server(
             "llmops model server", str(err), f"is port {port} free? read {log}"
         ) from None
     _console.print(f"MLflow tracking server on {running.url} (store: {folder}); Ctrl-C stops it")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops it like Ctrl-C
     try:
         while mlflow_server.healthy(running.url):
             time.sleep(2)

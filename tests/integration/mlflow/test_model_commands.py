@@ -3,17 +3,23 @@ needs, alias, resolve, and the history of a release the operator recorded."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import kopf
 from typer.testing import CliRunner
 
 from llmops.app import app
 from llmops_contracts.errors import LlmopsError
+from llmops_infra.charts.mlflow_server import START_TIMEOUT_S, healthy
 from llmops_operator.core.state.phases import Phase
 from llmops_operator.core.state.status import RolloutStatus
 from llmops_operator.handlers.resolve_model import record_release, resolve_model
-from tests.integration.mlflow.server import MlflowServer, Registry, tags_of
+from tests.integration.mlflow.server import MlflowServer, Registry, free_port, tags_of
 from tests.integration.mlflow.test_operator_registry import SETTINGS, _spec, _walk_to_succeeded
 from tests.unit.operator.sim import T0, deployed
 
@@ -146,3 +152,28 @@ def test_a_missing_version_and_a_bad_reference_are_named(mlflow_server: MlflowSe
     assert "nobody/7: no such model version" in missing.exception.one_line()
     assert isinstance(bad.exception, LlmopsError)
     assert "NAME@ALIAS" in bad.exception.one_line()
+
+
+def test_the_local_registry_serves_until_it_is_stopped(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmops", "model", "server", "--port", str(port),
+         "--store", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not healthy(url):
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the local registry never answered"
+            time.sleep(1)
+        done = runner.invoke(app, ["model", "register", "gemma", "--source", "hf://o/m",
+                                   "--tracking-uri", url])  # fmt: skip
+        assert done.exit_code == 0, done.output
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+    assert (tmp_path / "mlflow.db").is_file()  # the store it was given
+    assert not healthy(url)  # and the server went with it
