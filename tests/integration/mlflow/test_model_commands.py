@@ -16,12 +16,14 @@ from typer.testing import CliRunner
 from llmops.app import app
 from llmops_contracts.errors import LlmopsError
 from llmops_infra.charts.mlflow_server import START_TIMEOUT_S, healthy
+from llmops_operator.core.registry.resolution import ModelResolution
+from llmops_operator.core.spec.schema import ModelDeploymentSpec
 from llmops_operator.core.state.phases import Phase
 from llmops_operator.core.state.status import RolloutStatus
 from llmops_operator.handlers.resolve_model import record_release, resolve_model
 from tests.integration.mlflow.server import MlflowServer, Registry, free_port, tags_of
 from tests.integration.mlflow.test_operator_registry import SETTINGS, _spec, _walk_to_succeeded
-from tests.unit.operator.sim import T0, deployed
+from tests.unit.operator.sim import T0, World, deployed
 
 runner = CliRunner()
 
@@ -30,6 +32,32 @@ def llmops(server: MlflowServer, *args: str) -> str:
     done = runner.invoke(app, ["model", *args, "--tracking-uri", server.url])
     assert done.exit_code == 0, done.output
     return done.output
+
+
+def two_versions(server: MlflowServer) -> str:
+    """A model with versions 1 (``production``) and 2, registered through the CLI."""
+    name = f"gemma-{uuid.uuid4().hex[:8]}"
+    llmops(server, "register", name, "--source", "pvc://models/gemma-v1")
+    llmops(server, "register", name, "--source", "pvc://models/gemma-v2")
+    llmops(server, "alias", name, "production", "1")
+    return name
+
+
+def version_2_in_a_canary(
+    server: MlflowServer, name: str
+) -> tuple[World, ModelDeploymentSpec, ModelResolution | None]:
+    """Production (version 1) serving, then version 2 resolved as the canary's spec."""
+    stable_spec, _ = resolve_model(
+        SETTINGS, _spec(server.url, name, alias="production"), RolloutStatus(), None,
+        generation=1, now=T0,
+    )  # fmt: skip
+    world = deployed(stable_spec)
+    spec, resolution = resolve_model(
+        SETTINGS, _spec(server.url, name, version="2"), world.status, None,
+        generation=2, now=world.now,
+    )  # fmt: skip
+    world.spec = spec
+    return world, spec, resolution
 
 
 def test_registered_versions_carry_what_serving_needs_and_the_operator_serves_them(
@@ -74,21 +102,9 @@ def test_registered_versions_carry_what_serving_needs_and_the_operator_serves_th
 def test_history_shows_the_release_the_operator_recorded(
     mlflow_server: MlflowServer, registry: Registry
 ) -> None:
-    name = f"gemma-{uuid.uuid4().hex[:8]}"
-    llmops(mlflow_server, "register", name, "--source", "pvc://models/gemma-v1")
-    llmops(mlflow_server, "register", name, "--source", "pvc://models/gemma-v2")
-    llmops(mlflow_server, "alias", name, "production", "1")
+    name = two_versions(mlflow_server)
     assert "no promotion or rollback recorded" in llmops(mlflow_server, "history", name)
-    stable_spec, _ = resolve_model(
-        SETTINGS, _spec(mlflow_server.url, name, alias="production"), RolloutStatus(), None,
-        generation=1, now=T0,
-    )  # fmt: skip
-    world = deployed(stable_spec)
-    spec, resolution = resolve_model(
-        SETTINGS, _spec(mlflow_server.url, name, version="2"), world.status, None,
-        generation=2, now=world.now,
-    )  # fmt: skip
-    world.spec = spec
+    world, spec, resolution = version_2_in_a_canary(mlflow_server, name)
     before, patch = _walk_to_succeeded(world)
     assert world.last is not None
     record_release(
@@ -106,20 +122,8 @@ def test_history_shows_the_release_the_operator_recorded(
 def test_history_shows_a_rollback_the_operator_recorded_and_production_stays(
     mlflow_server: MlflowServer, registry: Registry
 ) -> None:
-    name = f"gemma-{uuid.uuid4().hex[:8]}"
-    llmops(mlflow_server, "register", name, "--source", "pvc://models/gemma-v1")
-    llmops(mlflow_server, "register", name, "--source", "pvc://models/gemma-v2")
-    llmops(mlflow_server, "alias", name, "production", "1")
-    stable_spec, _ = resolve_model(
-        SETTINGS, _spec(mlflow_server.url, name, alias="production"), RolloutStatus(), None,
-        generation=1, now=T0,
-    )  # fmt: skip
-    world = deployed(stable_spec)
-    spec, resolution = resolve_model(
-        SETTINGS, _spec(mlflow_server.url, name, version="2"), world.status, None,
-        generation=2, now=world.now,
-    )  # fmt: skip
-    world.spec = spec
+    name = two_versions(mlflow_server)
+    world, spec, resolution = version_2_in_a_canary(mlflow_server, name)
     world.metric_value = 99.0  # every analysis measurement out of bounds
     for _ in range(60):
         world.make_ready()
