@@ -71,6 +71,11 @@ class Decision:
     def blocks(self) -> bool:
         return self.action == "block"
 
+    @property
+    def summary(self) -> str:
+        """``check=action(rule,...)``, as the ``x-llmops-guardrail`` header lists it."""
+        return f"{self.check}={self.action}({','.join(self.rules)})"
+
 
 def find_injection(text: str) -> list[Finding]:
     return [
