@@ -23,6 +23,7 @@ from llmops import (
     doctor,
     engine,
     gateway,
+    guardrails,
     images,
     local,
     tools,
@@ -64,6 +65,7 @@ app.add_typer(images.app, name="images")
 app.add_typer(local.app, name="local")
 app.add_typer(tools.app, name="tools")
 app.add_typer(gateway.app, name="gateway")
+app.add_typer(guardrails.app, name="guardrails")
 app.command("ingest")(gateway.ingest)
 app.add_typer(loadtest.app, name="loadtest")
 
