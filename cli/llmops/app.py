@@ -23,6 +23,7 @@ from llmops import (
     doctor,
     engine,
     gateway,
+    guardrails,
     images,
     local,
     model,
@@ -66,6 +67,7 @@ app.add_typer(local.app, name="local")
 app.add_typer(model.app, name="model")
 app.add_typer(tools.app, name="tools")
 app.add_typer(gateway.app, name="gateway")
+app.add_typer(guardrails.app, name="guardrails")
 app.command("ingest")(gateway.ingest)
 app.add_typer(loadtest.app, name="loadtest")
 

@@ -71,6 +71,11 @@ class Decision:
     def blocks(self) -> bool:
         return self.action == "block"
 
+    @property
+    def summary(self) -> str:
+        """``check=action(rule,...)``, as the ``x-llmops-guardrail`` header lists it."""
+        return f"{self.check}={self.action}({','.join(self.rules)})"
+
 
 def find_injection(text: str) -> list[Finding]:
     return [
@@ -163,3 +168,48 @@ def screen_pii(text: str, policy: Policy, check: str) -> tuple[str, Decision]:
     if decision.action == "redact":
         text = redact(text, findings)
     return text, decision
+
+
+# The longest PII match the rules can make (an IBAN with spaces, 34 characters plus
+# separators) is well under this: text this far from the end of what has arrived is final.
+STREAM_HOLDBACK_CHARS = 64
+
+
+class StreamRedactor:
+    """PII redaction for text that arrives in pieces (a streamed answer).
+
+    `feed` returns the part of the text that is safe to send now, redacted; the last
+    `STREAM_HOLDBACK_CHARS` characters (back to a word boundary, and any match reaching into
+    them) are held back,
+    because the next piece may complete a match (``alice@exa`` + ``mple.com``). `flush`
+    returns the rest at the end of the stream. The concatenation of everything returned is
+    ``redact(text, find_pii(text))`` of the whole text. ``rules`` collects the kinds found.
+    """
+
+    def __init__(self, holdback: int = STREAM_HOLDBACK_CHARS) -> None:
+        self._pending = ""
+        self._holdback = holdback
+        self.rules: set[str] = set()
+
+    def feed(self, piece: str) -> str:
+        self._pending += piece
+        findings = find_pii(self._pending)
+        cut = max(0, len(self._pending) - self._holdback)
+        # Never cut inside a word: an e-mail's local part is a match only once its domain
+        # arrives, however long it is.
+        cut = max(self._pending.rfind(space, 0, cut + 1) for space in (" ", "\n", "\t"))
+        cut = max(cut, 0)
+        for finding in findings:
+            if finding.start < cut <= finding.end:  # may still grow: hold it back whole
+                cut = finding.start
+        return self._emit(cut, findings)
+
+    def flush(self) -> str:
+        return self._emit(len(self._pending), find_pii(self._pending))
+
+    def _emit(self, cut: int, findings: list[Finding]) -> str:
+        final = [finding for finding in findings if finding.end <= cut]
+        self.rules.update(finding.rule for finding in final)
+        out = redact(self._pending[:cut], final)
+        self._pending = self._pending[cut:]
+        return out

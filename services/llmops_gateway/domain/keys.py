@@ -21,6 +21,7 @@ count tokens ever used in this gateway process.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -81,6 +82,19 @@ def parse_keys(data: Any) -> dict[str, KeyRecord]:
     return records
 
 
+def find_key(records: Mapping[str, KeyRecord], digest: str) -> KeyRecord | None:
+    """The record whose stored hash equals ``digest``, compared in constant time.
+
+    Every record is compared (no early exit, no dict lookup on the secret's hash), so the
+    time taken tells nothing about how close a guess came or which key matched.
+    """
+    found: KeyRecord | None = None
+    for record in records.values():
+        if hmac.compare_digest(record.sha256.encode(), digest.encode()):
+            found = record
+    return found
+
+
 def authenticate(
     records: Mapping[str, KeyRecord], authorization: str | None, now: datetime
 ) -> KeyRecord:
@@ -92,7 +106,7 @@ def authenticate(
     scheme, _, secret = authorization.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise UnauthenticatedError("The Authorization header must be 'Bearer <key>'.")
-    record = records.get(hash_key(secret.strip()))
+    record = find_key(records, hash_key(secret.strip()))
     if record is None:
         raise UnauthenticatedError("Incorrect API key provided.")
     if record.expires_at is not None and record.expires_at <= now:

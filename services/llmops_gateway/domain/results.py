@@ -23,6 +23,8 @@ class Served:
     backend: str
     revision: str
     request_id: str
+    # Guardrail decisions taken on the request (`Decision.summary`), e.g. a flagged injection.
+    guardrails: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ class RagAnswer:
     finish_reason: str | None
     citations: list[dict[str, Any]]
     usage: dict[str, Any] | None
+    guardrails: tuple[str, ...] = ()  # `Decision.summary` of each non-allow decision
     object: Literal["rag.answer"] = "rag.answer"
 
 

@@ -1,5 +1,6 @@
 """Domain results (`domain.results`) as HTTP: JSON bodies, SSE streams and the headers that
-say which backend answered (``x-llmops-revision``, ``x-llmops-backend``, ``x-request-id``)."""
+say which backend answered (``x-llmops-revision``, ``x-llmops-backend``, ``x-request-id``)
+and which guardrails acted on the request (``x-llmops-guardrail``, when any did)."""
 
 from __future__ import annotations
 
@@ -30,14 +31,19 @@ from llmops_gateway.domain.routing import REVISION_HEADER
 from llmops_gateway.domain.sse import encode_event
 
 BACKEND_HEADER = "x-llmops-backend"
+GUARDRAIL_HEADER = "x-llmops-guardrail"
 
 
 def served_headers(served: Served) -> dict[str, str]:
-    return {
+    headers = {
         REVISION_HEADER: served.revision,
         BACKEND_HEADER: served.backend,
         "x-request-id": served.request_id,
     }
+    if served.guardrails:
+        # A flagged (not blocked) request is told so, not only counted in metrics.
+        headers[GUARDRAIL_HEADER] = ", ".join(served.guardrails)
+    return headers
 
 
 class CancellableStreamingResponse(StreamingResponse):
@@ -167,6 +173,7 @@ def rag_json(answer: RagAnswer) -> dict[str, Any]:
         "finish_reason": answer.finish_reason,
         "citations": answer.citations,
         "usage": answer.usage,
+        "guardrails": list(answer.guardrails),
     }
 
 

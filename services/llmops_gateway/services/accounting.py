@@ -234,6 +234,7 @@ class Accounting:
         """Log and count a guardrail decision (allow is neither)."""
         if decision.action == "allow":
             return
+        call.decisions.append(decision)
         self.metrics.guardrail.labels(call.route, call.alias, decision.check, decision.action).inc()
         log.info(
             "guardrail %s: %s on %s (rules: %s)",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from opentelemetry.context import Context
 
+from llmops_gateway.domain.guardrails import Decision
 from llmops_gateway.services.governance import Caller
 
 
@@ -25,6 +26,11 @@ class Call:
     started: float = field(default_factory=time.perf_counter)
     revision: str = ""
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Guardrail decisions other than allow, in order: the client sees them (header or field).
+    decisions: list[Decision] = field(default_factory=list)
+
+    def guardrail_summaries(self) -> tuple[str, ...]:
+        return tuple(decision.summary for decision in self.decisions)
 
     def labels(self) -> tuple[str, str, str]:
         return self.route, self.alias, self.revision

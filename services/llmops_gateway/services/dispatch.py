@@ -62,7 +62,12 @@ def _backend_failure(err: BackendHTTPError) -> GatewayError:
 
 
 def served_by(call: Call, backend: Backend) -> Served:
-    return Served(backend=backend.name, revision=backend.revision, request_id=call.request_id)
+    return Served(
+        backend=backend.name,
+        revision=backend.revision,
+        request_id=call.request_id,
+        guardrails=call.guardrail_summaries(),
+    )
 
 
 @dataclass

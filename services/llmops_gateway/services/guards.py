@@ -3,8 +3,9 @@
 Input checks run once per request, before any backend is chosen: prompt characters and
 requested output tokens against the gateway's limits, then prompt-injection and PII
 guardrails on what the user wrote (system messages are the application's own and are not
-screened). Output checks apply the PII policy to answers: redacted when not streamed;
-a streamed answer has left already, so PII in it can only be flagged.
+screened). Output checks apply the PII policy to answers, streamed or not: a streamed
+answer is redacted as it goes (`StreamRedactor` holds back the tail that a later token may
+turn into a match); ``block`` on output acts as ``flag`` (the answer has been paid for).
 """
 
 from __future__ import annotations
@@ -118,8 +119,17 @@ class Guards:
             holder[key] = text
             self._accounting.guardrail(call, decision)
 
-    def flag_streamed_output(self, call: Call, text: str) -> None:
-        if self.policies.pii_output != "off":
-            # Streamed text has left already: PII in it can only be flagged, not redacted.
-            _, decision = screen_pii(text, "flag", "pii_output")
-            self._accounting.guardrail(call, decision)
+    def check_streamed_output(self, call: Call, text: str, redacted: set[str] | None) -> None:
+        """Record the output PII decision of a finished stream. Under ``redact`` the relay
+        redacted the stream as it went (``redacted``: the kinds it masked); under ``flag``
+        or ``block`` the streamed text, which has left already, is flagged."""
+        if self.policies.pii_output == "off":
+            return
+        if redacted is not None:
+            rules = tuple(sorted(redacted))
+            self._accounting.guardrail(
+                call, Decision("pii_output", "redact" if rules else "allow", rules)
+            )
+            return
+        _, decision = screen_pii(text, "flag", "pii_output")
+        self._accounting.guardrail(call, decision)

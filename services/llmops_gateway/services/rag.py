@@ -238,4 +238,5 @@ class Retrieval:
             finish_reason=choice.get("finish_reason"),
             citations=result.get("citations", []),
             usage=result.get("usage"),
+            guardrails=call.guardrail_summaries(),
         )

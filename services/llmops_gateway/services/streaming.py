@@ -3,7 +3,8 @@
 The first chunk is awaited before the stream is handed back, so a backend that produces
 nothing within the first-token timeout gets a proper 504 (not a 200 that dies). After that,
 bytes pass through unchanged (`Relayed`) unless the answer must be reshaped (a chat request
-served by a completion backend, citations, usage the client did not ask for: `Reshaped`);
+served by a completion backend, citations, usage the client did not ask for, PII to redact
+under the ``redact`` output policy: `Reshaped`);
 every event is still decoded on the side for time to first token, inter-token latency and
 usage.
 
@@ -28,6 +29,7 @@ from llmops_contracts.routing import Backend
 from llmops_gateway.clients.upstream import PhaseTimeouts
 from llmops_gateway.domain.compat import completion_chunk_to_chat_chunk
 from llmops_gateway.domain.errors import UpstreamError, UpstreamTimeoutError
+from llmops_gateway.domain.guardrails import StreamRedactor
 from llmops_gateway.domain.results import (
     Relayed,
     Reshaped,
@@ -115,12 +117,22 @@ class _Relay:
         self.guards = guards
         self.timeouts = timeouts
         self.decoder = SseDecoder()
-        self.rewrite = prepared.convert_chat or prepared.strip_usage or bool(prepared.citations)
+        # One redactor per choice index; None when the output policy does not redact.
+        self.redactors: dict[int, StreamRedactor] | None = (
+            {} if guards.policies.pii_output == "redact" else None
+        )
+        self.rewrite = (
+            prepared.convert_chat
+            or prepared.strip_usage
+            or bool(prepared.citations)
+            or self.redactors is not None
+        )
         self.sent_events = 0
         self.last_token_at: float | None = None
         self.usage: dict[str, Any] | None = None
         self.response_id = ""
         self.text: list[str] = []
+        self.chunk_object = "chat.completion.chunk"
 
     async def run(
         self, first: bytes | None, chunks: AsyncIterator[bytes], response: httpx.Response
@@ -181,7 +193,7 @@ class _Relay:
 
     def _reshape(self, event: SseEvent, payload: dict[str, Any] | None) -> list[StreamEvent]:
         if payload is None:
-            return [Reshaped(event.data)]
+            return [*self._held_back(), Reshaped(event.data)]
         if self.prepared.strip_usage and payload.get("usage") is not None:
             if not payload.get("choices"):
                 return []  # the usage-only chunk the client did not ask for
@@ -190,14 +202,58 @@ class _Relay:
             payload = completion_chunk_to_chat_chunk(payload, first=self.sent_events == 0)
         if self.prepared.citations and self.sent_events == 0:
             payload["citations"] = self.prepared.citations
+        if self.redactors is not None:
+            self._redact_chunk(payload)
         self.sent_events += 1
         return [Reshaped(payload)]
+
+    def _redact_chunk(self, payload: dict[str, Any]) -> None:
+        """Replace each choice's text by what its redactor lets out; at the choice's
+        ``finish_reason`` the held-back rest goes out with it."""
+        assert self.redactors is not None
+        self.chunk_object = str(payload.get("object", self.chunk_object))
+        for choice in payload.get("choices", []):
+            redactor = self.redactors.setdefault(int(choice.get("index", 0)), StreamRedactor())
+            holder, key = (choice["delta"], "content") if "delta" in choice else (choice, "text")
+            if not isinstance(holder, dict):
+                continue
+            piece = holder.get(key)
+            text = redactor.feed(piece) if isinstance(piece, str) else ""
+            if choice.get("finish_reason") is not None:
+                text += redactor.flush()
+            if isinstance(piece, str) or text:
+                holder[key] = text
+
+    def _held_back(self) -> list[StreamEvent]:
+        """Text still held back when the stream ends without a ``finish_reason``: one last
+        chunk before ``[DONE]``."""
+        if not self.redactors:
+            return []
+        chat = self.chunk_object == "chat.completion.chunk"
+        choices = []
+        for index, redactor in sorted(self.redactors.items()):
+            rest = redactor.flush()
+            if rest:
+                choices.append(
+                    {"index": index, "delta": {"content": rest}, "finish_reason": None}
+                    if chat
+                    else {"index": index, "text": rest, "finish_reason": None}
+                )
+        if not choices:
+            return []
+        kind = "chat.completion.chunk" if chat else "text_completion"
+        return [Reshaped({"id": self.response_id, "object": kind, "choices": choices})]
 
     def _finish(self, outcome: str) -> None:
         call, span = self.call, self.span
         self.accounting.usage(call, span, self.usage)
         span.set_attribute("gen_ai.response.id", self.response_id)
-        self.guards.flag_streamed_output(call, "".join(self.text))
+        redacted = (
+            None
+            if self.redactors is None
+            else {rule for redactor in self.redactors.values() for rule in redactor.rules}
+        )
+        self.guards.check_streamed_output(call, "".join(self.text), redacted)
         if outcome == "ok":
             self.accounting.served(call, self.backend, self.response_id)
         else:

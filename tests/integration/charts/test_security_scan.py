@@ -20,6 +20,44 @@ def verdict() -> Verdict:
         pytest.fail(f"the security scan could not run: {err.one_line()}", pytrace=False)
 
 
+# Values a platform team turns on: what they render must meet the same bar as the defaults.
+NON_DEFAULT = {
+    "rag-gateway": {
+        "ingress": {"enabled": True},
+        "autoscaling": {"enabled": True},
+        "metrics": {"serviceMonitor": {"enabled": True}},
+        "auth": {"existingSecret": "llmops-keys"},
+        "networkPolicy": {"extraEgress": [{"to": [{"namespaceSelector": {}}]}]},
+    },
+    "llm-inference": {
+        "modelCache": {"enabled": False},
+        "metrics": {"serviceMonitor": {"enabled": True}},
+    },
+    "llmops-operator": {
+        "watch": {"scope": "namespaced", "namespaces": ["team-a"]},
+        "metrics": {"serviceMonitor": {"enabled": True}},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def non_default_verdict() -> Verdict:
+    settings = LocalSettings()
+    try:
+        ensure_tools(settings)
+        return scan(settings, base_env(), overrides=NON_DEFAULT)
+    except LlmopsError as err:
+        pytest.fail(f"the security scan could not run: {err.one_line()}", pytrace=False)
+
+
+def test_should_leave_no_checkov_finding_unexplained_with_non_default_values(
+    non_default_verdict: Verdict,
+) -> None:
+    assert [f.one_line() for f in non_default_verdict.unexplained] == []
+    assert {f.chart for f in non_default_verdict.findings} <= set(NON_DEFAULT)
+    assert non_default_verdict.findings  # the scan ran
+
+
 def test_should_leave_no_checkov_finding_unexplained(verdict: Verdict) -> None:
     assert [f.one_line() for f in verdict.unexplained] == []
     assert verdict.findings  # the scan ran: the allow-listed findings are there

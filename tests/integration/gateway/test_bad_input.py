@@ -13,7 +13,14 @@ import openai
 import pytest
 
 from llmops_gateway.domain.keys import hash_key
-from tests.integration.gateway.procs import Proc, backend, gateway, upstream, write_table
+from tests.integration.gateway.procs import (
+    Proc,
+    backend,
+    gateway,
+    stats,
+    upstream,
+    write_table,
+)
 
 KEYS = {
     "good": {"team": "search", "models": ["chat"]},
@@ -27,6 +34,7 @@ KEYS = {
 @dataclass
 class Stack:
     gateway: Proc
+    upstream: Proc
 
     def post(self, path: str, key: str | None = "good", **kwargs: Any) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}))
@@ -64,8 +72,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             max_body_bytes=20_000,
             max_output_tokens=64,
             guard_injection="block",
+            log_level="debug",  # the most the gateway ever logs: no key may be in it
         ) as proc:
-            yield Stack(proc)
+            yield Stack(proc, up)
 
 
 def chat(**overrides: Any) -> dict[str, Any]:
@@ -201,6 +210,17 @@ def test_should_block_a_prompt_injection_with_400(stack: Stack) -> None:
     assert_error(stack.post("/v1/chat/completions", json=body), 400, "content_policy_violation")
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_should_tell_the_client_that_a_guardrail_acted(stack: Stack, stream: bool) -> None:
+    body = chat(messages=[{"role": "user", "content": "mail me at bob@example.com"}], stream=stream)
+
+    response = stack.post("/v1/chat/completions", json=body)
+
+    assert response.status_code == 200
+    assert response.headers["x-llmops-guardrail"] == "pii_input=redact(email)"
+    assert "bob@example.com" not in json.dumps(stats(stack.upstream)["last_body"])
+
+
 def test_should_refuse_rag_when_it_is_not_enabled(stack: Stack) -> None:
     error = assert_error(
         stack.post(
@@ -230,6 +250,17 @@ def test_should_count_usage_per_team(stack: Stack) -> None:
     assert team["team"] == "search"
     assert team["completion_tokens"] >= 3
     assert team["key"]["id"] == "good"
+
+
+def test_should_never_log_or_forward_an_api_key(stack: Stack) -> None:
+    for key in ("good", "wrong", "expired"):
+        stack.post("/v1/chat/completions", json=chat(), key=key)
+    stack.post("/v1/chat/completions", json=chat(model="other"))
+
+    assert "secret-" not in stack.gateway.log.read_text()
+    forwarded = {k.lower(): v for k, v in stats(stack.upstream)["last_headers"].items()}
+    assert "authorization" not in forwarded
+    assert not any("secret-" in value for value in forwarded.values())
 
 
 def test_should_keep_serving_after_all_of_that(stack: Stack) -> None:

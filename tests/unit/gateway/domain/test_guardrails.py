@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmops_gateway.domain.guardrails import (
+    StreamRedactor,
     decide,
     find_injection,
     find_pii,
@@ -104,3 +105,33 @@ def test_should_redact_overlapping_findings_once() -> None:
     text = "x 4111 1111 1111 1111 y"
 
     assert redact(text, find_pii(text)) == "x [REDACTED_CREDIT_CARD] y"
+
+
+STREAMED = "Mail alice@example.com or call +1 415-555-0100; card 4111 1111 1111 1111. Bye."
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 20, len(STREAMED)])
+def test_should_redact_a_streamed_answer_as_the_whole_text_would_be(size: int) -> None:
+    redactor = StreamRedactor()
+    pieces = [STREAMED[at : at + size] for at in range(0, len(STREAMED), size)]
+
+    sent = "".join(redactor.feed(piece) for piece in pieces) + redactor.flush()
+
+    assert sent == redact(STREAMED, find_pii(STREAMED))
+    assert "alice@example.com" not in sent and "4111" not in sent
+    assert redactor.rules == {"email", "phone", "credit_card"}
+
+
+def test_should_never_send_part_of_a_match_before_it_is_complete() -> None:
+    redactor = StreamRedactor(holdback=8)
+    sent = [redactor.feed(piece) for piece in ["x" * 20, " alice@exa", "mple.com", " and more"]]
+
+    assert not any("alice" in piece or "@exa" in piece for piece in sent)
+    assert "".join(sent) + redactor.flush() == "x" * 20 + " [REDACTED_EMAIL] and more"
+
+
+def test_should_send_plain_text_with_only_the_holdback_delayed_to_a_word_boundary() -> None:
+    redactor = StreamRedactor(holdback=10)
+
+    assert redactor.feed("one two three four five six ") == "one two three four"
+    assert redactor.flush() == " five six " and redactor.rules == set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -140,3 +141,23 @@ def test_should_parse_a_keys_file_and_name_the_bad_entry() -> None:
         parse_keys({"keys": [good, {"id": "b", "team": "t", "sha256": "not-a-hash"}]})
     with pytest.raises(KeyFileError, match="'keys' list"):
         parse_keys({"key": []})
+
+
+def test_should_compare_every_stored_hash_in_constant_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def counting(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", counting)
+    first = record(id="k0", sha256=hash_key(SECRET))
+    others = [record(id=f"k{n}", sha256=hash_key(f"other-{n}")) for n in range(1, 4)]
+    records = {r.sha256: r for r in [first, *others]}
+
+    assert authenticate(records, f"Bearer {SECRET}", NOW) == first
+    # The match was the first record, yet every record was compared: no early exit.
+    assert len(calls) == 4

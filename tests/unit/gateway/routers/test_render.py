@@ -36,6 +36,19 @@ def test_should_say_which_backend_served() -> None:
     }
 
 
+def test_should_tell_the_client_which_guardrails_acted() -> None:
+    served = Served(
+        backend="b",
+        revision="stable",
+        request_id="r1",
+        guardrails=("injection=flag(ignore_instructions)", "pii_input=redact(email)"),
+    )
+
+    assert served_headers(served)["x-llmops-guardrail"] == (
+        "injection=flag(ignore_instructions), pii_input=redact(email)"
+    )
+
+
 def test_should_close_the_services_stream_when_the_client_goes_away() -> None:
     closed: list[bool] = []
 
