@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import yaml
-from llmops_contracts.evaluation import GoldenSet, RagEvalReport, RagItemResult, RagThresholds
 from pydantic import ValidationError
 
+from llmops_contracts.evaluation import GoldenSet, RagEvalReport, RagItemResult, RagThresholds
 from llmops_loadtest.core.rag_eval import (
     aggregate,
     check_thresholds,
@@ -94,7 +94,7 @@ def run_rag_eval(
     timeout_seconds: float = 120.0,
 ) -> RagEvalReport:
     items = list(golden.items)
-    random.Random(seed).shuffle(items)
+    random.Random(seed).shuffle(items)  # noqa: S311 -- a reproducible order, not a secret
     results: list[RagItemResult] = []
     with httpx.Client(base_url=target.rstrip("/"), timeout=timeout_seconds) as client:
         for item in items:

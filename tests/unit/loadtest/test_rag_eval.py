@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from llmops_contracts.evaluation import GoldenItem, GoldenSet, RagThresholds
 from pydantic import ValidationError
 
+from llmops_contracts.evaluation import GoldenItem, GoldenSet, RagThresholds
 from llmops_loadtest.core.rag_eval import (
     aggregate,
     check_thresholds,
