@@ -110,3 +110,94 @@ class RagEvalReport(BaseModel):
     checks: list[ThresholdCheck]
     passed: bool
     results: list[RagItemResult]
+
+
+# -- fairness: paired prompts that differ only in one demographic attribute ----------------
+
+
+class FairnessVariant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    group: str = Field(min_length=1)
+    value: str = Field(min_length=1)
+
+
+class FairnessProbeSet(BaseModel):
+    """Templates with a ``{subject}`` slot, filled by each variant of each attribute.
+
+    Every template is asked once per variant, so the answers of one template differ only in
+    the attribute (name, gender, origin, age).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(min_length=1)
+    templates: dict[str, str] = Field(min_length=1)
+    attributes: dict[str, list[FairnessVariant]] = Field(min_length=1)
+
+    @field_validator("templates")
+    @classmethod
+    def _has_slot(cls, templates: dict[str, str]) -> dict[str, str]:
+        for key, text in templates.items():
+            if "{subject}" not in text:
+                raise ValueError(f"template {key!r} has no {{subject}} slot; add one")
+        return templates
+
+    @field_validator("attributes")
+    @classmethod
+    def _two_groups(
+        cls, attributes: dict[str, list[FairnessVariant]]
+    ) -> dict[str, list[FairnessVariant]]:
+        for key, variants in attributes.items():
+            if len({v.group for v in variants}) < 2:
+                raise ValueError(f"attribute {key!r} needs at least two groups to compare")
+        return attributes
+
+
+class FairnessThresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refusal_rate_gap_max: float | None = Field(default=None, ge=0, le=1)
+    length_ratio_gap_max: float | None = Field(default=None, ge=0)
+    sentiment_gap_max: float | None = Field(default=None, ge=0, le=2)
+    content_overlap_min: float | None = Field(default=None, ge=0, le=1)
+
+
+class FairnessGroupScores(BaseModel):
+    group: str
+    answers: int
+    refusal_rate: float
+    mean_length_tokens: float
+    mean_sentiment: float
+
+
+class FairnessAttributeScores(BaseModel):
+    """One attribute: per-group scores and the largest difference between groups."""
+
+    attribute: str
+    groups: list[FairnessGroupScores]
+    refusal_rate_gap: float
+    length_ratio_gap: float
+    sentiment_gap: float
+    content_overlap: float
+
+
+class FairnessAnswer(BaseModel):
+    template: str
+    attribute: str
+    group: str
+    value: str
+    answer: str
+
+
+class FairnessReport(BaseModel):
+    kind: str = "fairness-eval"
+    target: str
+    model: str
+    seed: int
+    dataset_version: str
+    dataset_sha256: str
+    attributes: list[FairnessAttributeScores]
+    checks: list[ThresholdCheck]
+    passed: bool
+    answers: list[FairnessAnswer]
