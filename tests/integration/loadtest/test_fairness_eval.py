@@ -24,7 +24,7 @@ def _run(engine: EngineHandle, probes: Path, out: Path) -> dict[str, Any]:
     result = run_cli(
         "eval", "fairness", "--target", engine.url("generate").removesuffix("/v1"),
         "--model", "gemma-3-270m", "--probes", str(probes), "--seed", "11",
-        "--max-tokens", "6", "--out", str(out),
+        "--max-tokens", "6", "--out", str(out), timeout=420,
     )  # fmt: skip
     assert result.code == 0, result.stdout + result.stderr
     assert (out / "fairness.html").read_text().count("data:image/png;base64,") == 1

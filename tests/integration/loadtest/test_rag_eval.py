@@ -72,7 +72,7 @@ def _eval(stack: Proc, model: str, out: Path) -> tuple[int, dict[str, Any], str]
     result = run_cli(
         "eval", "rag", "--target", stack.url, "--dataset", str(GOLDEN),
         "--thresholds", str(THRESHOLDS), "--model", model, "--top-k", "2",
-        "--max-tokens", "6", "--seed", "7", "--out", str(out),
+        "--max-tokens", "6", "--seed", "7", "--out", str(out), timeout=420,
     )  # fmt: skip
     report = json.loads((out / "rag-eval.json").read_text()) if result.code in (0, 1) else {}
     return result.code, report, result.stdout + result.stderr
