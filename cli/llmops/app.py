@@ -31,6 +31,7 @@ from llmops import (
 )
 from llmops_contracts.errors import LlmopsError
 from llmops_loadtest import cli as loadtest
+from llmops_loadtest import eval_cli
 
 app = typer.Typer(
     name="llmops",
@@ -70,6 +71,7 @@ app.add_typer(gateway.app, name="gateway")
 app.add_typer(guardrails.app, name="guardrails")
 app.command("ingest")(gateway.ingest)
 app.add_typer(loadtest.app, name="loadtest")
+app.add_typer(eval_cli.app, name="eval")
 
 # One `bench` group for every component's benchmark: figures, not tests.
 bench = typer.Typer(help="Benchmarks (figures, not tests): what our own parts cost.")

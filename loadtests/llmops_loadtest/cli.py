@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from llmops_loadtest import eval_cli
 from llmops_loadtest.bench import run_loadgen_bench
 from llmops_loadtest.errors import LoadtestError
 from llmops_loadtest.k8s.verdict import publish_verdict
@@ -33,6 +34,8 @@ app = typer.Typer(
     help="Put realistic LLM traffic on a target, judge it against SLOs, write the report.",
     no_args_is_help=True,
 )
+
+app.add_typer(eval_cli.app, name="eval")
 
 _out = Console()
 _err = Console(stderr=True, soft_wrap=True)
