@@ -53,7 +53,7 @@ def volumes(kube: Kube, namespace: str) -> Iterator[str]:
                 "hostPath": {"path": f"/tmp/{namespace}/{i}"},
             },
         }
-        for i in range(2)
+        for i in range(3)  # the model's and the embedder's caches, Milvus' data
     ]
     kube.kubectl(
         "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": pvs})
@@ -67,6 +67,7 @@ def volumes(kube: Kube, namespace: str) -> Iterator[str]:
 def values(storage_class: str, max_context_chars: int) -> dict[str, Any]:
     return {
         "llm-inference": {"modelCache": {"size": "1Gi", "storageClassName": storage_class}},
+        "embedder": {"modelCache": {"size": "1Gi", "storageClassName": storage_class}},
         "milvus": {"persistence": {"size": "1Gi", "storageClassName": storage_class}},
         "rag-gateway": {"rag": {"maxContextChars": max_context_chars}},
     }
@@ -126,19 +127,22 @@ def test_should_install_test_upgrade_and_uninstall_the_stack_under_restricted_po
             target, release, namespace, values(volumes, 4000), upgrade=False, helm_timeout="180s"
         )
         assert (installed.revision, installed.status) == (1, "deployed")
-        for name in ("llm-inference", "rag-gateway", "llmops-operator"):
+        for name in ("llm-inference", "embedder", "rag-gateway", "llmops-operator"):
             deploy = get(kube, namespace, f"deployment/{release}-{name}")
             assert deploy["status"]["readyReplicas"] == deploy["spec"]["replicas"]
         assert get(kube, namespace, f"sts/{release}-milvus")["status"]["readyReplicas"] == 1
 
         report = await helm.run_tests(target, release, namespace, helm_timeout="120s")
-        assert report.count("Phase:          Succeeded") == 5, report
+        assert report.count("Phase:          Succeeded") == 6, report  # the embedder's too
 
         seeded = yaml.safe_load(
             get(kube, namespace, "configmap/llmops-routing")["data"]["routing.yaml"]
         )
         assert seeded["routes"]["gemma-3-270m"]["backends"][0]["url"] == (
             f"http://{release}-llm-inference:8000/v1"
+        )
+        assert seeded["routes"]["all-minilm-l6-v2"]["backends"][0]["url"] == (
+            f"http://{release}-embedder:8000/v1"
         )
         written = write_as_the_operator(kube, namespace, "gemma-next")
 
