@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
@@ -93,22 +94,47 @@ def observe_revisions(namespace: str, md_name: str) -> dict[str, RevisionObserva
     return out
 
 
+class InvalidObjectError(Exception):
+    """The API server refused (422) an object built from the spec: the spec holds a value
+    Kubernetes cannot take (a label, a name). Retrying cannot help; the spec must change."""
+
+
+def describe_invalid(kind: str, name: str, err: ApiException) -> str:
+    """One line: which object, and each field the API server named with its reason."""
+    try:
+        details = json.loads(err.body or "{}").get("details") or {}
+        causes = [
+            f"{c.get('field', '?')}: {c.get('message', '')}" for c in details.get("causes", [])
+        ]
+    except (ValueError, AttributeError):
+        causes = []
+    said = "; ".join(causes) or str(err.reason)
+    return f"the API server refused {kind} {name} built from this spec: {said}"[:1000]
+
+
 def ensure(kind: str, namespace: str, body: dict[str, Any], *, write_replicas: bool = True) -> None:
     """Create, or patch to the built manifest (strategic merge keeps others' fields).
 
     ``write_replicas=False``: an autoscaler owns ``spec.replicas``; it is sent only when the
-    Deployment is created, and left out of every patch.
+    Deployment is created, and left out of every patch. Raises `InvalidObjectError` when the
+    API server refuses the object as invalid.
     """
     name = body["metadata"]["name"]
     api, suffix = (apps(), "deployment") if kind == "Deployment" else (core(), "service")
     try:
-        getattr(api, f"create_namespaced_{suffix}")(namespace, body)
+        try:
+            getattr(api, f"create_namespaced_{suffix}")(namespace, body)
+        except ApiException as err:
+            if err.status != 409:
+                raise
+            if not write_replicas:
+                spec = {k: v for k, v in body["spec"].items() if k != "replicas"}
+                body = {**body, "spec": spec}
+            getattr(api, f"patch_namespaced_{suffix}")(name, namespace, body)
     except ApiException as err:
-        if err.status != 409:
-            raise
-        if not write_replicas:
-            body = {**body, "spec": {k: v for k, v in body["spec"].items() if k != "replicas"}}
-        getattr(api, f"patch_namespaced_{suffix}")(name, namespace, body)
+        if err.status == 422:
+            raise InvalidObjectError(describe_invalid(kind, name, err)) from err
+        raise
 
 
 def scale(namespace: str, name: str, replicas: int) -> None:

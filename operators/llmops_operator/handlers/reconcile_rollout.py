@@ -125,16 +125,24 @@ def reconcile_rollout(
         autoscaled=autoscaled,
     )
     decision = advance(spec, status, obs, now)
-    apply_decision(
-        settings,
-        runner=runner,
-        spec=spec,
-        decision=decision,
-        namespace=namespace,
-        name=name,
-        patch=patch,
-        resolution=resolution,
-    )
+    try:
+        apply_decision(
+            settings,
+            runner=runner,
+            spec=spec,
+            decision=decision,
+            namespace=namespace,
+            name=name,
+            patch=patch,
+            resolution=resolution,
+        )
+    except kube.InvalidObjectError as err:
+        # A value the schema let through but Kubernetes refuses (a label, a name): the spec
+        # is wrong, not the cluster; say so once instead of retrying forever.
+        message = f"spec: {err}"
+        mark_invalid(body, status=status, generation=generation, message=message, now=now,
+                     patch=patch)  # fmt: skip
+        raise kopf.PermanentError(message) from err
     record_release(
         settings,
         spec=spec,

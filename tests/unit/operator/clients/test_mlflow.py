@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from llmops_loadtest.mlflow_rest import MlflowError
 from llmops_operator.clients.mlflow import (
+    MlflowRegistry,
     RegistryRejectedError,
     RegistryUnavailableError,
     _registry_error,
@@ -26,3 +29,9 @@ def test_should_retry_an_unreachable_or_failing_registry() -> None:
     assert str(down) == "MLflow at http://m:5000: unreachable: ConnectError: refused"
     failing = MlflowError("http://m:5000", "x", status=503, detail="Service Unavailable")
     assert isinstance(_registry_error(failing), RegistryUnavailableError)
+
+
+@pytest.mark.parametrize("url", ["http://\x00bad", "http://[::1"])
+def test_a_tracking_uri_no_request_can_be_made_to_is_refused_not_retried(url: str) -> None:
+    with pytest.raises(RegistryRejectedError, match="trackingUri is not a usable"):
+        MlflowRegistry(url, 1).model_version("m", "1")
