@@ -93,18 +93,11 @@ def register(  # noqa: PLR0917 -- one option per serving need
             prompt_templates=parse_prompt_templates(prompt_template or ()),
         )
     )  # fmt: skip
-    client = _client(tracking_uri)
-    try:
-        client.call("POST", "/registered-models/create", json={"name": name})
-    except MlflowError as err:
-        if err.status != 400:  # 400: RESOURCE_ALREADY_EXISTS, a new version of a known model
-            raise
-    created = client.call("POST", "/model-versions/create", json={
-        "name": name, "source": source, "description": description,
-        "tags": [{"key": k, "value": v} for k, v in tags.items()],
-    })["model_version"]  # fmt: skip
-    _console.print(f"registered {name} version {created['version']} (models:/{name}/"
-                   f"{created['version']}), {len(tags)} tags")  # fmt: skip
+    version = _client(tracking_uri).register_version(
+        name, source, description=description, tags=tags
+    )
+    _console.print(f"registered {name} version {version} (models:/{name}/{version}), "
+                   f"{len(tags)} tags")  # fmt: skip
 
 
 @app.command("list")

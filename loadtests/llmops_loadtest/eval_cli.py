@@ -7,12 +7,14 @@ evaluation could not happen (unreadable golden set or thresholds, unreachable ta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
+from llmops_contracts.evaluation import ThresholdCheck
 from llmops_loadtest.errors import LoadtestError
 from llmops_loadtest.fairness_eval import (
     load_fairness_thresholds,
@@ -73,12 +75,7 @@ def rag(  # noqa: PLR0917 -- one parameter per Typer option
         f"{m.token_f1:.2f}, latency p95 {m.latency_p95_seconds:.2f} s",
         highlight=False,
     )
-    for check in report.checks:
-        mark = "[green]ok[/]" if check.passed else "[red]FAILED[/]"
-        _out.print(f"  {mark} {check.metric} {check.value:.3f} (bound {check.bound})")
-    style = "bold green" if report.passed else "bold red"
-    _out.print(f"[{style}]{'passed' if report.passed else 'failed'}[/]  report: {path}")
-    raise typer.Exit(0 if report.passed else 1)
+    _verdict(report.checks, passed=report.passed, path=path)
 
 
 @app.command()
@@ -111,9 +108,14 @@ def fairness(  # noqa: PLR0917 -- one parameter per Typer option
             f"overlap {attr.content_overlap:.2f}",
             highlight=False,
         )
-    for check in report.checks:
+    _verdict(report.checks, passed=report.passed, path=path)
+
+
+def _verdict(checks: Sequence[ThresholdCheck], *, passed: bool, path: Path) -> NoReturn:
+    """Each threshold check, the verdict and the report's path; exit 0 passed, 1 failed."""
+    for check in checks:
         mark = "[green]ok[/]" if check.passed else "[red]FAILED[/]"
         _out.print(f"  {mark} {check.metric} {check.value:.3f} (bound {check.bound})")
-    style = "bold green" if report.passed else "bold red"
-    _out.print(f"[{style}]{'passed' if report.passed else 'failed'}[/]  report: {path}")
-    raise typer.Exit(0 if report.passed else 1)
+    style = "bold green" if passed else "bold red"
+    _out.print(f"[{style}]{'passed' if passed else 'failed'}[/]  report: {path}")
+    raise typer.Exit(0 if passed else 1)

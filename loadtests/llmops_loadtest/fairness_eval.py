@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-import yaml
-from pydantic import ValidationError
 
 from llmops_contracts.evaluation import (
     FairnessAnswer,
@@ -20,37 +18,29 @@ from llmops_contracts.evaluation import (
     FairnessThresholds,
 )
 from llmops_loadtest.core.fairness import check_fairness, score_attribute
-from llmops_loadtest.core.rag_eval import dataset_sha256
 from llmops_loadtest.errors import LoadtestError
+from llmops_loadtest.inputs import load_yaml_model
 from llmops_loadtest.report.fairness_html import render_fairness_html
 
 REPORT_FILE = "fairness.json"
 
 
 def load_probes(path: Path) -> tuple[FairnessProbeSet, str]:
-    try:
-        raw = path.read_bytes()
-        return FairnessProbeSet.model_validate(yaml.safe_load(raw)), dataset_sha256(raw)
-    except (OSError, yaml.YAMLError, ValidationError) as err:
-        raise LoadtestError(
-            f"probe set {path}",
-            f"cannot be used: {' '.join(str(err).splitlines()[:3])}",
-            "see docs/evaluation.md (version, templates with {subject}, attributes)",
-        ) from err
+    """The probe set and the SHA-256 of its bytes."""
+    return load_yaml_model(
+        path, FairnessProbeSet, "probe set",
+        "see docs/evaluation.md (version, templates with {subject}, attributes)",
+    )  # fmt: skip
 
 
 def load_fairness_thresholds(path: Path | None) -> FairnessThresholds:
     if path is None:
         return FairnessThresholds()
-    try:
-        return FairnessThresholds.model_validate(yaml.safe_load(path.read_text()) or {})
-    except (OSError, yaml.YAMLError, ValidationError) as err:
-        raise LoadtestError(
-            f"thresholds {path}",
-            f"cannot be used: {str(err).splitlines()[0]}",
-            "give refusal_rate_gap_max, length_ratio_gap_max, sentiment_gap_max, "
-            "content_overlap_min",
-        ) from err
+    gate, _ = load_yaml_model(
+        path, FairnessThresholds, "thresholds file",
+        "give refusal_rate_gap_max, length_ratio_gap_max, sentiment_gap_max, content_overlap_min",
+    )  # fmt: skip
+    return gate
 
 
 def run_fairness_eval(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from llmops_loadtest.core.gate import Gate
 from llmops_loadtest.core.profile import Profile
 from llmops_loadtest.core.prompts import FilePrompts
+from llmops_loadtest.core.rag_eval import dataset_sha256
 from llmops_loadtest.errors import LoadtestError
 
 M = TypeVar("M", bound=BaseModel)
@@ -56,6 +57,25 @@ def load_profile(path: Path) -> tuple[Profile, list[str]]:
         if not any(line.strip() for line in lines):
             raise LoadtestError(f"profile {path}", f"prompt file {prompt_path} holds no prompt")
     return profile, lines
+
+
+def load_yaml_model(path: Path, model: type[M], what: str, fix: str) -> tuple[M, str]:
+    """A YAML file read as ``model`` and the SHA-256 of its bytes (what a release manifest
+    pins); a mistake is one `LoadtestError` naming ``what`` and ``fix``. An empty file is an
+    empty mapping."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise LoadtestError(f"{what} {path}", f"cannot be read ({err.strerror})", fix) from None
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        problem = f"is not valid YAML: {err}".replace("\n", " ")
+        raise LoadtestError(f"{what} {path}", problem, fix) from None
+    try:
+        return model.model_validate({} if data is None else data), dataset_sha256(raw)
+    except ValidationError as err:
+        raise LoadtestError(f"{what} {path}", f"is not a {what}: {_one_line(err)}", fix) from None
 
 
 def load_gate(path: Path) -> Gate:

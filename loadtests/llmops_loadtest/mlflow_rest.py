@@ -40,15 +40,20 @@ class MlflowError(LoadtestError):
         status: int | None = None,
         endpoint: str = "",
         detail: str = "",
+        retryable: bool = True,
     ) -> None:
         super().__init__(f"MLflow at {base}", problem, fix)
         self.status = status
         self.endpoint = endpoint
         self.detail = detail
+        self.retryable = retryable
 
     @property
     def should_retry(self) -> bool:
-        """No answer, a 5xx, or a 4xx that may pass later: ask again rather than give up."""
+        """No answer, a 5xx, or a 4xx that may pass later: ask again rather than give up
+        (never for a URL no request can be made to)."""
+        if not self.retryable:
+            return False
         return self.status is None or self.status >= 500 or self.status in _RETRYABLE_4XX
 
 
@@ -94,6 +99,30 @@ class MlflowClient:
             return str(found.json()["experiment"]["experiment_id"])
         return str(self.call("POST", "/experiments/create", json={"name": name})["experiment_id"])
 
+    def register_version(
+        self,
+        name: str,
+        source: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """A new version of registered model ``name`` (created on first use); its number."""
+        try:
+            self.call("POST", "/registered-models/create", json={"name": name})
+        except MlflowError as err:
+            if err.status != 400:  # 400: RESOURCE_ALREADY_EXISTS, a known model
+                raise
+        payload = {
+            "name": name,
+            "source": source,
+            "description": description,
+            "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
+        }
+        return str(
+            self.call("POST", "/model-versions/create", json=payload)["model_version"]["version"]
+        )
+
     def upload_artifact(self, artifact_uri: str, name: str, content: bytes) -> None:
         """Through the server's artifact proxy (``mlflow-artifacts:/...`` run roots only)."""
         prefix = "mlflow-artifacts:/"
@@ -117,6 +146,13 @@ class MlflowClient:
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
             return httpx.request(method, url, timeout=self.timeout_s, **kwargs)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError) as err:
+            raise MlflowError(
+                self.base,
+                f"trackingUri is not a usable http(s) URL ({err})",
+                "give the tracking server as http(s)://host:port",
+                retryable=False,
+            ) from err
         except httpx.HTTPError as err:
             raise MlflowError(
                 self.base, f"unreachable: {type(err).__name__}: {err}", self.unreachable_fix

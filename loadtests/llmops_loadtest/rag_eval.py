@@ -12,54 +12,37 @@ import time
 from pathlib import Path
 
 import httpx
-import yaml
-from pydantic import ValidationError
 
 from llmops_contracts.evaluation import GoldenSet, RagEvalReport, RagItemResult, RagThresholds
 from llmops_loadtest.core.rag_eval import (
     aggregate,
     check_thresholds,
-    dataset_sha256,
     failed_item,
     score_item,
 )
 from llmops_loadtest.errors import LoadtestError
+from llmops_loadtest.inputs import load_yaml_model
 
 REPORT_FILE = "rag-eval.json"
 
 
 def load_golden_set(path: Path) -> tuple[GoldenSet, str]:
     """The golden set and the SHA-256 of its bytes."""
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise LoadtestError(
-            f"golden set {path}", f"cannot be read ({err.strerror})", "give an existing file"
-        ) from err
-    try:
-        return GoldenSet.model_validate(yaml.safe_load(raw)), dataset_sha256(raw)
-    except (yaml.YAMLError, ValidationError) as err:
-        first = str(err).splitlines()[0:3]
-        raise LoadtestError(
-            f"golden set {path}",
-            f"is not a golden set: {' '.join(first)}",
-            "see docs/evaluation.md for the format (version, items: id, question, answer, "
-            "documents)",
-        ) from err
+    return load_yaml_model(
+        path, GoldenSet, "golden set",
+        "see docs/evaluation.md for the format (version, items: id, question, answer, documents)",
+    )  # fmt: skip
 
 
 def load_thresholds(path: Path | None) -> RagThresholds:
     if path is None:
         return RagThresholds()
-    try:
-        return RagThresholds.model_validate(yaml.safe_load(path.read_text()) or {})
-    except (OSError, yaml.YAMLError, ValidationError) as err:
-        raise LoadtestError(
-            f"thresholds {path}",
-            f"cannot be used: {str(err).splitlines()[0]}",
-            "give a YAML mapping of hit_rate_min, recall_at_k_min, mrr_min, token_f1_min, "
-            "error_ratio_max, latency_p95_seconds_max",
-        ) from err
+    gate, _ = load_yaml_model(
+        path, RagThresholds, "thresholds file",
+        "give a YAML mapping of hit_rate_min, recall_at_k_min, mrr_min, token_f1_min, "
+        "error_ratio_max, latency_p95_seconds_max",
+    )  # fmt: skip
+    return gate
 
 
 def _ask(

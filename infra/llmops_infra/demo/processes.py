@@ -81,16 +81,12 @@ def register_versions(url: str, name: str, versions: Sequence[RegisteredVersion]
     """Register ``name`` and its versions, as a training pipeline would."""
     client = MlflowClient(url, 30)
     try:
-        client.call("POST", "/registered-models/create", json={"name": name})
         for version in versions:
-            created = client.call(
-                "POST", "/model-versions/create",
-                json={"name": name, "source": version.source, "description": version.description},
-            )["model_version"]  # fmt: skip
-            if str(created["version"]) != version.version:
+            number = client.register_version(name, version.source, description=version.description)
+            if number != version.version:
                 raise LlmopsError(
                     "MLflow registry",
-                    f"registered {name} version {created['version']}, expected {version.version}",
+                    f"registered {name} version {number}, expected {version.version}",
                     "the demo's registry store was not empty: run `llmops demo` again",
                 )
     except MlflowError as err:

@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from llmops_contracts.errors import LlmopsError
 from llmops_loadtest.mlflow_rest import MlflowClient, MlflowError
 from llmops_operator.core.registry.resolution import RegisteredVersion
@@ -72,11 +70,6 @@ class MlflowRegistry:
             return self._api.call(method, endpoint, params=params, json=json)
         except MlflowError as err:
             raise _registry_error(err) from err
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError) as err:
-            # a trackingUri no request can be made to: asking again cannot help
-            raise RegistryRejectedError(
-                "MLflow", f"trackingUri is not a usable http(s) URL ({err})"
-            ) from err
 
 
 def _registry_error(err: MlflowError) -> RegistryError:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 
+from llmops.registry import tags_of
 from llmops_infra.charts.mlflow_server import MLFLOW, MlflowServer, start_server
-from llmops_loadtest.mlflow_rest import MlflowClient, MlflowError
+from llmops_loadtest.mlflow_rest import MlflowClient
 
 __all__ = ["BUILD_COMMAND", "MLFLOW", "MlflowServer", "Registry", "free_port", "start_server",
            "tags_of"]  # fmt: skip
@@ -43,16 +44,7 @@ class Registry:
 
     def register(self, name: str, source: str, tags: Mapping[str, str]) -> str:
         """A new version of ``name`` (created on first use); returns its number."""
-        try:
-            self.post("/registered-models/create", {"name": name})
-        except MlflowError as err:
-            if err.status != 400:  # RESOURCE_ALREADY_EXISTS
-                raise
-        payload = {"name": name, "source": source,
-                   "tags": [{"key": k, "value": v} for k, v in tags.items()]}  # fmt: skip
-        version = self.post("/model-versions/create", payload)["model_version"]
-        assert isinstance(version, dict)
-        return str(version["version"])
+        return self.client.register_version(name, source, tags=tags)
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
         self.post("/registered-models/alias", {"name": name, "alias": alias, "version": version})
@@ -66,9 +58,3 @@ class Registry:
         found = self.get("/registered-models/alias", name=name, alias=alias)["model_version"]
         assert isinstance(found, dict)
         return str(found["version"])
-
-
-def tags_of(version: Mapping[str, object]) -> dict[str, str]:
-    raw = version.get("tags") or []
-    assert isinstance(raw, list)
-    return {str(t["key"]): str(t["value"]) for t in raw}
