@@ -29,6 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from llmops_infra.errors import LlmopsError
 from llmops_infra.images.spec import (
+    BUILD_REGISTRY,
     CHART_OF,
     Containerfile,
     GoBinary,
@@ -139,6 +140,17 @@ def build_images(
 KEEP_ARCHIVES = 3
 
 
+def stale_builds(listed: str, name: str, key: str) -> list[str]:
+    """From ``buildah images`` lines (``repository:tag``), the builds of image `name` other
+    than the one with content key `key`: each rebuild leaves one (about 0.5 GB for the
+    gateway and the operator), and their archives stay (`_prune`) if one is needed again."""
+    repository = f"{BUILD_REGISTRY}/{name}"
+    refs = (line.strip() for line in listed.splitlines())
+    return [
+        ref for ref in refs if ref.rpartition(":")[0] == repository and ref != f"{repository}:{key}"
+    ]
+
+
 def _prune(newest: Path, prefix: str, keep: int) -> None:
     """Delete all but the `keep` newest archives whose names start with `prefix`."""
     archives = sorted(
@@ -233,6 +245,7 @@ class _Builder:
             self._buildah(["push", spec.build_ref(key), f"oci-archive:{partial}:{spec.ref}"], log)
             partial.rename(archive)
             _prune(archive, spec.archive_name("").removesuffix(".tar"), KEEP_ARCHIVES)
+            self._drop_stale_builds(spec, key, log)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return BuiltImage(name, spec.ref, key, archive, time.monotonic() - started, False)
@@ -290,6 +303,18 @@ class _Builder:
         if HOST_CA_BUNDLE.is_file():
             command += ["-v", f"{HOST_CA_BUNDLE}:/etc/ssl/certs/ca-certificates.crt:ro"]
         self._buildah([*command, str(root / source.context)], log)
+
+    def _drop_stale_builds(self, spec: ImageSpec, key: str, log: Path) -> None:
+        """Untag this image's older builds in buildah's storage, then remove the layers only
+        they used (the layers of the current build, and its `--layers` cache, stay)."""
+        listed = self._buildah_try(["images", "--format", "{{.Name}}:{{.Tag}}"], log) or ""
+        stale = stale_builds(listed, spec.name, key)
+        if stale:
+            self._buildah_try(["rmi", *stale], log)
+            # a removed top image leaves its untagged parents dangling, one level at a time
+            for _ in range(8):
+                if not (self._buildah_try(["rmi", "--prune"], log) or "").strip():
+                    break
 
     def _ensure_in_storage(self, name: str, log: Path) -> None:
         """Make the parent's build present in buildah's storage (it may be only archived)."""

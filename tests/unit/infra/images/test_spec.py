@@ -227,3 +227,20 @@ def test_should_keep_only_the_newest_archives_of_one_image(tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "gw-0.1.0-c.tar", "gw-0.1.0-d.tar", "gw-extra-0.1.0-x.tar",
     ]  # fmt: skip
+
+
+def test_should_name_only_the_older_builds_of_the_one_image() -> None:
+    from llmops_infra.images.build import stale_builds  # noqa: PLC0415
+
+    listed = "\n".join([
+        "localhost/llmops-build/rag-gateway:new",
+        "localhost/llmops-build/rag-gateway:old",
+        "localhost/llmops-build/rag-gateway-extra:old",
+        "localhost/llmops-build/base:old",
+        "<none>:<none>",
+    ])  # fmt: skip
+
+    assert stale_builds(listed, "rag-gateway", "new") == ["localhost/llmops-build/rag-gateway:old"]
+    assert stale_builds(listed, "rag-gateway", "other") == [
+        "localhost/llmops-build/rag-gateway:new", "localhost/llmops-build/rag-gateway:old",
+    ]  # fmt: skip
