@@ -61,6 +61,7 @@ MILVUS_VERSION = "v2.3.5"
 # Prometheus built from its Go module (infra/images/prometheus/go.mod pins v0.316.0, which is
 # Prometheus 3.16.0): Debian's package leaves Kubernetes service discovery out.
 PROMETHEUS_VERSION = "v3.16.0"
+MLFLOW_VERSION = "3.17.2"
 
 # Charts whose appVersion tags the image of the same role.
 CHART_OF = {"rag-gateway": "rag-gateway", "llmops-operator": "llmops-operator"}
@@ -324,6 +325,17 @@ def build_catalog(app_versions: Mapping[str, str]) -> dict[str, ImageSpec]:
                 build_args=(("BASE_IMAGE", "{parent}"),),
             ),
             inputs=("infra/images/milvus",),
+            parents=("base",),
+        ),
+        ImageSpec(
+            name="mlflow",
+            tag=MLFLOW_VERSION,
+            source=Containerfile(
+                file="infra/images/mlflow/Containerfile",
+                context="infra/images/mlflow",
+                build_args=(("BASE_IMAGE", "{parent}"),),
+            ),
+            inputs=("infra/images/mlflow",),
             parents=("base",),
         ),
         ImageSpec(

@@ -4,8 +4,8 @@ and nothing else: proven by evaluating the rendered policies over the pods the r
 builder) and pods around them (the local bridge CNI does not enforce policies).
 
 Both the production values and the local overlay are checked: the overlay adds the stack's
-own Prometheus, which must reach every metrics port it scrapes, and the MLflow the demo runs
-on the node's address."""
+own Prometheus, which must reach every metrics port it scrapes, the release's MLflow, and the
+MLflow the demo runs on the node's address."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ def known_pods(docs: list[dict[str, Any]]) -> dict[str, Pod | None]:
         "operator": release["r-llmops-operator"],
         "revision": Pod(NS, revision),  # a revision pod the operator made
         **({"stack-prometheus": release["r-prometheus"]} if "r-prometheus" in release else {}),
+        **({"mlflow": release["r-mlflow"]} if "r-mlflow" in release else {}),
         "neighbour": Pod(NS, {"app": "something-else"}),
         "client": Pod("team-a", {"app": "client"}),
         "prometheus": Pod("monitoring", {"app.kubernetes.io/name": "prometheus"}),
@@ -99,11 +100,17 @@ NEEDED_LOCAL = [
     ("stack-prometheus", "outside", 6443, "TCP"),  # pod discovery
     ("stack-prometheus", "dns", 53, "UDP"),
     ("operator", "stack-prometheus", 9090, "TCP"),
+    ("operator", "mlflow", 5000, "TCP"),  # the release's own MLflow
+    ("neighbour", "mlflow", 5000, "TCP"),  # gate Jobs, helm test
+    ("mlflow", "dns", 53, "UDP"),
 ]
 FORBIDDEN_LOCAL = [
     ("client", "stack-prometheus", 9090, "TCP"),
     ("stack-prometheus", "elsewhere", 5432, "TCP"),
     ("stack-prometheus", "outside", 443 + 1, "TCP"),
+    ("client", "mlflow", 5000, "TCP"),
+    ("mlflow", "outside", 443, "TCP"),
+    ("mlflow", "elsewhere", 5432, "TCP"),  # sqlite on its volume: no database to reach
 ]
 
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from llmops_infra.charts import CHARTS_DIR
 from tests.integration.charts.render import Charts
 
-CHARTS = ("rag-gateway", "llm-inference", "milvus", "llmops-operator")
+CHARTS = ("rag-gateway", "llm-inference", "milvus", "mlflow", "llmops-operator")
 EXAMPLES_PER_CHART = 60  # about 50 ms each with helm template
 # Text a values file holds: no control characters; and within the BMP, because the values
 # go to helm as JSON, whose escapes of astral characters (surrogate pairs) helm's YAML

@@ -267,6 +267,7 @@ def test_should_find_every_chart() -> None:
     assert set(CHARTS) == {
         "llm-inference",
         "milvus",
+        "mlflow",
         "rag-gateway",
         "llmops-operator",
         "llmops-stack",

@@ -49,11 +49,11 @@ def test_should_refuse_a_mount_that_no_claim_holds() -> None:
 def test_should_put_every_component_and_test_pod_of_the_overlay_on_the_real_node() -> None:
     values = overlay()
 
-    for part in ("llm-inference", "milvus", "rag-gateway", "llmops-operator", "tests"):
+    for part in ("llm-inference", "milvus", "mlflow", "rag-gateway", "llmops-operator", "tests"):
         assert values[part]["nodeSelector"] == {node_spec.NODE_LABEL[0]: node_spec.NODE_LABEL[1]}
         (toleration,) = values[part]["tolerations"]
         assert {k: toleration[k] for k in ("key", "value", "effect")} == node_spec.NODE_TAINT
-    for part in ("llm-inference", "milvus", "rag-gateway", "llmops-operator"):
+    for part in ("llm-inference", "milvus", "mlflow", "rag-gateway", "llmops-operator"):
         assert values[part]["image"]["repository"].startswith("docker.io/llmops/")
         assert values[part]["image"]["pullPolicy"] == "Never"
     assert values["llm-inference"]["gpu"]["count"] == 0

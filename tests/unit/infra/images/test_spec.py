@@ -49,9 +49,8 @@ def test_should_name_every_image_under_docker_io_llmops_with_its_charts_app_vers
     assert catalog["rag-gateway"].ref == "docker.io/llmops/rag-gateway:0.1.0"
     assert catalog["llmops-operator"].ref == "docker.io/llmops/llmops-operator:0.2.0"
     assert set(catalog) == {
-        "base", "rag-gateway", "llmops-operator", "vllm-cpu", "milvus", "prometheus", "chart-tests",
-        "pause",
-        "coredns",
+        "base", "rag-gateway", "llmops-operator", "vllm-cpu", "milvus", "mlflow", "prometheus",
+        "chart-tests", "pause", "coredns",
     }  # fmt: skip
     assert all(spec.ref.startswith("docker.io/llmops/") for spec in catalog.values())
 
