@@ -553,7 +553,8 @@ class CustomMetric(_Model):
             f"window against the stable over the last {DRIFT_REFERENCE_WINDOW} (relative for "
             "prompt length, absolute on the 0-1 scale for the others), e.g. {name: drift, "
             "signal: drift, max: 0.25}; a side with fewer than "
-            f"{DRIFT_MIN_SAMPLES} events in its window has no value (for drift the other signals decide; with none, inconclusive). "
+            f"{DRIFT_MIN_SAMPLES} events in its window has no value (for drift the other "
+            "signals decide; with none, inconclusive). "
             "feedback-score is the share of up ratings (POST /v1/feedback) - {name: "
             "feedback, signal: feedback-score, min: 0.7}."
         ),
