@@ -191,7 +191,7 @@ def test_should_answer_a_query_with_citations(stack: Stack, ingested: dict[str, 
     metrics = httpx.get(stack.gateway.url + "/metrics").text
     assert re.search(
         r'llmops_gateway_retrieval_top_score_count\{collection="docs",model="ask",'
-        r'revision="stable",route="rag"\} [1-9]',
+        r'revision="stable",route="rag"\} [1-9][0-9.]*\n',
         metrics,
     ), metrics
 
