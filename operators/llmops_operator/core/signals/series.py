@@ -12,6 +12,9 @@ means one thing:
   gate's window (clamped so it never reaches into warm-up, hence not the recorded series),
   selecting one revision, grouped by nothing.
 
+Drift signals (``drift``, ``*-drift``) also read a reference: the alias's stable over
+``DRIFT_REFERENCE_WINDOW``, selected by the scope's ``reference`` matchers (see below).
+
 Labels: on the gateway's series ``model`` is the alias the client asked for and ``revision``
 the role of the backend that served (``stable``, ``canary``, ``preview``). vLLM labels its
 series with ``model_name`` (the served name) only; the scrape of an llm-inference pod copies
@@ -156,11 +159,16 @@ _DRIFT_INTERVAL = "5m"
 
 @dataclass(frozen=True)
 class _Measure:
-    """A per-revision value that drifts: its PromQL, the events it rests on, the shift kind."""
+    """A per-revision value that drifts: its PromQL, the events it rests on, the shift kind,
+    and its recorded name (``metric``, ``operation``) and help."""
 
     key: str
     value: Callable[[Scope], str]
     events: Callable[[Scope], str]
+    metric: str
+    operation: str
+    help: str
+    unit: str
     relative_floor: float | None = None  # relative shift over max(ref, floor); None: absolute
 
 
@@ -189,28 +197,45 @@ _DRIFTING: tuple[_Measure, ...] = (
         "prompt-length",
         _mean(f"{_GW}_prompt_length_tokens"),
         _events(f"{_GW}_prompt_length_tokens_count"),
+        f"{_GW}_prompt_length_tokens",
+        "mean_{w}",
+        "Prompt length, mean tokens per request.",
+        "short",
         relative_floor=1.0,
     ),
     _Measure(
         "retrieval-score",
         _mean(f"{_GW}_retrieval_top_score"),
         _events(f"{_GW}_retrieval_top_score_count"),
+        f"{_GW}_retrieval_top_score",
+        "mean_{w}",
+        "Cosine similarity of the best retrieved hit, mean (0-1).",
+        "short",
     ),
     _Measure(
         "unanswered-ratio",
         _share(f"{_GW}_answers_total", 'outcome=~"empty|refusal"'),
         _events(f"{_GW}_answers_total"),
+        f"{_GW}_unanswered",
+        "ratio_rate{w}",
+        "Share of answers that were empty or refusals (0-1).",
+        "percentunit",
     ),
     _Measure(
         "feedback-score",
         _share(f"{_GW}_feedback_total", 'rating="up"'),
         _events(f"{_GW}_feedback_total"),
+        f"{_GW}_feedback_score",
+        "mean_{w}",
+        "Share of user ratings that were up (0-1): the feedback score.",
+        "percentunit",
     ),
 )
-_MEASURES = {m.key: m for m in _DRIFTING}
 
 
 def _drift(measure: _Measure) -> Callable[[Scope], str]:
+    """``measure``'s shift from the reference; no value when a side has too few events."""
+
     def build(s: Scope) -> str:
         ref_by = tuple(label for label in s.by if label != "revision")
         ref = Scope(DRIFT_REFERENCE_WINDOW, s.reference, ref_by)
@@ -233,69 +258,49 @@ def _max_drift(s: Scope) -> str:
     return s.agg("max", "\n  or ".join(parts))
 
 
-_DRIFT_HELP = {
-    "prompt-length": ("Prompt length, mean tokens per request.", "short"),
-    "retrieval-score": ("Cosine similarity of the best retrieved hit, mean (0-1).", "short"),
-    "unanswered-ratio": ("Share of answers that were empty or refusals (0-1).", "percentunit"),
-    "feedback-score": (
-        "Share of user ratings that were up (0-1): the feedback score.",
-        "percentunit",
-    ),
-}
-_DRIFT_RECORD = {
-    "prompt-length": (f"{_GW}_prompt_length_tokens", "mean_{w}"),
-    "retrieval-score": (f"{_GW}_retrieval_top_score", "mean_{w}"),
-    "unanswered-ratio": (f"{_GW}_unanswered", "ratio_rate{w}"),
-    "feedback-score": (f"{_GW}_feedback_score", "mean_{w}"),
-}
-
-
 def _drift_signals() -> tuple[Signal, ...]:
-    found: list[Signal] = []
-    for m in _DRIFTING:
-        help_, unit = _DRIFT_HELP[m.key]
-        metric, operation = _DRIFT_RECORD[m.key]
-        found.append(
-            Signal(
-                m.key,
-                "gateway",
-                metric,
-                operation,
-                m.value,
-                help_,
-                unit,
-                windows=(DRIFT_WINDOW, DRIFT_REFERENCE_WINDOW),
-            )
-        )
-    for m in _DRIFTING:
-        kind = "relative" if m.relative_floor is not None else "absolute"
-        found.append(
-            Signal(
-                f"{m.key}-drift",
-                "gateway",
-                _DRIFT_RECORD[m.key][0],
-                "drift_{w}",
-                _drift(m),
-                f"Drift of {m.key} from the alias's stable over {DRIFT_REFERENCE_WINDOW} "
-                f"({kind} shift; no data under {DRIFT_MIN_SAMPLES} events a side).",
-                windows=(DRIFT_WINDOW,),
-                interval=_DRIFT_INTERVAL,
-            )
-        )
-    found.append(
+    """Each drifting value (recorded now and over the reference window), its drift, and the
+    largest drift: the revision's drift indicator."""
+    values = tuple(
         Signal(
-            "drift",
+            m.key,
             "gateway",
-            f"{_GW}_drift",
-            "max_{w}",
-            _max_drift,
-            "Drift indicator: the largest drift signal of the revision (prompt length, "
-            "retrieval score, unanswered share, feedback score).",
+            m.metric,
+            m.operation,
+            m.value,
+            m.help,
+            m.unit,
+            windows=(DRIFT_WINDOW, DRIFT_REFERENCE_WINDOW),
+        )
+        for m in _DRIFTING
+    )
+    drifts = tuple(
+        Signal(
+            f"{m.key}-drift",
+            "gateway",
+            m.metric,
+            "drift_{w}",
+            _drift(m),
+            f"Drift of {m.key} from the alias's stable over {DRIFT_REFERENCE_WINDOW} "
+            f"({'relative' if m.relative_floor is not None else 'absolute'} shift; no data "
+            f"under {DRIFT_MIN_SAMPLES} events a side).",
             windows=(DRIFT_WINDOW,),
             interval=_DRIFT_INTERVAL,
         )
+        for m in _DRIFTING
     )
-    return tuple(found)
+    indicator = Signal(
+        "drift",
+        "gateway",
+        f"{_GW}_drift",
+        "max_{w}",
+        _max_drift,
+        "Drift indicator: the largest drift signal of the revision (prompt length, "
+        "retrieval score, unanswered share, feedback score).",
+        windows=(DRIFT_WINDOW,),
+        interval=_DRIFT_INTERVAL,
+    )
+    return (*values, *drifts, indicator)
 
 
 SIGNALS: tuple[Signal, ...] = (
