@@ -19,6 +19,7 @@ from llmops_gateway.domain.answers import answer_of, classify_answer
         "I do not know based on the context.",
         "The context does not contain the answer.",
         "The provided documents do not mention backups.",
+        "These documents don't contain the answer.",  # what rag-v2 asks for
         "As an AI, I can't browse the web.",
         "  \n i won't do that",
     ],
