@@ -12,6 +12,8 @@ from typing import Any
 
 from llmops_operator.core.signals.series import (
     BURN_RATE_WINDOWS,
+    DRIFT_REFERENCE_WINDOW,
+    DRIFT_WINDOW,
     TTFT_SLO_OBJECTIVE,
     TTFT_SLO_SECONDS_LE,
     signal,
@@ -135,6 +137,17 @@ REVISION_ALERTS: tuple[Alert, ...] = (
         "A replica's KV cache has stayed nearly full for 10 minutes: vLLM preempts running "
         "requests and queues new ones.",
         for_="10m",
+    ),
+    Alert(
+        "LlmopsRevisionDrift",
+        f"{signal('drift').record()} > {value('drift')}",
+        "warning",
+        f"{_MODEL}: drifted {HELM_VALUE} from the stable's {DRIFT_REFERENCE_WINDOW} reference",
+        f"Over the last {DRIFT_WINDOW}, the revision's prompt length (relative), best-hit "
+        "retrieval similarity, share of empty or refused answers, or share of up ratings "
+        f"(absolute, 0-1) moved that far from the alias's stable over {DRIFT_REFERENCE_WINDOW}, "
+        "for 30 minutes: its traffic or its answers changed.",
+        for_="30m",
     ),
 )
 

@@ -15,7 +15,7 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as dm
 
-from llmops_operator.core.signals.series import signal
+from llmops_operator.core.signals.series import DRIFT_REFERENCE_WINDOW, signal
 
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 NS = 'namespace=~"$namespace"'
@@ -121,6 +121,14 @@ def fleet() -> gd.Dashboard:
                 Query(rec("rate-limit-rejections", NS), "{{route}}"),
             )
         )
+        .with_panel(
+            series(
+                "Drift indicator (largest shift from the stable's 7 days)",
+                "short",
+                Query(rec("drift"), REV),
+                width=24,
+            )
+        )
         .with_row(gd.Row("Engines (vLLM)"))
         .with_panel(
             series(
@@ -154,6 +162,14 @@ def _side_by_side(title: str, key: str, unit: str) -> list[stat.Panel]:
     ]
 
 
+DRIFT_KEYS = ("prompt-length", "retrieval-score", "unanswered-ratio", "feedback-score")
+
+
+def _reference(key: str) -> str:
+    """The drift reference of ``key``: the stable over the reference window."""
+    return rec(key, f'{MODEL},revision="stable"', DRIFT_REFERENCE_WINDOW)
+
+
 def model() -> gd.Dashboard:
     board = _board(
         "llmops-model",
@@ -165,6 +181,7 @@ def model() -> gd.Dashboard:
         ("TTFT p95", "ttft-p95", "s"),
         ("Error ratio", "error-rate", "percentunit"),
         ("Requests / s", "request-rate", "reqps"),
+        ("Drift (1h vs the stable's 7d)", "drift", "short"),
     ):
         for panel in _side_by_side(title, key, unit):
             board = board.with_panel(panel)
@@ -197,6 +214,47 @@ def model() -> gd.Dashboard:
         .with_panel(series("Inter-token latency p95", "s", Query(rec("itl-p95"), role)))
         .with_panel(series("End-to-end p95", "s", Query(rec("e2e-p95"), role)))
         .with_panel(series("Error ratio", "percentunit", Query(rec("error-rate"), role)))
+        .with_row(gd.Row("Drift and feedback (now: 1h; reference: the stable over 7d)"))
+        .with_panel(
+            series(
+                "Drift by signal",
+                "short",
+                *(Query(rec(f"{key}-drift"), f"{key} {role}") for key in DRIFT_KEYS),
+            )
+        )
+        .with_panel(
+            series(
+                "Feedback score (share of up ratings)",
+                "percentunit",
+                Query(rec("feedback-score"), f"now {role}"),
+                Query(_reference("feedback-score"), "reference"),
+            )
+        )
+        .with_panel(
+            series(
+                "Prompt length (mean tokens)",
+                "short",
+                Query(rec("prompt-length"), f"now {role}"),
+                Query(_reference("prompt-length"), "reference"),
+            )
+        )
+        .with_panel(
+            series(
+                "Retrieval: best hit's similarity (mean)",
+                "short",
+                Query(rec("retrieval-score"), f"now {role}"),
+                Query(_reference("retrieval-score"), "reference"),
+            )
+        )
+        .with_panel(
+            series(
+                "Unanswered share (empty or refusal)",
+                "percentunit",
+                Query(rec("unanswered-ratio"), f"now {role}"),
+                Query(_reference("unanswered-ratio"), "reference"),
+                width=24,
+            )
+        )
         .with_row(gd.Row("Engine, by revision label"))
         .with_panel(
             series(
@@ -239,6 +297,13 @@ def rag() -> gd.Dashboard:
         board.with_row(gd.Row("Retrieval"))
         .with_panel(series("Retrieval p95 (embed + search)", "s", Query(rec("retrieval-p95"), REV)))
         .with_panel(series("Retrievals / s", "reqps", Query(rec("retrieval-rate"), REV)))
+        .with_panel(
+            series(
+                "Best hit's similarity (mean, 1h)",
+                "short",
+                Query(rec("retrieval-score"), REV),
+            )
+        )
         .with_panel(
             series(
                 "Embedding: engine end-to-end p95 (every served model)",

@@ -13,6 +13,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _ITL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 _GEN = ("route", "model", "revision")
+# Prompt length in tokens (the backend's usage) and the retrieval's best cosine similarity.
+_PROMPT_TOKEN_BUCKETS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+_SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0)
 
 
 class GatewayMetrics:
@@ -71,6 +74,27 @@ class GatewayMetrics:
             "llmops_gateway_completion_tokens_total",
             "Output tokens, as reported by the backend's usage.",
             _GEN,
+            registry=r,
+        )
+        self.prompt_length = Histogram(
+            "llmops_gateway_prompt_length_tokens",
+            "Prompt tokens of one request (the backend's usage; not observed without usage).",
+            _GEN,
+            buckets=_PROMPT_TOKEN_BUCKETS,
+            registry=r,
+        )
+        self.retrieval_top_score = Histogram(
+            "llmops_gateway_retrieval_top_score",
+            "Cosine similarity of a retrieval's best hit, before min_score (none without hits).",
+            [*_GEN, "collection"],
+            buckets=_SCORE_BUCKETS,
+            registry=r,
+        )
+        self.answers = Counter(
+            "llmops_gateway_answers_total",
+            "Generated answers served (200), by outcome: answered, empty (no text) or "
+            "refusal (the model declined or said it does not know).",
+            [*_GEN, "outcome"],
             registry=r,
         )
         self.team_tokens = Counter(

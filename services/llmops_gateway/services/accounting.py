@@ -25,6 +25,7 @@ from opentelemetry.trace import Span, SpanKind, Tracer
 from llmops_contracts.routing import Backend, RagSettings
 from llmops_gateway.clients.metrics import GatewayMetrics
 from llmops_gateway.clients.telemetry import PROVIDER_NAME, extract_context, inject_headers
+from llmops_gateway.domain.answers import classify_answer
 from llmops_gateway.domain.errors import GatewayError
 from llmops_gateway.domain.guardrails import Decision
 from llmops_gateway.services.context import Call
@@ -132,6 +133,11 @@ class Accounting:
                 ServedResponse(alias=call.alias, revision=backend.revision, team=call.caller.team),
             )
 
+    def answered(self, call: Call, text: str, *, refused: bool = False) -> None:
+        """A generated answer served: answered, empty or a refusal (`domain.answers`)."""
+        outcome = classify_answer(text, refused=refused)
+        self.metrics.answers.labels(*call.labels(), outcome).inc()
+
     def stream_broke(self, call: Call, outcome: str, span: Span) -> None:
         """A stream that did not end by itself: cancelled by the client (499) or broken by
         the backend (502), after the 200 was sent."""
@@ -161,6 +167,8 @@ class Accounting:
         completion = int((usage or {}).get("completion_tokens") or 0)
         self.metrics.prompt_tokens.labels(*call.labels()).inc(prompt)
         self.metrics.completion_tokens.labels(*call.labels()).inc(completion)
+        if prompt > 0:  # no usage reported: no length to observe (not a 0-token prompt)
+            self.metrics.prompt_length.labels(*call.labels()).observe(prompt)
         self.metrics.team_tokens.labels(call.caller.team, "in").inc(prompt)
         self.metrics.team_tokens.labels(call.caller.team, "out").inc(completion)
         self.governance.record(call.caller, prompt, completion)
@@ -227,6 +235,13 @@ class Accounting:
             span.end()
             self.metrics.retrieval.labels(*call.labels(), rag.collection).observe(
                 time.perf_counter() - started
+            )
+
+    def retrieved(self, call: Call, rag: RagSettings, scores: list[float]) -> None:
+        """The best hit's similarity of one search (before ``min_score``); none: no hits."""
+        if scores:
+            self.metrics.retrieval_top_score.labels(*call.labels(), rag.collection).observe(
+                max(scores)
             )
 
     # -- guardrails, ingestion, feedback ------------------------------------------------------

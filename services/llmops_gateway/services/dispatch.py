@@ -32,6 +32,7 @@ from llmops_gateway.clients.upstream import (
     PhaseTimeouts,
     open_response,
 )
+from llmops_gateway.domain.answers import answer_of
 from llmops_gateway.domain.compat import completion_to_chat
 from llmops_gateway.domain.errors import (
     BodyTooLargeError,
@@ -180,6 +181,9 @@ class Dispatcher:
         self._accounting.usage(call, span, body.get("usage"))
         span.end()
         self._accounting.served(call, backend, str(body.get("id", "")))
+        if call.route != "embeddings":
+            text, refused = answer_of(body)
+            self._accounting.answered(call, text, refused=refused)
         return body
 
     async def _read_json(self, sent: Sent) -> dict[str, Any]:

@@ -143,6 +143,7 @@ class Retrieval:
                     f"The collection `{rag.collection}` is empty.", code="collection_empty"
                 )
             span.set_attribute("llmops.hits", len(hits))
+            self._accounting.retrieved(call, rag, [hit.score for hit in hits])
             return [hit for hit in hits if hit.score >= rag.min_score]
 
     def screen_passages(self, call: Call, hits: list[Hit]) -> list[Passage]:

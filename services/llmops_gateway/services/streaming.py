@@ -132,6 +132,7 @@ class _Relay:
         self.usage: dict[str, Any] | None = None
         self.response_id = ""
         self.text: list[str] = []
+        self.refused = False  # a choice ended by the content filter, or carried a refusal
         self.chunk_object = "chat.completion.chunk"
 
     async def run(
@@ -177,6 +178,12 @@ class _Relay:
         if payload.get("usage"):
             self.usage = payload["usage"]
         self.response_id = self.response_id or str(payload.get("id", ""))
+        for choice in payload.get("choices", []):
+            delta = choice.get("delta") or {}
+            if choice.get("finish_reason") == "content_filter" or (
+                isinstance(delta, dict) and delta.get("refusal")
+            ):
+                self.refused = True
         pieces = [
             choice.get("text") or (choice.get("delta") or {}).get("content") or ""
             for choice in payload.get("choices", [])
@@ -256,6 +263,7 @@ class _Relay:
         self.guards.check_streamed_output(call, "".join(self.text), redacted)
         if outcome == "ok":
             self.accounting.served(call, self.backend, self.response_id)
+            self.accounting.answered(call, "".join(self.text), refused=self.refused)
         else:
             self.accounting.stream_broke(call, outcome, span)
         span.end()

@@ -4,6 +4,7 @@ OpenAI-compatible *test* upstreams (not vLLM); tests against vLLM are in test_en
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -175,6 +176,12 @@ def test_should_export_metrics_with_units_and_labels(stack: Stack, client: opena
         in text
     )
     assert 'llmops_gateway_team_tokens_total{direction="out",team="anonymous"}' in text
+    # Both answers had text: answered (not empty, not a refusal), and their prompts measured.
+    labels = 'model="chat",outcome="answered",revision="stable",route="chat"'
+    answered = re.search(rf"llmops_gateway_answers_total\{{{labels}\}} ([0-9.]+)", text)
+    assert answered and float(answered.group(1)) >= 2, text  # streamed and not, at least
+    assert not re.search(r'llmops_gateway_answers_total\{[^}]*outcome="(empty|refusal)"', text)
+    assert 'llmops_gateway_prompt_length_tokens_count{model="chat",revision="stable"' in text
 
 
 def test_should_record_feedback_against_the_revision_that_answered(

@@ -7,6 +7,7 @@ a model); the real embedder is exercised in test_engine.py."""
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +187,13 @@ def test_should_answer_a_query_with_citations(stack: Stack, ingested: dict[str, 
     prompt = stats(stack.up)["last_body"]["messages"][0]["content"]
     assert "[1] Backups run every night at 02:00 UTC." in prompt
     assert "using only the context below" in prompt
+    # The best hit's similarity, for the revision that answered (a drift signal).
+    metrics = httpx.get(stack.gateway.url + "/metrics").text
+    assert re.search(
+        r'llmops_gateway_retrieval_top_score_count\{collection="docs",model="ask",'
+        r'revision="stable",route="rag"\} [1-9][0-9.]*\n',
+        metrics,
+    ), metrics
 
 
 def test_should_use_the_retrieval_settings_of_the_pinned_revision(

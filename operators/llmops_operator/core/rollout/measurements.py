@@ -92,6 +92,14 @@ class QueryTarget:
             return f'namespace="{self.namespace}",pod=~"{pods}-.*"'
         return f'model="{self.alias}",revision="{"stable" if stable else self.role}"'
 
+    def scope(self, source: Source, window: str, *, stable: bool = False) -> Scope:
+        """One revision's scope over ``window``; drift signals compare it with the stable."""
+        return Scope(
+            window,
+            self.selector(source, stable=stable),
+            reference=self.selector(source, stable=True),
+        )
+
 
 def _fill(query: str, target: QueryTarget, window: str, *, stable: bool = False) -> str:
     return (
@@ -110,7 +118,7 @@ def build_metric_promql(
         return _fill(metric.query, target, window, stable=stable)
     assert metric.signal is not None
     found = signal(metric.signal)
-    return found.expr(Scope(window, target.selector(found.source, stable=stable)))
+    return found.expr(target.scope(found.source, window, stable=stable))
 
 
 def build_comparison(metric: CustomMetric, target: QueryTarget, window_s: int) -> Comparison | None:
@@ -146,7 +154,7 @@ def build_queries(gate: AnalysisSpec, target: QueryTarget, window_s: int) -> lis
         bound = getattr(gate, field)
         if bound is not None:
             found = signal(key)
-            promql = found.expr(Scope(window, target.selector(found.source)))
+            promql = found.expr(target.scope(found.source, window))
             queries.append(MetricQuery(key, promql, max=float(bound)))
     for metric in gate.metrics:
         queries.append(

@@ -11,7 +11,7 @@ from typing import Any
 from llmops_operator.core.signals.series import SIGNALS, Signal
 
 # A rule group's evaluation interval by its window: a 3-day ratio moves slowly.
-_SLOW = {"1d": "5m", "3d": "5m", "30d": "15m", "6h": "1m", "2h": "1m"}
+_SLOW = {"1d": "5m", "3d": "5m", "7d": "15m", "30d": "15m", "6h": "1m", "2h": "1m"}
 _DEFAULT_INTERVAL = "30s"
 
 
@@ -24,7 +24,7 @@ def build_recording_groups(signals: tuple[Signal, ...] = SIGNALS) -> list[dict[s
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for signal in signals:
         for window in signal.windows:
-            interval = _SLOW.get(window, _DEFAULT_INTERVAL)
+            interval = signal.interval or _SLOW.get(window, _DEFAULT_INTERVAL)
             groups.setdefault((signal.source, interval), []).append(
                 build_recording_rule(signal, window)
             )

@@ -12,6 +12,9 @@ means one thing:
   gate's window (clamped so it never reaches into warm-up, hence not the recorded series),
   selecting one revision, grouped by nothing.
 
+Drift signals (``drift``, ``*-drift``) also read a reference: the alias's stable over
+``DRIFT_REFERENCE_WINDOW``, selected by the scope's ``reference`` matchers (see below).
+
 Labels: on the gateway's series ``model`` is the alias the client asked for and ``revision``
 the role of the backend that served (``stable``, ``canary``, ``preview``). vLLM labels its
 series with ``model_name`` (the served name) only; the scrape of an llm-inference pod copies
@@ -39,6 +42,9 @@ class Scope:
     window: str
     selector: str = ""
     by: tuple[str, ...] = ()
+    # The drift signals' reference: the matchers of the revision every revision is compared
+    # with (the alias's stable), over DRIFT_REFERENCE_WINDOW.
+    reference: str = 'revision="stable"'
 
     def vector(self, metric: str, matchers: str = "") -> str:
         inner = ",".join(part for part in (self.selector, matchers) if part)
@@ -68,6 +74,7 @@ class Signal:
     level: tuple[str, ...] = REVISION_LEVEL
     level_name: str = "model_revision"
     windows: tuple[str, ...] = ("5m",)
+    interval: str = ""  # the recording group's evaluation interval; default: by window
 
     def expr(self, scope: Scope) -> str:
         return self.build(scope)
@@ -135,7 +142,167 @@ def _burn_windows() -> tuple[str, ...]:
     return tuple(seen)
 
 
+# -- drift: how far a revision's traffic and answers moved from the alias's stable
+# Each drift signal compares a revision's value over the window ("now": 1h recorded, the gate's
+# window in a rollout) with the alias's *stable* over the last 7 days (the reference, which
+# includes now: a day-old stack compares with its day, a fresh one with itself - drift 0).
+# The stable against its own week is drift over time; a canary or preview against it is how
+# far the candidate moved from what users have been getting. The shift is relative for prompt
+# length (|now - ref| / ref, ref at least 1 token) and absolute for the 0-1 scales (retrieval
+# similarity, unanswered share, feedback score). Either side resting on fewer than
+# DRIFT_MIN_SAMPLES events in its window has no drift value (no data: inconclusive, not 0).
+DRIFT_REFERENCE_WINDOW = "7d"
+DRIFT_WINDOW = "1h"
+DRIFT_MIN_SAMPLES = 10
+_DRIFT_INTERVAL = "5m"
+
+
+@dataclass(frozen=True)
+class _Measure:
+    """A per-revision value that drifts: its PromQL, the events it rests on, the shift kind,
+    and its recorded name (``metric``, ``operation``) and help."""
+
+    key: str
+    value: Callable[[Scope], str]
+    events: Callable[[Scope], str]
+    metric: str
+    operation: str
+    help: str
+    unit: str
+    relative_floor: float | None = None  # relative shift over max(ref, floor); None: absolute
+
+
+def _mean(metric: str) -> Callable[[Scope], str]:
+    return lambda s: f"{_sum_rate(f'{metric}_sum')(s)} / {_sum_rate(f'{metric}_count')(s)}"
+
+
+def _share(metric: str, matchers: str) -> Callable[[Scope], str]:
+    """The share of ``metric``'s events that match ``matchers``; none matching is 0."""
+
+    def build(s: Scope) -> str:
+        part = _sum_rate(metric, matchers)(s)
+        total = _sum_rate(metric)(s)
+        return f"({part} or 0 * {total}) / {total}"
+
+    return build
+
+
+def _events(metric: str) -> Callable[[Scope], str]:
+    return lambda s: s.agg("sum", s.increase(metric))
+
+
 _GW = "llmops_gateway"
+_DRIFTING: tuple[_Measure, ...] = (
+    _Measure(
+        "prompt-length",
+        _mean(f"{_GW}_prompt_length_tokens"),
+        _events(f"{_GW}_prompt_length_tokens_count"),
+        f"{_GW}_prompt_length_tokens",
+        "mean_{w}",
+        "Prompt length, mean tokens per request.",
+        "short",
+        relative_floor=1.0,
+    ),
+    _Measure(
+        "retrieval-score",
+        _mean(f"{_GW}_retrieval_top_score"),
+        _events(f"{_GW}_retrieval_top_score_count"),
+        f"{_GW}_retrieval_top_score",
+        "mean_{w}",
+        "Cosine similarity of the best retrieved hit, mean (0-1).",
+        "short",
+    ),
+    _Measure(
+        "unanswered-ratio",
+        _share(f"{_GW}_answers_total", 'outcome=~"empty|refusal"'),
+        _events(f"{_GW}_answers_total"),
+        f"{_GW}_unanswered",
+        "ratio_rate{w}",
+        "Share of answers that were empty or refusals (0-1).",
+        "percentunit",
+    ),
+    _Measure(
+        "feedback-score",
+        _share(f"{_GW}_feedback_total", 'rating="up"'),
+        _events(f"{_GW}_feedback_total"),
+        f"{_GW}_feedback_score",
+        "mean_{w}",
+        "Share of user ratings that were up (0-1): the feedback score.",
+        "percentunit",
+    ),
+)
+
+
+def _drift(measure: _Measure) -> Callable[[Scope], str]:
+    """``measure``'s shift from the reference; no value when a side has too few events."""
+
+    def build(s: Scope) -> str:
+        ref_by = tuple(label for label in s.by if label != "revision")
+        ref = Scope(DRIFT_REFERENCE_WINDOW, s.reference, ref_by)
+        on = f"on ({', '.join(ref_by)})"
+        now_value, ref_value = measure.value(s), measure.value(ref)
+        shift = f"abs(({now_value}) - {on} group_left () ({ref_value}))"
+        if measure.relative_floor is not None:
+            floor = f"{measure.relative_floor:g}"
+            shift = f"{shift} / {on} group_left () clamp_min({ref_value}, {floor})"
+        enough = f"({measure.events(s)}) >= {DRIFT_MIN_SAMPLES}"
+        enough_ref = f"({measure.events(ref)}) >= {DRIFT_MIN_SAMPLES}"
+        return f"({shift}) and ({enough}) and {on} ({enough_ref})"
+
+    return build
+
+
+def _max_drift(s: Scope) -> str:
+    """The largest of the revision's drift signals (those with data)."""
+    parts = [f'label_replace({_drift(m)(s)}, "signal", "{m.key}", "", "")' for m in _DRIFTING]
+    return s.agg("max", "\n  or ".join(parts))
+
+
+def _drift_signals() -> tuple[Signal, ...]:
+    """Each drifting value (recorded now and over the reference window), its drift, and the
+    largest drift: the revision's drift indicator."""
+    values = tuple(
+        Signal(
+            m.key,
+            "gateway",
+            m.metric,
+            m.operation,
+            m.value,
+            m.help,
+            m.unit,
+            windows=(DRIFT_WINDOW, DRIFT_REFERENCE_WINDOW),
+        )
+        for m in _DRIFTING
+    )
+    drifts = tuple(
+        Signal(
+            f"{m.key}-drift",
+            "gateway",
+            m.metric,
+            "drift_{w}",
+            _drift(m),
+            f"Drift of {m.key} from the alias's stable over {DRIFT_REFERENCE_WINDOW} "
+            f"({'relative' if m.relative_floor is not None else 'absolute'} shift; no data "
+            f"under {DRIFT_MIN_SAMPLES} events a side).",
+            windows=(DRIFT_WINDOW,),
+            interval=_DRIFT_INTERVAL,
+        )
+        for m in _DRIFTING
+    )
+    indicator = Signal(
+        "drift",
+        "gateway",
+        f"{_GW}_drift",
+        "max_{w}",
+        _max_drift,
+        "Drift indicator: the largest drift signal of the revision (prompt length, "
+        "retrieval score, unanswered share, feedback score).",
+        windows=(DRIFT_WINDOW,),
+        interval=_DRIFT_INTERVAL,
+    )
+    return (*values, *drifts, indicator)
+
+
 SIGNALS: tuple[Signal, ...] = (
     # -- the gateway: what clients see, per alias and serving role
     Signal(
@@ -314,6 +481,8 @@ SIGNALS: tuple[Signal, ...] = (
         "KV-cache use of the fullest replica (0-1).",
         "percentunit",
     ),
+    # -- drift: prompt length, retrieval score, unanswered share, feedback score
+    *_drift_signals(),
     # -- the platform: not per revision
     Signal(
         "guardrail-blocks",

@@ -23,7 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic.alias_generators import to_camel
 
 from llmops_loadtest.core.gate import Gate
-from llmops_operator.core.signals.series import BY_KEY, REVISION_LEVEL
+from llmops_operator.core.signals.series import (
+    BY_KEY,
+    DRIFT_MIN_SAMPLES,
+    DRIFT_REFERENCE_WINDOW,
+    REVISION_LEVEL,
+)
 
 # The signals a gate may name: those recorded per model and revision (one revision's value).
 ANALYSIS_SIGNALS = tuple(key for key, s in BY_KEY.items() if s.level == REVISION_LEVEL)
@@ -541,12 +546,17 @@ class CustomMetric(_Model):
         min_length=1,
         description=(
             "A built-in signal, the same PromQL as the recording rule of that name in the "
-            "llmops-stack chart (files/prometheus), one of - request-rate, error-rate, "
-            "ttft-p50, ttft-p95, ttft-p99, itl-p95, e2e-p95, tokens-in-rate, "
-            "tokens-out-rate, retrieval-p95, retrieval-rate, ttft-slow-ratio, "
-            "engine-ttft-p95, engine-itl-p95, engine-e2e-p95, engine-tokens-in-rate, "
-            "engine-tokens-out-rate, queue-depth, requests-waiting, requests-running, "
-            "kv-cache-usage."
+            "llmops-stack chart (files/prometheus), one of - "
+            + ", ".join(ANALYSIS_SIGNALS)
+            + ". The drift signal is the largest of prompt-length-drift, retrieval-score-drift, "
+            "unanswered-ratio-drift and feedback-score-drift, each the candidate over the "
+            f"window against the stable over the last {DRIFT_REFERENCE_WINDOW} (relative for "
+            "prompt length, absolute on the 0-1 scale for the others), e.g. {name: drift, "
+            "signal: drift, max: 0.25}; a side with fewer than "
+            f"{DRIFT_MIN_SAMPLES} events in its window has no value (for drift the other "
+            "signals decide; with none, inconclusive). "
+            "feedback-score is the share of up ratings (POST /v1/feedback) - {name: "
+            "feedback, signal: feedback-score, min: 0.7}."
         ),
     )
     max: float | None = Field(

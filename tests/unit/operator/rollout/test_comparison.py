@@ -112,3 +112,21 @@ def test_should_let_the_worst_check_of_a_metric_decide() -> None:
     assert combine([ok, unsure, bad]) == (MeasurementResult.FAILED, "ok; ?; bad")
     assert combine([ok, unsure])[0] is MeasurementResult.INCONCLUSIVE
     assert combine([ok])[0] is MeasurementResult.SUCCESSFUL
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        {"signal": "drift", "max": 0.25},
+        {"signal": "feedback-score", "min": 0.7},
+        {"signal": "unanswered-ratio", "compareTo": "stable", "maxRatio": 1.5},
+        {"signal": "retrieval-score-drift", "max": 0.1},
+    ],
+)
+def test_should_accept_the_drift_and_feedback_signals_as_built_in_metrics(
+    metric: dict[str, object],
+) -> None:
+    parsed = CustomMetric.model_validate({"name": "m", **metric})
+
+    assert parsed.signal == metric["signal"]
+    assert parsed.signal in (CustomMetric.model_fields["signal"].description or "")

@@ -70,3 +70,65 @@ def test_should_record_the_ttft_slo_ratio_over_every_burn_rate_window() -> None:
 
     assert set(slow.windows) == {"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
     assert 'le="2.5"' in slow.recorded_expr("1h")
+
+
+def test_should_gate_on_drift_as_the_canary_now_against_the_stables_reference() -> None:
+    gate = AnalysisSpec.model_validate(
+        {"interval": "1m", "count": 3, "metrics": [{"name": "d", "signal": "drift", "max": 0.25}]}
+    )
+
+    (query,) = build_queries(gate, TARGET, 300)
+
+    drift = signal("drift")
+    canary, stable = 'model="chat",revision="canary"', 'model="chat",revision="stable"'
+    assert query.promql == drift.expr(Scope("300s", canary, reference=stable))
+    assert query.max == 0.25
+    # The canary over the gate's window, the stable over the reference window, per signal.
+    for metric in (
+        "llmops_gateway_prompt_length_tokens_count",
+        "llmops_gateway_retrieval_top_score_count",
+        "llmops_gateway_answers_total",
+        "llmops_gateway_feedback_total",
+    ):
+        assert f"{metric}{{{canary}}}[300s]" in query.promql
+        assert f"{metric}{{{stable}}}[7d]" in query.promql
+    assert "[1h]" not in query.promql
+
+
+def test_should_record_drift_from_the_same_definition_per_revision() -> None:
+    rules = {r["record"]: r["expr"] for g in build_recording_groups() for r in g["rules"]}
+    drift = signal("drift")
+
+    recorded = rules["model_revision:llmops_gateway_drift:max_1h"]
+
+    assert recorded == drift.expr(Scope("1h", by=("namespace", "model", "revision")))
+    # Every revision of an alias against the alias's stable: matched on namespace and model.
+    assert 'sum by (namespace, model) (rate(llmops_gateway_feedback_total{revision="stable"}' in (
+        recorded
+    )
+    assert recorded.count("on (namespace, model) group_left ()") == 5  # 2 relative + 3 absolute
+
+
+def test_should_leave_a_drift_signal_without_value_under_the_sample_floor() -> None:
+    promql = signal("prompt-length-drift").expr(Scope("5m", 'model="m",revision="canary"'))
+
+    assert (
+        '(sum by () (increase(llmops_gateway_prompt_length_tokens_count{model="m",'
+        'revision="canary"}[5m]))) >= 10'
+    ) in promql
+    assert promql.count(">= 10") == 2  # the candidate's window and the reference's
+    # A relative shift never divides by less than one token.
+    assert "clamp_min(" in promql and ", 1)" in promql
+
+
+def test_should_evaluate_the_drift_rules_every_5_minutes_and_the_7d_records_every_15() -> None:
+    intervals = {
+        rule["record"]: group["interval"]
+        for group in build_recording_groups()
+        for rule in group["rules"]
+    }
+
+    assert intervals["model_revision:llmops_gateway_drift:max_1h"] == "5m"
+    assert intervals["model_revision:llmops_gateway_feedback_score:drift_1h"] == "5m"
+    assert intervals["model_revision:llmops_gateway_prompt_length_tokens:mean_7d"] == "15m"
+    assert intervals["model_revision:llmops_gateway_unanswered:ratio_rate1h"] == "30s"
