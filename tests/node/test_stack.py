@@ -122,7 +122,7 @@ def test_should_run_every_pod_of_the_stack_in_containers_on_the_real_node(
 
     found = pods(stack)
     components = {p["metadata"]["labels"].get("app.kubernetes.io/name") for p in found}
-    assert components >= {"llm-inference", "milvus", "rag-gateway", "llmops-operator"}
+    assert components >= {"llm-inference", "milvus", "mlflow", "rag-gateway", "llmops-operator"}
     for pod in found:
         name = pod["metadata"]["name"]
         assert pod["spec"]["nodeName"] == node_spec.NODE_NAME, name
@@ -131,10 +131,11 @@ def test_should_run_every_pod_of_the_stack_in_containers_on_the_real_node(
         assert by_pod.get(name) == "CONTAINER_RUNNING", f"containerd runs no container of {name}"
 
 
-def test_should_pass_helm_test_for_the_stack_and_its_embedder(stack: Stack) -> None:
+def test_should_pass_helm_test_for_the_stack_its_embedder_and_mlflow(stack: Stack) -> None:
     out = helm(stack.kube, "test", RELEASE, "-n", stack.namespace, "--timeout=5m")
 
     assert f"TEST SUITE:     {RELEASE}-embedder-test" in out, out
+    assert f"TEST SUITE:     {RELEASE}-mlflow-test" in out, out
     assert "Phase:          Succeeded" in out, out
     assert "Failed" not in out, out
 
@@ -230,6 +231,47 @@ def test_should_keep_every_vector_when_the_milvus_pod_restarts(stack: Stack) -> 
     after = passages(stack, question)
 
     assert len(before) == 2 and before[0][0] == "retention.md", before
+    assert after == before
+
+
+def llmops_model(base: str, *args: str) -> str:
+    """`llmops model ARGS` against the MLflow at `base`, as a user runs it; its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "llmops", "model", *args, "--tracking-uri", base],
+        capture_output=True, text=True, check=False, timeout=120,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_should_keep_the_registry_of_the_releases_mlflow_when_its_pod_restarts(
+    stack: Stack,
+) -> None:
+    """The release's own MLflow (charts/mlflow, on in the local overlay): a version registered
+    and aliased through its Service, then the pod deleted; its StatefulSet makes a new one on
+    the same claim, and the version, its serving tags and the alias are all still there."""
+    kube, ns = stack.kube, stack.namespace
+    name = f"node-{uuid.uuid4().hex[:6]}"
+    with port_forward(kube, ns, f"svc/{RELEASE}-mlflow", 5000) as base:
+        llmops_model(base, "register", name, "--source", "pvc://llmops-models/gemma-3-270m-f32",
+                     "--engine-arg=--max-num-seqs=4", "--context-length", "2048")  # fmt: skip
+        llmops_model(base, "alias", name, "production", "1")
+        before = llmops_model(base, "show", f"{name}@production")
+    pod = f"pod/{RELEASE}-mlflow-0"
+    old = kube.kubectl("get", pod, "-n", ns, "-o", "jsonpath={.metadata.uid}").stdout
+
+    kube.kubectl("delete", pod, "-n", ns, "--wait=true", "--timeout=120s")
+    wait_for(
+        lambda: kube.kubectl("get", pod, "-n", ns, "-o", "jsonpath={.metadata.uid}",
+                             check=False).stdout not in ("", old),
+        120, "the new MLflow pod",
+    )  # fmt: skip
+    kube.kubectl("wait", "--for=condition=Ready", pod, "-n", ns, "--timeout=300s")
+    with port_forward(kube, ns, f"svc/{RELEASE}-mlflow", 5000) as base:
+        after = llmops_model(base, "show", f"{name}@production")
+
+    assert "pvc://llmops-models/gemma-3-270m-f32" in before and "--max-num-seqs=4" in before
     assert after == before
 
 
