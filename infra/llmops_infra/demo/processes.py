@@ -163,7 +163,10 @@ class SteadyLoad:
 
     base_url: str
     model: str
-    pause_s: float = 0.5
+    # On 2 cores the stable answers at about one request per 2.5 s; back to back it would keep
+    # a core busy while the candidate starts beside it (revision 2 took 4 min to load under
+    # a 0.5 s pause, revision 1 under no load 1 min 45 s).
+    pause_s: float = 1.5
     tally: Tally = field(default_factory=Tally)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
