@@ -65,7 +65,7 @@ class ManifestStatus(BaseModel):
         return cls.model_validate(dict(raw)) if raw else None
 
     def to_raw(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
 
 
 def config_map_name(md_name: str, revision_hash: str) -> str:
