@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from pydantic import ValidationError
 from rich.console import Console
 
@@ -48,6 +49,7 @@ from llmops_loadtest.rag_eval import load_golden_set, run_rag_eval
 from llmops_operator.clients.mlflow import MlflowRegistry, RegistryError
 from llmops_operator.core.manifests.release_manifest import build_running_manifest
 from llmops_operator.core.registry.manifest import MANIFEST_KEY
+from llmops_operator.settings import OperatorSettings
 
 app = typer.Typer(
     help="Release manifests: check what runs against one, re-run its evaluations.",
@@ -55,6 +57,9 @@ app = typer.Typer(
 )
 _console = Console(soft_wrap=True, highlight=False)
 _WHAT = "llmops release"
+# Where the operator writes the routing table, at its defaults.
+ROUTING_CONFIGMAP = str(OperatorSettings.model_fields["routing_configmap"].default)
+ROUTING_KEY = str(OperatorSettings.model_fields["routing_key"].default)
 _MANIFEST = typer.Argument(
     metavar="MANIFEST", help="A manifest file, md/NAME (its ConfigMap) or models:/NAME/VERSION."
 )
@@ -167,6 +172,21 @@ def load_manifest(ref: str, *, namespace: str | None, tracking_uri: str) -> Load
     return _checked(text, ref, "")
 
 
+def _routing_table(namespace: str) -> Any:
+    """The gateway's routing table of the namespace, decoded (empty when there is none)."""
+    listed = _kubectl(
+        "get",
+        "configmaps",
+        "-n",
+        namespace,
+        "--field-selector",
+        f"metadata.name={ROUTING_CONFIGMAP}",
+    )
+    for item in listed.get("items", []):
+        return yaml.safe_load((item.get("data") or {}).get(ROUTING_KEY) or "") or {}
+    return {}
+
+
 def read_running(manifest: ReleaseManifest, namespace: str | None) -> ReleaseManifest:
     """The manifest of what runs now where ``manifest`` was released (or in ``namespace``)."""
     released_ns, _, name = manifest.model_deployment.partition("/")
@@ -174,7 +194,9 @@ def read_running(manifest: ReleaseManifest, namespace: str | None) -> ReleaseMan
     md = _kubectl("get", "modeldeployment", name, "-n", ns)
     deployments = _kubectl("get", "deployments", "-n", ns, "-l", "app.kubernetes.io/part-of=llmops")
     pods = _kubectl("get", "pods", "-n", ns)
-    running = build_running_manifest(md, deployments.get("items", []), pods.get("items", []))
+    running = build_running_manifest(
+        md, deployments.get("items", []), pods.get("items", []), _routing_table(ns)
+    )
     if namespace and namespace != released_ns:
         # compared in another namespace on purpose: the namespace itself is no difference
         running = running.model_copy(update={"model_deployment": manifest.model_deployment})

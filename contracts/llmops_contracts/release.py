@@ -16,7 +16,9 @@ gateway, the operator, a chart-installed model: ``app.kubernetes.io/part-of=llmo
 with its chart (``helm.sh/chart``), its values hash (the ``llmops.dev/values-hash``
 annotation every llmops chart renders from ``.Values``) and its containers' images, and the
 stable revision's Deployment the operator runs. Image digests come from the pods' status
-(``imageID``), absent while no pod has pulled its image.
+(``imageID``), absent while no pod has pulled its image. The route and the retrieval settings
+are the gateway's routing-table entry of the alias (`route_of`), so a table edited to point
+elsewhere (another collection, another backend) is a difference too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from llmops_contracts.evaluation import FairnessReport, RagEvalReport
+from llmops_contracts.routing import RoutingTableError, parse_routing_table
 
 MANIFEST_KIND = "llmops.dev/release-manifest/v1"
 CHART_LABEL = "helm.sh/chart"
@@ -74,6 +77,14 @@ class RagRecord(_Model):
     top_k: int
 
 
+class RouteRecord(_Model):
+    """The gateway's routing-table entry of the alias: where its stable traffic goes."""
+
+    alias: str
+    url: str = ""
+    model: str = ""
+
+
 class ReportRef(_Model):
     uri: str
     verdict: str = ""
@@ -106,6 +117,7 @@ class ReleaseManifest(_Model):
     engine_args: dict[str, str] = Field(default_factory=dict)
     prompt_templates: dict[str, str] = Field(default_factory=dict)
     rag: RagRecord | None = None
+    route: RouteRecord | None = None  # None: not routed through the gateway's table
     workloads: list[Workload] = Field(default_factory=list)
     load_test: ReportRef | None = None
     evaluations: list[EvaluationRecord] = Field(default_factory=list)
@@ -183,6 +195,26 @@ def workloads_of(
     return sorted((workload_of(d, pod_list) for d in deployments), key=lambda w: w.name)
 
 
+def route_of(table: Any, alias: str) -> tuple[RouteRecord | None, RagRecord | None]:
+    """The alias's stable backend in a decoded routing table, and the retrieval settings the
+    gateway uses for it (None, None: no such entry, or not a table the gateway would load)."""
+    try:
+        route = parse_routing_table(table).routes.get(alias)
+    except RoutingTableError:
+        return None, None
+    stable = next((b for b in route.backends if b.revision == "stable"), None) if route else None
+    if stable is None:
+        return None, None
+    rag = stable.rag
+    return RouteRecord(alias=alias, url=stable.url, model=stable.model), (
+        RagRecord(
+            collection=rag.collection, embedder=rag.embedder, template=rag.template, top_k=rag.top_k
+        )
+        if rag is not None
+        else None
+    )
+
+
 # -- verify ----------------------------------------------------------------------------
 
 
@@ -248,6 +280,9 @@ def differences(manifest: ReleaseManifest, running: ReleaseManifest) -> list[Dif
         if want != have:
             found.append(Difference(field=field, expected=_show(want), actual=_show(have)))
     _compare_maps("engineArgs", manifest.engine_args, running.engine_args, found)
+    want_route = manifest.route.model_dump(by_alias=True) if manifest.route else {}
+    have_route = running.route.model_dump(by_alias=True) if running.route else {}
+    _compare_maps("route", want_route, have_route, found)
     want_rag = manifest.rag.model_dump(by_alias=True) if manifest.rag else {}
     have_rag = running.rag.model_dump(by_alias=True) if running.rag else {}
     _compare_maps(

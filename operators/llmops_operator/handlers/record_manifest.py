@@ -16,7 +16,7 @@ from typing import Any
 
 import kopf
 
-from llmops_contracts.release import manifest_digest, workloads_of
+from llmops_contracts.release import manifest_digest, route_of, workloads_of
 from llmops_operator.clients import kube
 from llmops_operator.clients.mlflow import MlflowRegistry, RegistryError
 from llmops_operator.core.manifests.release_manifest import (
@@ -33,6 +33,7 @@ from llmops_operator.core.registry.resolution import ModelResolution
 from llmops_operator.core.rollout.interface import Decision, Transition
 from llmops_operator.core.spec.schema import ModelDeploymentSpec, template_hash, template_of
 from llmops_operator.core.state.status import RolloutStatus
+from llmops_operator.routers import GatewayRouter
 from llmops_operator.settings import OperatorSettings
 
 STATUS_KEY = "releaseManifest"
@@ -79,6 +80,11 @@ def record_manifest(
         # the promoting tick's status still holds the gate of the rollout
         load_test=before.load_test or after.load_test,
         recorded_at=now,
+        routing=(
+            route_of(GatewayRouter(settings).read_table(namespace), spec.alias)
+            if spec.route.router == "gateway"
+            else None
+        ),
     )
     digest = manifest_digest(manifest)
     config_map = build_manifest_config_map(name, namespace, manifest, digest)

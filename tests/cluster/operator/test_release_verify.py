@@ -107,6 +107,9 @@ def test_verify_names_a_changed_value_image_and_chart_version(  # noqa: PLR0917 
     assert workloads[GATEWAY]["chart"] == "rag-gateway-0.1.0"
     assert workloads[GATEWAY]["valuesHash"]
     assert workloads[f"{name}-{status['stableHash']}"]["images"]["vllm"]["image"]
+    # the operator's routing-table entry for the alias (the namespace, see apply_example)
+    assert manifest["route"]["alias"] == namespace
+    assert manifest["route"]["url"].startswith(f"http://{name}-{status['stableHash']}.")
     saved = tmp_path / "manifest.json"
     saved.write_text(cm["data"]["manifest.json"])
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from llmops_contracts.release import PART_OF_LABEL, ReleaseManifest, workloads_of
+from llmops_contracts.release import PART_OF_LABEL, ReleaseManifest, route_of, workloads_of
 from llmops_operator.core.manifests.workloads import LABEL_HASH, LABEL_MD
 from llmops_operator.core.registry.manifest import (
     MANIFEST_KEY,
@@ -69,19 +69,21 @@ def build_running_manifest(
     model_deployment: Mapping[str, Any],
     deployments: Iterable[Mapping[str, Any]],
     pods: Iterable[Mapping[str, Any]],
+    routing_table: Any = None,
 ) -> ReleaseManifest:
     """The manifest of what runs now, built as the operator builds a release's: from the
     ModelDeployment (its stable revision's template, the version it pinned) and the
-    namespace's Deployments and pods as the API shows them. Every revision Deployment of the
+    namespace's Deployments and pods as the API shows them, and the gateway's routing table
+    (decoded; read for ``route.router: gateway`` only). Every revision Deployment of the
     ModelDeployment counts, so a candidate or a left-over revision is a difference."""
     meta = model_deployment.get("metadata") or {}
     raw_status = dict(model_deployment.get("status") or {})
     status = RolloutStatus.from_raw(raw_status)
     name = str(meta.get("name", ""))
-    template = stable_template(status)
-    if template is None:
-        template = template_of(parse_spec(dict(model_deployment.get("spec") or {})))
+    spec = parse_spec(dict(model_deployment.get("spec") or {}))
+    template = stable_template(status) or template_of(spec)
     chosen = select_release_deployments(deployments, name)
+    routing = route_of(routing_table or {}, spec.alias) if spec.route.router == "gateway" else None
     return build_release_manifest(
         namespace=str(meta.get("namespace", "")),
         name=name,
@@ -89,4 +91,5 @@ def build_running_manifest(
         template=template,
         resolution=ModelResolution.from_raw(raw_status.get("modelResolution")),
         workloads=workloads_of(chosen, pods),
+        routing=routing,
     )

@@ -30,6 +30,7 @@ from llmops_contracts.release import (
     RagRecord,
     ReleaseManifest,
     ReportRef,
+    RouteRecord,
     Workload,
 )
 from llmops_operator.core.registry.resolution import (
@@ -112,8 +113,13 @@ def build_release_manifest(
     load_test: LoadTestStatus | None = None,
     evaluations: Sequence[EvaluationRecord] = (),
     recorded_at: datetime | None = None,
+    routing: tuple[RouteRecord | None, RagRecord | None] | None = None,
 ) -> ReleaseManifest:
-    """The manifest of the stable revision ``status.stable_hash`` running ``template``."""
+    """The manifest of the stable revision ``status.stable_hash`` running ``template``.
+
+    ``routing``: the alias's entry in the gateway's routing table, as `route_of` reads it;
+    its retrieval settings are then the ones recorded (what the gateway does, not only what
+    the template asked for). None: the revision is not routed through that table."""
     tags = dict(version_tags or {})
     prompts = {
         k.removeprefix(PROMPT_TAG_PREFIX): v
@@ -123,6 +129,7 @@ def build_release_manifest(
     rag = template.rag
     if rag is not None:
         prompts.setdefault("rag", rag.template)  # the gateway's template the revision names
+    route, live_rag = routing if routing is not None else (None, None)
     report = None
     if load_test is not None:
         report = ReportRef(uri=load_test.report_url or "none", verdict=load_test.verdict.value)
@@ -141,7 +148,9 @@ def build_release_manifest(
         ),
         engine_args=engine_args_of(template),
         prompt_templates=dict(sorted(prompts.items())),
-        rag=(
+        rag=live_rag
+        if routing is not None
+        else (
             RagRecord(
                 collection=rag.collection,
                 embedder=rag.embedder,
@@ -151,6 +160,7 @@ def build_release_manifest(
             if rag
             else None
         ),
+        route=route,
         workloads=sorted(workloads, key=lambda w: w.name),
         load_test=report,
         evaluations=list(evaluations),

@@ -5,13 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmops_contracts.release import differences, manifest_digest, parse_manifest, workloads_of
+from llmops_contracts.release import (
+    differences,
+    manifest_digest,
+    parse_manifest,
+    route_of,
+    workloads_of,
+)
 from llmops_operator.core.manifests.release_manifest import (
     build_manifest_config_map,
     build_running_manifest,
     select_release_deployments,
 )
-from llmops_operator.core.manifests.workloads import build_deployment_spec, workload_name
+from llmops_operator.core.manifests.workloads import (
+    build_backends,
+    build_deployment_spec,
+    build_routing_table,
+    workload_name,
+)
 from llmops_operator.core.registry.manifest import (
     ManifestStatus,
     build_release_manifest,
@@ -126,9 +137,17 @@ def test_a_release_is_the_namespaces_llmops_deployments_and_its_own_stable_revis
     assert len(select_release_deployments(every, "chat")) == 3
 
 
+def _routing_table(world: Any) -> dict[str, Any]:
+    """The table the operator writes for the stable revision (and the embedder's alias)."""
+    embedder = {"backends": [{"name": "e", "url": "http://e/v1", "model": "minilm"}]}
+    backends = build_backends("chat", "ns", world.last.traffic)
+    return build_routing_table({"routes": {"minilm": embedder}}, "chat", backends, "1")
+
+
 def test_verify_builds_from_the_cluster_what_the_operator_recorded() -> None:
     world = _world()
     deployments = [GATEWAY, *_revision_deployments(world)]
+    table = _routing_table(world)
     recorded = build_release_manifest(
         namespace="ns",
         name="chat",
@@ -139,22 +158,33 @@ def test_verify_builds_from_the_cluster_what_the_operator_recorded() -> None:
             select_release_deployments(deployments, "chat", world.status.stable_hash), []
         ),
         recorded_at=T0,
+        routing=route_of(table, "chat"),
     )
+    assert recorded.route is not None and recorded.route.url.startswith("http://chat-")
+    assert recorded.rag is not None and recorded.rag.collection == "docs-v3"
     md = {
         "metadata": {"name": "chat", "namespace": "ns"},
         "spec": world.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
         "status": {**world.status.to_raw(), "modelResolution": RESOLUTION.to_raw()},
     }
-    running = build_running_manifest(md, deployments, [])
-    assert differences(recorded, running) == []
-    gateway = {
-        **GATEWAY,
-        "metadata": {**GATEWAY["metadata"], "annotations": {"llmops.dev/values-hash": "v2"}},
-    }
-    changed = build_running_manifest(md, [gateway, *deployments[1:]], [])
+    assert differences(recorded, build_running_manifest(md, deployments, [], table)) == []
+
+    gateway = {**GATEWAY, "metadata": {**GATEWAY["metadata"], "annotations": {
+        "llmops.dev/values-hash": "v2"}}}  # fmt: skip
+    changed = build_running_manifest(md, [gateway, *deployments[1:]], [], table)
     assert [d.field for d in differences(recorded, changed)] == [
         "workloads.llmops-rag-gateway.valuesHash"
     ]
+    # the routing table edited by hand: retrieval from another collection is named
+    backend = table["routes"]["chat"]["backends"][0]
+    backend["rag"]["collection"] = "docs-v1"
+    elsewhere = build_running_manifest(md, deployments, [], table)
+    assert [str(d) for d in differences(recorded, elsewhere)] == [
+        "rag.collection: manifest 'docs-v3', running 'docs-v1'"
+    ]
+    del table["routes"]["chat"]
+    unrouted = build_running_manifest(md, deployments, [], table)
+    assert "route.url" in [d.field for d in differences(recorded, unrouted)]
 
 
 def test_the_config_map_holds_the_manifest_under_its_digest() -> None:
