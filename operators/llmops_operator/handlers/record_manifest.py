@@ -65,10 +65,10 @@ def record_manifest(
     tags: dict[str, str] = {}
     error = ""
     if registry is not None and resolution is not None:
-        try:
+        try:  # the version's digest and prompt-template tags go into the manifest
             tags = registry.model_version(resolution.name, resolution.version).tags
         except RegistryError as err:
-            error = str(err)
+            error = str(err)  # recorded without them; the ConfigMap keeps it all the same
     manifest = build_release_manifest(
         namespace=namespace,
         name=name,

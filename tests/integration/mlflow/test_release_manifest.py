@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import kopf
 import pytest
 
 from llmops.release import load_manifest
@@ -17,9 +18,18 @@ from llmops_contracts.release import (
     Workload,
     manifest_digest,
 )
+from llmops_operator.clients import kube
 from llmops_operator.clients.mlflow import MlflowRegistry, RegistryRejectedError
 from llmops_operator.core.registry.manifest import MANIFEST_DIGEST_TAG, MANIFEST_RUN_TAG
+from llmops_operator.core.state.status import RolloutStatus
+from llmops_operator.handlers import record_manifest as handler
+from llmops_operator.handlers.resolve_model import resolve_model
+from llmops_operator.routers import GatewayRouter
+from llmops_operator.settings import OperatorSettings
 from tests.integration.mlflow.server import MlflowServer, Registry, tags_of
+from tests.unit.operator.sim import T0, deployed, make_spec
+
+SETTINGS = OperatorSettings(mlflow_timeout_s=10.0, serve_metrics=False)
 
 MANIFEST = ReleaseManifest(
     model_deployment="ns/chat",
@@ -80,3 +90,61 @@ def test_a_version_without_a_manifest_says_so(
     version = registry.register(name, "s3://models/gemma", {})
     with pytest.raises(RegistryRejectedError, match="has no release manifest"):
         MlflowRegistry(mlflow_server.url, 10).read_release_manifest(name, version)
+
+
+def test_a_promotion_records_its_manifest_in_the_registry_and_the_status(
+    mlflow_server: MlflowServer, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`record_manifest` with the real MLflow server; only its Kubernetes I/O is faked (the
+    namespace holds no workload and no routing table, the ConfigMap write is kept)."""
+    name = f"gemma-{uuid.uuid4().hex[:8]}"
+    version = registry.register(
+        name,
+        "s3://models/gemma",
+        {"llmops.model.digest": "sha256:" + "f" * 64, "llmops.prompt.system": "3"},
+    )
+    spec, resolution = resolve_model(
+        SETTINGS,
+        make_spec(
+            model={
+                "name": "gemma",
+                "mlflow": {"name": name, "version": version, "trackingUri": mlflow_server.url},
+            }
+        ),
+        RolloutStatus(),
+        None,
+        generation=1,
+        now=T0,
+    )
+    world = deployed(spec)
+    written: list[dict[str, object]] = []
+    monkeypatch.setattr(kube, "read_namespace_workloads", lambda _ns: ([], []))
+    monkeypatch.setattr(kube, "ensure_config_map", lambda _ns, body: written.append(body))
+    monkeypatch.setattr(GatewayRouter, "read_table", lambda _self, _ns: {})
+    monkeypatch.setattr(kopf, "adopt", lambda _body: None)
+    assert world.last is not None
+    patch = kopf.Patch()
+    handler.record_manifest(
+        SETTINGS,
+        spec=spec,
+        resolution=resolution,
+        raw_status=None,
+        before=world.status,
+        decision=world.last,
+        namespace="ns",
+        name="chat",
+        now=T0,
+        patch=patch,
+    )
+    recorded = patch.status[handler.STATUS_KEY]
+    assert recorded["mlflowRunId"] and "error" not in recorded
+    (config_map,) = written
+    assert config_map["metadata"]["name"] == recorded["configMap"]  # type: ignore[index]
+    loaded = load_manifest(
+        f"models:/{name}/{version}", namespace=None, tracking_uri=mlflow_server.url
+    )
+    assert loaded.digest == recorded["digest"]
+    assert loaded.manifest.model.digest == "sha256:" + "f" * 64
+    assert loaded.manifest.model.mlflow_ref == f"models:/{name}/{version}"
+    assert loaded.manifest.prompt_templates == {"system": "3"}
+    assert [e.reason for e in world.last.events][-1] == "ReleaseManifestRecorded"
