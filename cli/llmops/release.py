@@ -99,11 +99,14 @@ def _kubectl(*args: str) -> dict[str, Any]:
 def _parse(text: str, source: str) -> ReleaseManifest:
     try:
         return parse_manifest(text)
-    except (ValidationError, ValueError) as err:
-        first = str(err).splitlines()
+    except ValidationError as err:
+        fields = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'document'}: {e['msg']}"
+            for e in err.errors()[:3]
+        )
         raise LlmopsError(
             source,
-            f"is not a release manifest ({' '.join(first[:3])})",
+            f"is not a release manifest ({fields})",
             "give the JSON the operator wrote (see docs/releases.md)",
         ) from None
 
