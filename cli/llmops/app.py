@@ -27,6 +27,7 @@ from llmops import (
     images,
     local,
     model,
+    release,
     tools,
 )
 from llmops_contracts.errors import LlmopsError
@@ -66,6 +67,7 @@ app.add_typer(engine.app, name="engine")
 app.add_typer(images.app, name="images")
 app.add_typer(local.app, name="local")
 app.add_typer(model.app, name="model")
+app.add_typer(release.app, name="release")
 app.add_typer(tools.app, name="tools")
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(guardrails.app, name="guardrails")

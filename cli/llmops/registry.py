@@ -18,16 +18,16 @@ from dataclasses import dataclass
 
 from llmops_contracts.errors import LlmopsError
 from llmops_operator.core.registry.resolution import (
+    DIGEST_TAG,
     ENGINE_TAG_PREFIX,
     LOADABLE_SCHEMES,
+    PROMPT_TAG_PREFIX,
     RELEASE_TAG_PREFIX,
     ROLLBACK_TAG_PREFIX,
     URI_TAG,
 )
 
-DIGEST_TAG = "llmops.model.digest"
 SERVING_TAG_PREFIX = "llmops.serving."
-PROMPT_TAG_PREFIX = "llmops.prompt."
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _REF = re.compile(rf"^(?:models:/)?(?P<name>{_NAME})(?:@(?P<alias>{_NAME})|/(?P<version>\d+))$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")

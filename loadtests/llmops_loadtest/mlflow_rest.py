@@ -143,6 +143,27 @@ class MlflowClient:
                 detail=response.reason_phrase,
             )
 
+    def download_artifact(self, artifact_uri: str, name: str) -> bytes:
+        """The bytes of a run artifact, through the server's artifact proxy."""
+        prefix = "mlflow-artifacts:/"
+        if not artifact_uri.startswith(prefix):
+            raise LoadtestError(
+                f"MLflow at {self.base}",
+                f"run artifacts are at {artifact_uri}, not served by the server",
+                "run `mlflow server` with artifact serving on (its default)",
+            )
+        path = artifact_uri.removeprefix(prefix).lstrip("/")
+        response = self._send("GET", f"{self.base}{ARTIFACTS_API}/{path}/{name}")
+        if not response.is_success:
+            raise MlflowError(
+                self.base,
+                f"artifact {name} of {artifact_uri}: HTTP {response.status_code}",
+                status=response.status_code,
+                endpoint=f"{ARTIFACTS_API}/{path}/{name}",
+                detail=response.reason_phrase,
+            )
+        return response.content
+
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
             return httpx.request(method, url, timeout=self.timeout_s, **kwargs)

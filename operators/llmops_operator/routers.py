@@ -90,6 +90,10 @@ class GatewayRouter:
         self._write(namespace, current, wanted)
         return True
 
+    def read_table(self, namespace: str) -> dict[str, Any]:
+        """The table as stored (empty when the ConfigMap is missing)."""
+        return self._read(namespace)[1]
+
     def _read(self, namespace: str) -> tuple[Any, dict[str, Any]]:
         """The ConfigMap (None when missing) and the table it holds."""
         try:

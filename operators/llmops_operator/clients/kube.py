@@ -162,3 +162,23 @@ def _ignore_404(call: Any, name: str, namespace: str) -> None:
     except ApiException as err:
         if err.status != 404:
             raise
+
+
+def read_namespace_workloads(namespace: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The llmops Deployments of the namespace and its pods, as the API's plain JSON (what
+    ``kubectl get -o json`` shows: `llmops_contracts.release` reads both the same way)."""
+    to_json = kubernetes.client.ApiClient().sanitize_for_serialization
+    selector = "app.kubernetes.io/part-of=llmops"
+    deployments = apps().list_namespaced_deployment(namespace, label_selector=selector).items
+    pods = core().list_namespaced_pod(namespace).items
+    return [to_json(d) for d in deployments], [to_json(p) for p in pods]  # type: ignore[no-untyped-call]
+
+
+def ensure_config_map(namespace: str, body: dict[str, Any]) -> None:
+    """Create, or replace the data of, a ConfigMap the operator owns."""
+    try:
+        core().create_namespaced_config_map(namespace, body)
+    except ApiException as err:
+        if err.status != 409:
+            raise
+        core().patch_namespaced_config_map(body["metadata"]["name"], namespace, body)

@@ -18,6 +18,12 @@ from typing import Any
 
 from llmops_contracts.errors import LlmopsError
 from llmops_loadtest.mlflow_rest import MlflowClient, MlflowError
+from llmops_operator.core.registry.manifest import (
+    MANIFEST_ARTIFACT,
+    MANIFEST_DIGEST_TAG,
+    MANIFEST_EXPERIMENT,
+    MANIFEST_RUN_TAG,
+)
 from llmops_operator.core.registry.resolution import RegisteredVersion
 
 
@@ -57,6 +63,50 @@ class MlflowRegistry:
     def set_description(self, name: str, version: str, description: str) -> None:
         payload = {"name": name, "version": version, "description": description}
         self._call("PATCH", "/model-versions/update", json=payload)
+
+    def log_release_manifest(self, name: str, version: str, manifest_json: str, digest: str) -> str:
+        """The manifest as the artifact of a finished run (experiment `MANIFEST_EXPERIMENT`),
+        tagged onto the version; returns the run's id."""
+        try:
+            experiment_id = self._api.experiment_id(MANIFEST_EXPERIMENT)
+            tags = {"llmops.model.name": name, "llmops.model.version": version,
+                    MANIFEST_DIGEST_TAG: digest}  # fmt: skip
+            run = self._api.call("POST", "/runs/create", json={
+                "experiment_id": experiment_id, "run_name": f"release-{name}-{version}",
+                "tags": [{"key": k, "value": v} for k, v in tags.items()],
+            })["run"]["info"]  # fmt: skip
+            self._api.upload_artifact(run["artifact_uri"], MANIFEST_ARTIFACT,
+                                      manifest_json.encode())  # fmt: skip
+            self._api.call("POST", "/runs/update",
+                           json={"run_id": run["run_id"], "status": "FINISHED"})  # fmt: skip
+        except MlflowError as err:
+            raise _registry_error(err) from err
+        except LlmopsError as err:  # an artifact root the server does not proxy
+            raise RegistryRejectedError(err.piece, err.problem, err.fix) from err
+        run_id = str(run["run_id"])
+        self.set_version_tags(
+            name, version, {MANIFEST_RUN_TAG: run_id, MANIFEST_DIGEST_TAG: digest}
+        )
+        return run_id
+
+    def read_release_manifest(self, name: str, version: str) -> tuple[str, str]:
+        """The manifest recorded against the version, and the digest its tag names."""
+        tags = self.model_version(name, version).tags
+        run_id = tags.get(MANIFEST_RUN_TAG)
+        if not run_id:
+            raise RegistryRejectedError(
+                f"MLflow at {self._api.base}",
+                f"model version {name}/{version} has no release manifest ({MANIFEST_RUN_TAG} "
+                "is not set: the operator records one when a rollout of it succeeds)",
+            )
+        run = self._call("GET", "/runs/get", params={"run_id": run_id})["run"]["info"]
+        try:
+            content = self._api.download_artifact(run["artifact_uri"], MANIFEST_ARTIFACT)
+        except MlflowError as err:
+            raise _registry_error(err) from err
+        except LlmopsError as err:
+            raise RegistryRejectedError(err.piece, err.problem, err.fix) from err
+        return content.decode(), tags.get(MANIFEST_DIGEST_TAG, "")
 
     def _call(
         self,

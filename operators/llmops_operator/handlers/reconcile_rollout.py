@@ -53,6 +53,7 @@ from llmops_operator.core.spec.schema import ModelDeploymentSpec, SpecError, par
 from llmops_operator.core.state.phases import ConditionType, Phase, set_condition
 from llmops_operator.core.state.status import LoadTestVerdict, RolloutStatus
 from llmops_operator.handlers.reconcile_claims import reconcile_claims
+from llmops_operator.handlers.record_manifest import record_manifest
 from llmops_operator.handlers.release_traffic import reconcile_routed_targets
 from llmops_operator.handlers.resolve_model import (
     record_release,
@@ -150,6 +151,18 @@ def reconcile_rollout(
         before=status,
         decision=decision,
         deployment=f"{namespace}/{name}",
+        now=now,
+        patch=patch,
+    )
+    record_manifest(
+        settings,
+        spec=spec,
+        resolution=resolution,
+        raw_status=body.get("status"),
+        before=status,
+        decision=decision,
+        namespace=namespace,
+        name=name,
         now=now,
         patch=patch,
     )

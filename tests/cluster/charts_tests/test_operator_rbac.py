@@ -31,6 +31,9 @@ NEEDED = [  # what the operator's handlers do in the namespace it watches
     ("create", "", "services", ""),
     ("create", "", "configmaps", ""),
     ("patch", "", "configmaps", ""),
+    # a release manifest: the namespace's llmops Deployments and their pods' image digests
+    ("list", "apps", "deployments", ""),
+    ("list", "", "pods", ""),
     ("create", "", "events", ""),
     ("create", "events.k8s.io", "events", ""),
     ("create", "batch", "jobs", ""),

@@ -102,6 +102,7 @@ def cluster(monkeypatch: pytest.MonkeyPatch) -> Cluster:
     monkeypatch.setattr(handler, "observe_revisions", ready)
     monkeypatch.setattr(handler, "apply_decision", write_status)
     monkeypatch.setattr(handler, "record_release", lambda *_, **__: None)
+    monkeypatch.setattr(handler, "record_manifest", lambda *_, **__: None)
     return found
 
 

@@ -60,6 +60,9 @@ ENGINE_TAGS = (
 )
 RELEASE_TAG_PREFIX = "llmops.release."
 ROLLBACK_TAG_PREFIX = "llmops.rollback."
+# Recorded for people and release manifests (`llmops model register` writes them).
+DIGEST_TAG = "llmops.model.digest"
+PROMPT_TAG_PREFIX = "llmops.prompt."
 MAX_TAG_VALUE = 5000  # MLflow's limit for a model version tag value
 UNRESOLVABLE = "Unresolvable"  # the ModelResolved=False reason that MLflow's answer settles
 NOTE_BEGIN, NOTE_END = "<!-- llmops-release -->", "<!-- /llmops-release -->"

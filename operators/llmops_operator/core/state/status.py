@@ -20,6 +20,8 @@ so a restarted operator computes the same remaining time):
 - ``routedHttpRoute``: likewise the HTTPRoute whose backendRefs were last written; when
   ``spec.route.httpRoute`` or the router changes, this ModelDeployment's refs leave it
 - ``history[]``: promoted/rejected revisions with their templates (for undo), newest last
+- ``modelResolution``, ``releaseManifest``: written by their handlers, not part of this model
+  (`core.registry.resolution`, `core.registry.manifest`)
 - ``timeline[]``: one entry per phase, step or weight change (at, phase, step, canaryWeight,
   reason, short message, revision), oldest first, capped; ``rolloutStart`` marks the first
   entry of each rollout (`core.state.timeline` records and draws it)
