@@ -1,6 +1,7 @@
 """Start, watch and stop the local collector and Jaeger as background processes.
 
-Both listen on loopback only (the configs in ``infra/otel/`` default to 127.0.0.1).
+Both listen on loopback only (the configs, ``charts/llmops-stack/files/otel/``, default to
+127.0.0.1).
 Stored state (under a run folder, ``<cache>/traces/run/`` for `llmops traces up`):
 ``<name>.pid`` holds the pid of the process (its own session, so stopping it leaves
 nothing behind) and ``<name>.log`` its output. A pid file whose process is gone, or is no
@@ -143,7 +144,8 @@ class TraceStatus:
 
 
 def config_dir(settings: LocalSettings) -> Path:
-    return settings.repo_root / "infra" / "otel"
+    """The collector's and Jaeger's configs: the umbrella chart ships the same files."""
+    return settings.repo_root / "charts" / "llmops-stack" / "files" / "otel"
 
 
 def run_dir(settings: LocalSettings) -> Path:

@@ -96,7 +96,13 @@ def read_trace(query_url: str, trace_id: str, until: set[str]) -> dict[str, Any]
 def test_should_store_one_rag_trace_from_the_gateway_to_vllm_in_jaeger(
     trace_store: TracesHandle, traced_generate: str, engine: EngineHandle, tmp_path: Path
 ) -> None:
-    gemma = {"url": traced_generate, "model": GENERATE_MODEL, "chat": "completion"}
+    gemma = {
+        "name": "gemma-rag",
+        "url": traced_generate,
+        "model": GENERATE_MODEL,
+        "chat": "completion",
+        "revision": "canary",
+    }
     rag = {"collection": "policies", "top_k": 1, "template": "rag-v1", "embedder": MINILM}
     table = write_table(
         tmp_path / "routing.json",
@@ -105,7 +111,7 @@ def test_should_store_one_rag_trace_from_the_gateway_to_vllm_in_jaeger(
                 "kind": "embeddings",
                 "backends": [{"name": "minilm", "url": engine.url("embed"), "model": MINILM}],
             },
-            "docs-qa": {"backends": [{**gemma, "name": "gemma-rag", "revision": "canary", "rag": rag}]},
+            "docs-qa": {"backends": [{**gemma, "rag": rag}]},
         },
     )
     with gateway(
