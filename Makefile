@@ -80,7 +80,7 @@ control-plane: install ## build the Kubernetes control plane from the pinned Go 
 traces: install ## build the OpenTelemetry Collector and Jaeger from the pinned Go modules in infra/otel (once, cached)
 	$(LLMOPS) traces build
 
-images: install system-packages control-plane ## build our images (gateway, operator, engine, Milvus, test, pause, CoreDNS; cached)
+images: install system-packages control-plane ## build our images (gateway, operator, engine, Milvus, test, pause, CoreDNS, collector, Jaeger; cached)
 	$(LLMOPS) images build
 
 # `llmops demo` does it all on real pods: cluster up with the real node, `llmops local install`

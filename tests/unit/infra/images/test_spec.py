@@ -52,6 +52,8 @@ def test_should_name_every_image_under_docker_io_llmops_with_its_charts_app_vers
         "base", "rag-gateway", "llmops-operator", "vllm-cpu", "milvus", "prometheus", "chart-tests",
         "pause",
         "coredns",
+        "otelcol",
+        "jaeger",
     }  # fmt: skip
     assert all(spec.ref.startswith("docker.io/llmops/") for spec in catalog.values())
 
