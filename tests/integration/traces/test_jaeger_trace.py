@@ -2,39 +2,25 @@
 span, retrieval, embedding, generation) and vLLM's own ``llm_request`` span in one trace
 whose id is the caller's ``traceparent``, with GenAI semantic-convention attributes.
 
-Real processes only: the collector and Jaeger built from infra/otel (`make test` builds
-them first; the fixture builds them if they are missing), a vLLM generate server of this
-module started with ``--otlp-traces-endpoint`` on a port of its own (the shared engines are
-never restarted), the shared embedder, the gateway as a uvicorn process exporting OTLP/HTTP
-to the collector, and Milvus Lite.
+Real processes only (conftest.py starts them early): the collector and Jaeger built from
+infra/otel (`make test` builds them first; the fixture builds them if they are missing), a
+vLLM generate server of this session started with ``--otlp-traces-endpoint`` on a port of
+its own (the shared engines are never restarted), the shared embedder, the gateway as a
+uvicorn process exporting OTLP/HTTP to the collector, and Milvus Lite.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from llmops_infra.engine import EngineHandle, start_server, stop_server, wait_ready
-from llmops_infra.engine.layout import engine_layout
-from llmops_infra.engine.servers import GENERATE_MODEL, build_server_specs
-from llmops_infra.errors import LlmopsError
-from llmops_infra.settings import LocalSettings, base_env
-from llmops_infra.traces import (
-    TracePorts,
-    TracesHandle,
-    config_dir,
-    ensure_trace_binaries,
-    start_traces,
-    stop_traces,
-    wait_traces_ready,
-)
-from tests.integration.gateway.procs import free_port, gateway, write_table
+from llmops_infra.engine import EngineHandle
+from llmops_infra.engine.servers import GENERATE_MODEL
+from llmops_infra.traces import TracesHandle
+from tests.integration.gateway.procs import gateway, write_table
 
 TRACE_ID = "5c3b7e0d9a1f4e2b8c6d4a2f1e0b9c8d"
 CALLER_SPAN = "a1b2c3d4e5f60718"
@@ -44,38 +30,6 @@ VLLM_SERVICE = "vllm-generate-traced"
 # The gateway's and vLLM's batch span processors export every 5 s; the collector and
 # Jaeger add well under a second.
 READ_BACK_TIMEOUT_S = 30.0
-
-
-@pytest.fixture(scope="module")
-def trace_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TracesHandle]:
-    settings = LocalSettings()
-    binaries = ensure_trace_binaries(settings, base_env())  # cached: instant once built
-    ports = TracePorts(*(free_port() for _ in range(6)))
-    runs = tmp_path_factory.mktemp("traces")
-    handle = start_traces(binaries.bin_dir, config_dir(settings), runs, ports)
-    try:
-        wait_traces_ready(handle)
-        yield handle
-    finally:
-        stop_traces(runs)
-
-
-@pytest.fixture(scope="module")
-def traced_generate(trace_store: TracesHandle, engine_settings: LocalSettings) -> Iterator[str]:
-    """A generate server of this module's own, exporting its spans to the collector."""
-    layout = engine_layout(engine_settings.cache_dir)
-    shared, _ = build_server_specs(layout.gemma_dir, Path("-"), free_port(), 0)
-    spec = dataclasses.replace(
-        shared, name="generate-traced", otlp_traces_endpoint=trace_store.ports.otlp_grpc_url
-    )
-    server = start_server(engine_settings, spec)
-    try:
-        wait_ready(EngineHandle((server,)), timeout=600)
-    except LlmopsError as err:
-        stop_server(engine_settings, server)
-        pytest.fail(f"the traced vLLM server did not start: {err.one_line()}", pytrace=False)
-    yield f"{spec.base_url}/v1"
-    stop_server(engine_settings, server)
 
 
 def read_trace(query_url: str, trace_id: str, until: set[str]) -> dict[str, Any]:
