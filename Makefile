@@ -20,7 +20,7 @@ SYSTEM_PACKAGES := prometheus chromium containerd runc containernetworking-plugi
   conntrack iproute2 kmod mmdebstrap buildah umoci skopeo uidmap redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help lock install system-packages engine control-plane images demo test check unit integration cluster node bench docs clean
+.PHONY: help lock install system-packages engine control-plane traces images demo test check unit integration cluster node bench docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,7 +76,11 @@ engine: install ## the vLLM-on-CPU engine venv and its models (cached in ~/.cach
 control-plane: install ## build the Kubernetes control plane from the pinned Go modules (once, cached)
 	$(LLMOPS) cluster build
 
-images: install system-packages control-plane ## build our images (gateway, operator, engine, Milvus, test, pause, CoreDNS; cached)
+# The integration tier's trace test reads a real trace back from Jaeger through the collector.
+traces: install ## build the OpenTelemetry Collector and Jaeger from the pinned Go modules in infra/otel (once, cached)
+	$(LLMOPS) traces build
+
+images: install system-packages control-plane ## build our images (gateway, operator, engine, Milvus, test, pause, CoreDNS, collector, Jaeger; cached)
 	$(LLMOPS) images build
 
 # `llmops demo` does it all on real pods: cluster up with the real node, `llmops local install`
@@ -91,13 +95,13 @@ check: install ## ruff (lint + format), mypy --strict, import-linter
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: install system-packages engine control-plane images check ## everything: quality gates, then unit, integration, cluster and node tiers
+test: install system-packages engine control-plane traces images check ## everything: quality gates, then unit, integration, cluster and node tiers
 	$(VENV)/bin/pytest --durations=30 $(PYTEST_ARGS)
 
 unit: install ## only the unit tier (seconds)
 	$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)
 
-integration: install system-packages engine ## only the integration tier (real local processes)
+integration: install system-packages engine traces ## only the integration tier (real local processes)
 	$(VENV)/bin/pytest -m integration $(PYTEST_ARGS)
 
 cluster: install system-packages engine control-plane ## only the cluster tier (real control plane; the load-test gate uses the engine)

@@ -29,6 +29,7 @@ from llmops import (
     model,
     release,
     tools,
+    traces,
 )
 from llmops_contracts.errors import LlmopsError
 from llmops_loadtest import cli as loadtest
@@ -69,6 +70,7 @@ app.add_typer(local.app, name="local")
 app.add_typer(model.app, name="model")
 app.add_typer(release.app, name="release")
 app.add_typer(tools.app, name="tools")
+app.add_typer(traces.app, name="traces")
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(guardrails.app, name="guardrails")
 app.command("ingest")(gateway.ingest)

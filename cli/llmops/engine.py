@@ -36,9 +36,17 @@ def build(
 @app.command()
 def up(
     timeout: float = typer.Option(600.0, help="Seconds to wait for both servers to be ready."),
+    otlp_traces_endpoint: str = typer.Option(
+        "",
+        help="Start the generate server with vLLM's --otlp-traces-endpoint (OTLP/gRPC, e.g. "
+        "the collector of `llmops traces up`: http://127.0.0.1:4317). A server already "
+        "running keeps its flags: `llmops engine down` first.",
+    ),
 ) -> None:
     """Start both servers in the background (reusing running ones) and wait until ready."""
     settings = LocalSettings()
+    if otlp_traces_endpoint:
+        settings = settings.model_copy(update={"engine_otlp_traces_endpoint": otlp_traces_endpoint})
     started = time.monotonic()
     handle = engine.start_engines(settings)
     with _err.status("waiting for the vLLM servers (a cold start takes a few minutes)"):

@@ -83,6 +83,19 @@ class LocalSettings(BaseSettings):
     # -- inference engine (vLLM on the CPU) ----------------------------------------
     engine_generate_port: int = 18000
     engine_embed_port: int = 18001
+    engine_otlp_traces_endpoint: str = Field(
+        default="",
+        description="OTLP/gRPC endpoint the generate server exports its request spans to "
+        "(`llmops engine up --otlp-traces-endpoint`, e.g. http://127.0.0.1:4317).",
+    )
+
+    # -- the local trace store (`llmops traces up`; loopback only) -------------------
+    otelcol_grpc_port: int = 4317
+    otelcol_http_port: int = 4318
+    jaeger_otlp_grpc_port: int = 14317
+    jaeger_otlp_http_port: int = 14318
+    jaeger_query_port: int = 16686
+    jaeger_query_grpc_port: int = 16685
 
     @property
     def bin_dir(self) -> Path:

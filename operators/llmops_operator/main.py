@@ -25,6 +25,7 @@ from llmops_operator.handlers.release_traffic import release_traffic
 from llmops_operator.leader import LeaderElector
 from llmops_operator.locks import ObjectLocks
 from llmops_operator.settings import OperatorSettings
+from llmops_operator.tracing import build_tracer, deployment_attributes
 
 GROUP, VERSION, PLURAL = "llmops.dev", "v1alpha1", "modeldeployments"
 SETTINGS = OperatorSettings()
@@ -40,6 +41,7 @@ RUNNER: LoadTestRunner = (
     else ProcessLoadTestRunner(SETTINGS.report_dir)
 )
 ELECTOR = LeaderElector(SETTINGS) if SETTINGS.leader_election else None
+TRACER = build_tracer(SETTINGS)  # a no-op unless SETTINGS.otlp_endpoint is set
 LOCKS = ObjectLocks()  # a deletion handler waits for the object's running tick
 RETRY_S = 1.0  # a deletion handler that could not act yet tries again this soon
 TICK_WAIT_S = 30.0  # longest wait for a running tick before that retry
@@ -99,9 +101,18 @@ def tick_rollout(
     with LOCKS.of(f"{namespace}/{name}"):
         if stopped:
             return  # being deleted (or the operator exits): `release_on_delete` writes last
-        reconcile_rollout(
-            settings=SETTINGS, runner=RUNNER, body=body, namespace=namespace, name=name, patch=patch
-        )
+        with TRACER.start_as_current_span(
+            "reconcile rollout", attributes=deployment_attributes(namespace, name)
+        ):
+            reconcile_rollout(
+                settings=SETTINGS,
+                runner=RUNNER,
+                body=body,
+                namespace=namespace,
+                name=name,
+                patch=patch,
+                tracer=TRACER,
+            )
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, backoff=RETRY_S)
@@ -119,7 +130,10 @@ def release_on_delete(body: kopf.Body, namespace: str | None, name: str, **_: An
     if not lock.acquire(timeout=TICK_WAIT_S):
         raise kopf.TemporaryError("a rollout tick is still running", delay=RETRY_S)
     try:
-        release_traffic(SETTINGS, body=body, namespace=namespace, name=name)
+        with TRACER.start_as_current_span(
+            "release traffic", attributes=deployment_attributes(namespace, name)
+        ):
+            release_traffic(SETTINGS, body=body, namespace=namespace, name=name)
     finally:
         lock.release()
     LOCKS.forget(key)

@@ -108,6 +108,13 @@ class OperatorSettings(BaseSettings):
         default=10.0, gt=0, description="A leader that cannot renew this long stops acting."
     )
     retry_period_s: float = Field(default=2.0, gt=0, description="How often the Lease is tried.")
+    # -- Traces ----------------------------------------------------------------------------
+    otlp_endpoint: str = Field(
+        default="",
+        description="OTLP/HTTP traces endpoint (http://collector:4318/v1/traces): a span per "
+        "rollout tick and per step of it; empty: no traces.",
+    )
+    service_name: str = Field(default="llmops-operator", description="service.name of spans.")
 
     @field_validator("bind_address")
     @classmethod

@@ -126,3 +126,12 @@ fsGroup: {{ .Values.podSecurity.fsGroup }}
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/* OTLP/HTTP traces endpoint when `global.tracing.enabled` (empty otherwise): the global
+`otlpEndpoint`, else the umbrella's collector of this release. */}}
+{{- define "llm-inference.otlpEndpoint" -}}
+{{- $tracing := (.Values.global).tracing | default dict -}}
+{{- if $tracing.enabled -}}
+{{- $tracing.otlpEndpoint | default (printf "http://%s-otel-collector:4318/v1/traces" (.Release.Name | trunc 50 | trimSuffix "-")) -}}
+{{- end -}}
+{{- end -}}

@@ -16,6 +16,9 @@
 {{- if and (eq (include "llm-inference.scheme" .) "s3") (ne .Values.mode "kserve") }}
 - --load-format=runai_streamer
 {{- end }}
+{{- with include "llm-inference.otlpEndpoint" . }}
+- --otlp-traces-endpoint={{ . }}
+{{- end }}
 {{- range .Values.engine.extraArgs }}
 - {{ . | quote }}
 {{- end }}
@@ -37,6 +40,13 @@
 # KServe's storage initializer downloads this (hf://, s3://, pvc://) into /mnt/models.
 - name: STORAGE_URI
   value: {{ .Values.model.uri | quote }}
+{{- end }}
+{{- if include "llm-inference.otlpEndpoint" . }}
+# vLLM exports OTLP/gRPC unless told otherwise; the one endpoint of global.tracing is HTTP.
+- name: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL
+  value: http/protobuf
+- name: OTEL_SERVICE_NAME
+  value: {{ .Values.model.name | quote }}
 {{- end }}
 {{- range .Values.engine.extraEnv }}
 - name: {{ .name }}

@@ -122,3 +122,12 @@ with llmops_operator's handlers.
 {{- define "llmops-operator.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
+
+{{/* OTLP/HTTP traces endpoint when `global.tracing.enabled` (empty otherwise): the global
+`otlpEndpoint`, else the umbrella's collector of this release. */}}
+{{- define "llmops-operator.otlpEndpoint" -}}
+{{- $tracing := (.Values.global).tracing | default dict -}}
+{{- if $tracing.enabled -}}
+{{- $tracing.otlpEndpoint | default (printf "http://%s-otel-collector:4318/v1/traces" (.Release.Name | trunc 50 | trimSuffix "-")) -}}
+{{- end -}}
+{{- end -}}

@@ -125,3 +125,12 @@ that this check can say where each one went. */}}
 {{- fail "httpRoute.parentRefs: name at least one Gateway when httpRoute.enabled is true" -}}
 {{- end -}}
 {{- end -}}
+
+{{/* OTLP/HTTP traces endpoint when `global.tracing.enabled` (empty otherwise): the global
+`otlpEndpoint`, else the umbrella's collector of this release. */}}
+{{- define "rag-gateway.otlpEndpoint" -}}
+{{- $tracing := (.Values.global).tracing | default dict -}}
+{{- if $tracing.enabled -}}
+{{- $tracing.otlpEndpoint | default (printf "http://%s-otel-collector:4318/v1/traces" (.Release.Name | trunc 50 | trimSuffix "-")) -}}
+{{- end -}}
+{{- end -}}

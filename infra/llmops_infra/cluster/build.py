@@ -191,7 +191,32 @@ def _go_build(
 ) -> None:
     """Build the binaries of one module in one `go build` (they share most packages)."""
     packages = [BINARIES[n][1] for n in names]
-    label = ", ".join(names)
+    build_packages(
+        module,
+        packages,
+        label=", ".join(names),
+        out_dir=out_dir,
+        env=env,
+        progress=progress,
+        flags=ldflags(names[0]),
+    )
+
+
+def build_packages(
+    module: Path,
+    packages: list[str],
+    *,
+    label: str,
+    out_dir: Path,
+    env: dict[str, str],
+    progress: Progress | None,
+    flags: str = "-s -w",
+) -> None:
+    """`go build` of `packages` in `module` into `out_dir`, reporting each compiled package.
+
+    Shared with the trace tools' build (`llmops_infra.traces`). Raises `LlmopsError` with
+    the telling lines of Go's output when the build fails.
+    """
     listed = subprocess.run(
         ["go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", *packages],
         cwd=module,
@@ -204,7 +229,7 @@ def _go_build(
         _fail(module, label, listed.stderr)
     total = max(1, len([line for line in listed.stdout.splitlines() if line]))
     # `go build -v` names each package as it compiles it: that is our progress.
-    cmd = ["go", "build", "-v", "-trimpath", "-ldflags", ldflags(names[0]), "-o", f"{out_dir}/"]
+    cmd = ["go", "build", "-v", "-trimpath", "-ldflags", flags, "-o", f"{out_dir}/"]
     with subprocess.Popen(
         [*cmd, *packages], cwd=module, env=env, stderr=subprocess.PIPE, text=True
     ) as proc:

@@ -5,7 +5,9 @@ Two OpenAI-compatible servers run as background processes from their own virtual
 
 - `build_engine(settings)`: build the venv and convert the models (cached, idempotent);
 - `start_engines(settings) -> EngineHandle`, `wait_ready(handle, timeout)`;
-- `stop_engines(settings, names=None)`, `engine_status(settings)`.
+- `stop_engines(settings, names=None)`, `engine_status(settings)`;
+- `start_server(settings, spec)`, `stop_server(settings, server)`: one more server
+  beside the shared pair (e.g. a generate server that traces, for a test).
 """
 
 from llmops_infra.engine.build import BuildReport, build_engine
@@ -15,7 +17,9 @@ from llmops_infra.engine.launcher import (
     ServerStatus,
     engine_status,
     start_engines,
+    start_server,
     stop_engines,
+    stop_server,
     wait_ready,
 )
 from llmops_infra.engine.servers import EMBED, EMBED_MODEL, GENERATE, GENERATE_MODEL, ServerSpec
@@ -33,6 +37,8 @@ __all__ = [
     "build_engine",
     "engine_status",
     "start_engines",
+    "start_server",
     "stop_engines",
+    "stop_server",
     "wait_ready",
 ]

@@ -21,6 +21,8 @@ import httpx
 from llmops_infra.engine import _proc
 from llmops_infra.engine.layout import EngineLayout, engine_layout
 from llmops_infra.engine.servers import (
+    EMBED,
+    GENERATE,
     ServerSpec,
     build_server_command,
     build_server_env,
@@ -85,6 +87,7 @@ def _server_specs(settings: LocalSettings, layout: EngineLayout) -> tuple[Server
         embed_model=_locate_embedder(layout),
         generate_port=settings.engine_generate_port,
         embed_port=settings.engine_embed_port,
+        otlp_traces_endpoint=settings.engine_otlp_traces_endpoint,
     )
 
 
@@ -171,6 +174,34 @@ def engine_status(settings: LocalSettings) -> list[ServerStatus]:
                 state = "starting"
             statuses.append(ServerStatus(spec, state, pid, layout.log_file(spec.name)))
     return statuses
+
+
+def start_server(settings: LocalSettings, spec: ServerSpec) -> RunningServer:
+    """Start one more server beside the two shared ones (non-blocking; `wait_ready` it).
+
+    For a server the shared pair must not be: e.g. a generate server that traces, on a port
+    of its own, for one test. Its name must differ from theirs (its pid and log files are
+    named after it); `stop_server` stops it.
+    """
+    if spec.name in (GENERATE, EMBED):
+        raise LlmopsError(
+            f"server {spec.name}", "is one of the shared pair", "use start_engines for it"
+        )
+    layout = engine_layout(settings.cache_dir)
+    _require_built(layout)
+    layout.run_dir.mkdir(parents=True, exist_ok=True)
+    return _start_one(layout, spec)
+
+
+def stop_server(settings: LocalSettings, server: RunningServer) -> None:
+    """Stop a server `start_server` started (a no-op for one it found already running)."""
+    layout = engine_layout(settings.cache_dir)
+    if not server.started:
+        return
+    pid = _running_pid(layout, server.spec)
+    if pid is not None:
+        _kill_group(pid)
+    layout.pid_file(server.spec.name).unlink(missing_ok=True)
 
 
 # -- internals ---------------------------------------------------------------------------

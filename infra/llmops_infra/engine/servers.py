@@ -39,6 +39,9 @@ class ServerSpec:
     # -O0 skips torch.compile: start-up is dominated by imports, not by warm-up.
     optimization_level: int = 0
     host: str = HOST
+    # OTLP/gRPC endpoint of a collector (http://127.0.0.1:4317): vLLM then exports a span
+    # per request (``llm_request``, GenAI attributes), parented to the caller's traceparent.
+    otlp_traces_endpoint: str = ""
 
     @property
     def base_url(self) -> str:
@@ -46,13 +49,19 @@ class ServerSpec:
 
 
 def build_server_specs(
-    generate_model: Path, embed_model: Path, generate_port: int, embed_port: int
+    generate_model: Path,
+    embed_model: Path,
+    generate_port: int,
+    embed_port: int,
+    otlp_traces_endpoint: str = "",
 ) -> tuple[ServerSpec, ServerSpec]:
     """The generative and the embedding server.
 
     vLLM's automatic binding reserves one core for its scheduler and puts the worker on
     the other, so two servers on a 2-core machine would both compute on core 0. Binding
-    each worker to its own core lets them start and serve side by side.
+    each worker to its own core lets them start and serve side by side. Only the
+    generative server traces (when `otlp_traces_endpoint` is set): vLLM's pooling runner
+    makes no request span.
     """
     generate = ServerSpec(
         name=GENERATE,
@@ -63,6 +72,7 @@ def build_server_specs(
         max_model_len=2048,
         kv_cache_gib=2,
         cpu_bind="0",
+        otlp_traces_endpoint=otlp_traces_endpoint,
     )
     embed = ServerSpec(
         name=EMBED,
@@ -104,12 +114,16 @@ def build_server_command(python: Path, spec: ServerSpec) -> list[str]:
         command += ["--max-model-len", str(spec.max_model_len)]
     if spec.runner == "generate":
         command += USAGE_FLAGS
+    if spec.otlp_traces_endpoint:
+        # Checked with the pinned vLLM's `--help=all`; OTLP/gRPC unless
+        # OTEL_EXPORTER_OTLP_TRACES_PROTOCOL says otherwise (see build_server_env).
+        command += ["--otlp-traces-endpoint", spec.otlp_traces_endpoint]
     return command
 
 
 def build_server_env(spec: ServerSpec, vllm_cache: Path) -> dict[str, str]:
     """Variables a server needs on top of the inherited environment."""
-    return {
+    env = {
         "VLLM_CPU_KVCACHE_SPACE": str(spec.kv_cache_gib),
         "VLLM_CPU_OMP_THREADS_BIND": spec.cpu_bind,
         "VLLM_CACHE_ROOT": str(vllm_cache),
@@ -120,6 +134,11 @@ def build_server_env(spec: ServerSpec, vllm_cache: Path) -> dict[str, str]:
         "DO_NOT_TRACK": "1",
         "PYTHONUNBUFFERED": "1",
     }
+    if spec.otlp_traces_endpoint:
+        # vLLM's resource has no service name of its own ("unknown_service" in Jaeger).
+        env["OTEL_SERVICE_NAME"] = f"vllm-{spec.name}"
+        env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = "grpc"
+    return env
 
 
 def is_server_command(command: list[str], spec: ServerSpec) -> bool:

@@ -62,6 +62,9 @@ MILVUS_VERSION = "v2.3.5"
 # Prometheus 3.16.0): Debian's package leaves Kubernetes service discovery out.
 PROMETHEUS_VERSION = "v3.16.0"
 MLFLOW_VERSION = "3.17.2"
+# The trace store (infra/otel): the collector's release and Jaeger's (v1.75.0 is v2.12.0's tag).
+OTELCOL_VERSION = "0.139.0"
+JAEGER_VERSION = "v1.75.0"
 
 # Charts whose appVersion tags the image of the same role.
 CHART_OF = {"rag-gateway": "rag-gateway", "llmops-operator": "llmops-operator"}
@@ -358,6 +361,27 @@ def build_catalog(app_versions: Mapping[str, str]) -> dict[str, ImageSpec]:
                 ports=("9090",),
             ),
             inputs=("infra/images/prometheus",),
+        ),
+        ImageSpec(
+            name="otelcol",
+            tag=OTELCOL_VERSION,
+            # The collector of the umbrella's `global.tracing` (its args name the config file).
+            source=GoBinary(module="infra/otel/otelcol", dest="/otelcol"),
+            config=ImageConfig(entrypoint=("/otelcol",), user=RUN_AS, ports=("4317", "4318")),
+            inputs=("infra/otel/otelcol",),
+        ),
+        ImageSpec(
+            name="jaeger",
+            tag=JAEGER_VERSION,
+            source=GoBinary(
+                module="infra/otel/jaeger",
+                dest="/jaeger",
+                package="github.com/jaegertracing/jaeger/cmd/jaeger",
+            ),
+            config=ImageConfig(
+                entrypoint=("/jaeger",), user=RUN_AS, ports=("4317", "4318", "16686")
+            ),
+            inputs=("infra/otel/jaeger",),
         ),
         ImageSpec(
             name="chart-tests",

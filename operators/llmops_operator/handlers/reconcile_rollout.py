@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from opentelemetry import trace
+from opentelemetry.trace import NoOpTracer, Tracer
 
 from llmops_operator import metrics
 from llmops_operator.clients import autoscalers, kube
@@ -65,6 +67,7 @@ from llmops_operator.settings import OperatorSettings
 
 COMMAND_ANNOTATION = "llmops.dev/command"
 log = logging.getLogger(__name__)
+_NO_TRACES = NoOpTracer()
 
 
 def reconcile_rollout(
@@ -75,21 +78,24 @@ def reconcile_rollout(
     namespace: str,
     name: str,
     patch: kopf.Patch,
+    tracer: Tracer = _NO_TRACES,
 ) -> None:
+    """One tick; each step is a child span of the tick's (`llmops_operator.tracing`)."""
     started = time.monotonic()
     now = datetime.now(UTC)
     status = RolloutStatus.from_raw(body.get("status"))
     generation = int(body.metadata.get("generation") or 1)
     try:
         # A registry reference becomes the URI it pins (asked once, kept in .status).
-        spec, resolution = resolve_model(
-            settings,
-            parse_spec(dict(body.spec)),
-            status,
-            body.get("status"),
-            generation=generation,
-            now=now,
-        )
+        with tracer.start_as_current_span("resolve model"):
+            spec, resolution = resolve_model(
+                settings,
+                parse_spec(dict(body.spec)),
+                status,
+                body.get("status"),
+                generation=generation,
+                now=now,
+            )
     except RegistryUnavailableError as err:
         wait_for_registry(
             err, settings=settings, status=status, generation=generation, now=now, patch=patch
@@ -112,31 +118,39 @@ def reconcile_rollout(
         patch=patch,
     ):
         return
-    stable, canary, autoscaled = observe_revisions(spec, status, namespace, name)
-    command = body.metadata.annotations.get(COMMAND_ANNOTATION)
-    obs = Observations(
-        generation=generation,
-        stable=stable,
-        canary=canary,
-        measurements=tuple(
-            measure_due(settings, spec=spec, status=status, namespace=namespace, name=name, now=now)
-        ),
-        load_test=observe_load_test(runner, status, namespace, name),
-        command=command if command and command != status.last_command else None,
-        autoscaled=autoscaled,
-    )
-    decision = advance(spec, status, obs, now)
-    try:
-        apply_decision(
-            settings,
-            runner=runner,
-            spec=spec,
-            decision=decision,
-            namespace=namespace,
-            name=name,
-            patch=patch,
-            resolution=resolution,
+    with tracer.start_as_current_span("observe"):
+        stable, canary, autoscaled = observe_revisions(spec, status, namespace, name)
+        command = body.metadata.annotations.get(COMMAND_ANNOTATION)
+        obs = Observations(
+            generation=generation,
+            stable=stable,
+            canary=canary,
+            measurements=tuple(
+                measure_due(
+                    settings, spec=spec, status=status, namespace=namespace, name=name, now=now
+                )
+            ),
+            load_test=observe_load_test(runner, status, namespace, name),
+            command=command if command and command != status.last_command else None,
+            autoscaled=autoscaled,
         )
+    decision = advance(spec, status, obs, now)
+    phase_after = decision.status.phase.value if decision.status.phase else ""
+    trace.get_current_span().set_attribute("llmops.phase", phase_after)
+    try:
+        with tracer.start_as_current_span(
+            "apply decision", attributes={"llmops.phase": phase_after}
+        ):
+            apply_decision(
+                settings,
+                runner=runner,
+                spec=spec,
+                decision=decision,
+                namespace=namespace,
+                name=name,
+                patch=patch,
+                resolution=resolution,
+            )
     except kube.InvalidObjectError as err:
         # A value the schema let through but Kubernetes refuses (a label, a name): the spec
         # is wrong, not the cluster; say so once instead of retrying forever.

@@ -103,20 +103,35 @@ class Accounting:
 
     @asynccontextmanager
     async def in_flight(self, call: Call) -> AsyncIterator[None]:
-        """Count the call in flight; a failure is counted once, under its labels."""
+        """Count the call in flight; a failure is counted once, under its labels.
+
+        The ``<route> <alias>`` server span (the caller's ``traceparent`` its parent) is the
+        root of the gateway's part of the trace: retrieval, embedding and generation spans
+        start under it. It ends when the handler returns, i.e. when a stream starts: a
+        streamed generation's span may outlast it.
+        """
+        span = self.tracer.start_span(
+            f"{call.route} {call.alias}", context=call.trace_context, kind=SpanKind.SERVER
+        )
+        span.set_attributes({"llmops.route": call.route, "llmops.model_alias": call.alias})
+        call.trace_context = trace.set_span_in_context(span, call.trace_context)
         self.metrics.in_flight.labels(call.route).inc()
         try:
             yield
         except GatewayError as err:
             self.failed(call, err)
+            span.set_status(trace.StatusCode.ERROR, err.code)
             raise
         except anyio.get_cancelled_exc_class():
             # The client left before the answer (the body middleware cancels its work).
             self.metrics.requests.labels(*call.labels(), "499").inc()
             self.metrics.errors.labels(*call.labels(), "client_disconnected").inc()
+            span.set_status(trace.StatusCode.ERROR, "client_disconnected")
             raise
         finally:
             self.metrics.in_flight.labels(call.route).dec()
+            span.set_attribute("llmops.revision", call.revision)
+            span.end()
 
     def failed(self, call: Call, err: GatewayError) -> None:
         self.metrics.errors.labels(*call.labels(), err.code).inc()

@@ -50,6 +50,8 @@ VALUE_SETS = [
     ("llmops-operator", {"watch": {"scope": "namespaced", "namespaces": ["a", "b"]}}),
     ("llmops-stack", {"milvus": {"enabled": False}, "rag-gateway": {"milvus": {"host": "ext"}}}),
     ("rag-gateway", {"routingTable": {"source": "builtIn"}}),
+    # Traces: the collector and Jaeger of the release, every component exporting to them.
+    ("llmops-stack", {"global": {"tracing": {"enabled": True}}}),
     # The local overlay (the real node): CPU vLLM, local images, extra volumes, tolerations.
     ("llmops-stack", yaml.safe_load((CHARTS_DIR / "llmops-stack" / OVERLAY_FILE).read_text())),
 ]

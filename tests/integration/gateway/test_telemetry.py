@@ -93,13 +93,17 @@ async def test_should_trace_generation_and_rag_with_genai_attributes(
 
     assert chat.status_code == ingest.status_code == rag.status_code == 200
     spans = {span.name: span for span in exporter.get_finished_spans()}
-    assert set(spans) == {"retrieve docs", "embed model-emb", "generate model-ask"}
-    retrieve, embed, generate = (
+    assert set(spans) == {"rag ask", "retrieve docs", "embed model-emb", "generate model-ask"}
+    root, retrieve, embed, generate = (
+        spans["rag ask"],
         spans["retrieve docs"],
         spans["embed model-emb"],
         spans["generate model-ask"],
     )
     assert {span.context.trace_id for span in spans.values()} == {int(TRACE_ID, 16)}
+    assert root.parent is not None and root.parent.span_id == int("00f067aa0ba902b7", 16)
+    assert retrieve.parent is not None and retrieve.parent.span_id == root.context.span_id
+    assert generate.parent is not None and generate.parent.span_id == root.context.span_id
     assert embed.parent is not None and embed.parent.span_id == retrieve.context.span_id
     assert generate.attributes is not None and embed.attributes is not None
     assert generate.attributes["gen_ai.operation.name"] == "chat"
@@ -135,8 +139,11 @@ async def test_should_label_the_revision_and_sampling_on_the_generate_span(
         )
         assert response.status_code == 200
 
-    [span] = exporter.get_finished_spans()
-    assert span.parent is not None and span.parent.span_id == int("00f067aa0ba902b7", 16)
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    assert set(spans) == {"chat chat", "generate model-gen"}
+    root, span = spans["chat chat"], spans["generate model-gen"]
+    assert root.parent is not None and root.parent.span_id == int("00f067aa0ba902b7", 16)
+    assert span.parent is not None and span.parent.span_id == root.context.span_id
     attributes = dict(span.attributes or {})
     assert attributes["llmops.revision"] == "canary"
     assert attributes["gen_ai.request.temperature"] == 0.5

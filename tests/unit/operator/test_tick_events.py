@@ -15,12 +15,14 @@ from typing import Any
 
 import kopf
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmops_operator.core.rollout.interface import Decision, RevisionObservation
 from llmops_operator.core.spec.schema import ModelDeploymentSpec
 from llmops_operator.core.state.status import RolloutStatus
 from llmops_operator.handlers import reconcile_rollout as handler
 from llmops_operator.settings import OperatorSettings
+from llmops_operator.tracing import build_tracer, deployment_attributes
 from llmops_operator.views.status_text import apply_merge_patch, build_undo_patch
 
 COMMAND = handler.COMMAND_ANNOTATION
@@ -150,3 +152,39 @@ def test_should_post_undone_by_user_for_the_undo_patch(cluster: Cluster) -> None
     assert ("Normal", "UndoneByUser", "undo: spec set back to revision 1") in cluster.events
     cluster.tick()
     assert Counter(reason for _, reason, _ in cluster.events)["UndoneByUser"] == 1
+
+
+def test_should_trace_a_tick_as_one_span_with_a_child_per_step(cluster: Cluster) -> None:
+    exporter = InMemorySpanExporter()
+    tracer = build_tracer(OperatorSettings(serve_metrics=False), exporter)
+    with tracer.start_as_current_span(
+        "reconcile rollout", attributes=deployment_attributes("ns", "chat")
+    ):
+        handler.reconcile_rollout(
+            settings=OperatorSettings(serve_metrics=False),
+            runner=None,  # type: ignore[arg-type]  # no load-test step in this spec
+            body=kopf.Body(copy.deepcopy(cluster.raw)),
+            namespace="ns",
+            name="chat",
+            patch=kopf.Patch(),
+            tracer=tracer,
+        )
+
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    tick = spans.pop("reconcile rollout")
+    assert set(spans) == {"resolve model", "observe", "apply decision"}
+    assert all(
+        s.parent is not None and s.parent.span_id == tick.context.span_id for s in spans.values()
+    )
+    assert dict(tick.attributes or {}) == {
+        "k8s.namespace.name": "ns",
+        "llmops.modeldeployment": "chat",
+        "llmops.phase": "Pending",  # the first tick of a first revision
+    }
+    assert tick.resource.attributes["service.name"] == "llmops-operator"
+
+
+def test_should_record_nothing_without_an_otlp_endpoint() -> None:
+    tracer = build_tracer(OperatorSettings(serve_metrics=False))
+    with tracer.start_as_current_span("reconcile rollout") as span:
+        assert not span.is_recording()

@@ -34,6 +34,8 @@ DERIVED = {
     "embed_url": "inference's URL unless embedding.url is set",
     "milvus_uri": "the release's milvus Service, or milvus.host and milvus.port",
     "keys_file": "where the chart mounts the API-keys Secret",
+    "otlp_endpoint": "empty unless global.tracing.enabled; then its otlpEndpoint, or the "
+    "release's collector",
 }
 
 

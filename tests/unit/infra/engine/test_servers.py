@@ -105,3 +105,18 @@ RuntimeError: Engine core initialization failed. See root cause above. Failed co
 def test_excerpt_falls_back_to_the_last_lines() -> None:
     assert pick_log_excerpt("one\n\ntwo\nthree\nfour\n") == "two | three | four"
     assert pick_log_excerpt("") == ""
+
+
+def test_should_trace_only_when_an_otlp_endpoint_is_given() -> None:
+    traced, embed = build_server_specs(
+        Path("/m/gemma"), Path("/m/minilm"), 18000, 18001, otlp_traces_endpoint="http://c:4317"
+    )
+    command = build_server_command(PYTHON, traced)
+    env = build_server_env(traced, Path("/cache"))
+
+    assert _option(command, "--otlp-traces-endpoint") == "http://c:4317"
+    assert env["OTEL_SERVICE_NAME"] == "vllm-generate"
+    assert env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] == "grpc"
+    assert "--otlp-traces-endpoint" not in build_server_command(PYTHON, GENERATE)
+    assert "OTEL_SERVICE_NAME" not in build_server_env(GENERATE, Path("/cache"))
+    assert "--otlp-traces-endpoint" not in build_server_command(PYTHON, embed)

@@ -50,7 +50,7 @@ def test_should_name_every_image_under_docker_io_llmops_with_its_charts_app_vers
     assert catalog["llmops-operator"].ref == "docker.io/llmops/llmops-operator:0.2.0"
     assert set(catalog) == {
         "base", "rag-gateway", "llmops-operator", "vllm-cpu", "milvus", "mlflow", "prometheus",
-        "chart-tests", "pause", "coredns",
+        "chart-tests", "pause", "coredns", "otelcol", "jaeger",
     }  # fmt: skip
     assert all(spec.ref.startswith("docker.io/llmops/") for spec in catalog.values())
 
