@@ -46,6 +46,9 @@ class LoadtestJobSpec:
     labels: dict[str, str] = field(default_factory=dict)
     # More `llmops-loadtest run` flags, e.g. ("--mlflow-uri", URI, "--mlflow-model", "m/3").
     extra_args: tuple[str, ...] = ()
+    # The subcommand: ("run",) a load test, ("eval", "gate") a rollout's evaluation step
+    # (same inputs, verdict and flags; `--workers` is the load test's only).
+    command: tuple[str, ...] = ("run",)
     # Where the pod may run (the nodes that reach the target).
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: list[dict[str, Any]] = field(default_factory=list)
@@ -70,13 +73,14 @@ def _meta(spec: LoadtestJobSpec, name: str) -> dict[str, Any]:
 
 
 def build_loadtest_command(spec: LoadtestJobSpec) -> list[str]:
+    workers = ("--workers", str(spec.workers)) if spec.command == ("run",) else ()
     return [
-        "llmops-loadtest", "run",
+        "llmops-loadtest", *spec.command,
         "--target", spec.target_url,
         "--profile", f"{INPUT_MOUNT}/profile.yaml",
         "--gate", f"{INPUT_MOUNT}/gate.yaml",
         "--out", REPORT_MOUNT,
-        "--workers", str(spec.workers),
+        *workers,
         "--verdict-configmap", spec.verdict_configmap,
         *spec.extra_args,
     ]  # fmt: skip

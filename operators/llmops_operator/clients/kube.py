@@ -162,3 +162,16 @@ def _ignore_404(call: Any, name: str, namespace: str) -> None:
     except ApiException as err:
         if err.status != 404:
             raise
+
+
+def read_config_map_key(namespace: str, name: str, key: str) -> str | None:
+    """One key of a ConfigMap (an evaluation step's golden set); None when the ConfigMap or
+    the key is missing."""
+    try:
+        found = core().read_namespaced_config_map(name, namespace)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+    value = (found.data or {}).get(key)
+    return None if value is None else str(value)

@@ -68,7 +68,7 @@ class ProcessLoadTestRunner:
         (folder / "profile.yaml").write_text(yaml.safe_dump(plan.profile, sort_keys=False))
         (folder / "gate.yaml").write_text(yaml.safe_dump(plan.gate, sort_keys=False))
         argv = [
-            self.python, "-m", "llmops_loadtest", "run",
+            self.python, "-m", "llmops_loadtest", *plan.command,
             "--target", plan.target,
             "--profile", str(folder / "profile.yaml"),
             "--gate", str(folder / "gate.yaml"),
