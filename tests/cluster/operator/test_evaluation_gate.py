@@ -29,6 +29,7 @@ from tests.cluster.kube import Kube
 from tests.cluster.operator.conftest import Operator
 from tests.cluster.operator.helpers import (
     apply_example,
+    plugin,
     routing_table,
     status_of,
     wait_for,
@@ -181,6 +182,8 @@ def test_a_candidate_reading_the_wrong_collection_fails_the_evaluation_and_is_ro
     assert metrics["hit_rate"] == 0 and metrics["recall_at_k"] == 0 and metrics["mrr"] == 0
     assert {d for r in report["rag"]["results"] for d in r["retrieved"]} == {"cafeteria.md"}
     assert report["seed"] == 7 and report["rag"]["seed"] == 7
+    shown = plugin(kube, "status", name, "-n", namespace).stdout
+    assert f"Evaluation: {evaluation['name']} Failed  FAIL: rag hit_rate 0.00 < 0.8" in shown
     events = kube.kubectl(
         "get", "events", "-n", namespace, "--field-selector", "reason=EvaluationFailed",
         "-o", "name",

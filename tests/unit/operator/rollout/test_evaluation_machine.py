@@ -9,6 +9,7 @@ from typing import Any
 from llmops_operator.core.rollout.interface import LoadTestObservation
 from llmops_operator.core.state.phases import ConditionType, Phase
 from llmops_operator.core.state.status import LoadTestVerdict
+from llmops_operator.views.status_text import status_text
 from tests.unit.operator.sim import World, deployed, make_spec, with_revision
 
 EVALUATION: dict[str, Any] = {
@@ -103,3 +104,16 @@ def test_a_new_revision_forgets_the_old_candidates_evaluation() -> None:
     world.spec = with_revision(world.spec, "3")
     world.tick(1)
     assert world.status.evaluation is None and world.status.canary_revision == "3"
+
+
+def test_kubectl_llmops_status_shows_the_step_the_verdict_and_the_report() -> None:
+    world, name = at_the_gate()
+    world.evaluation = LoadTestObservation(name, LoadTestVerdict.FAILED, "file:///r.json", FAILED)
+    world.tick(5)
+    text = status_text("rag", world.spec, world.status)
+    assert (
+        "  ✘ 2: evaluation seed 7: rag golden/golden.yaml (hitRateMin 0.8, tokenF1Min 0.5)"
+        in text.splitlines()
+    )
+    assert f"Evaluation: {name} Failed  {FAILED}" in text
+    assert "  report: file:///r.json" in text
