@@ -1121,6 +1121,13 @@ class BlueGreenStrategy(_ScaleDownDelays):
             "judged by its SLOs; failing rolls back."
         ),
     )
+    pre_promotion_evaluation: EvaluationSpec | None = Field(
+        default=None,
+        description=(
+            "RAG-quality and/or fairness evaluation of the preview (llmops eval) before "
+            "the switch, judged by its thresholds; failing rolls back."
+        ),
+    )
     warmup_seconds: int = Field(
         default=0,
         ge=0,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from llmops_operator.core.rollout.interface import LoadTestObservation
+from llmops_operator.core.spec.schema import parse_spec
 from llmops_operator.core.state.phases import ConditionType, Phase
 from llmops_operator.core.state.status import LoadTestVerdict
 from llmops_operator.views.status_text import status_text
@@ -117,3 +118,24 @@ def test_kubectl_llmops_status_shows_the_step_the_verdict_and_the_report() -> No
     )
     assert f"Evaluation: {name} Failed  {FAILED}" in text
     assert "  report: file:///r.json" in text
+
+
+def test_blue_green_evaluates_the_preview_before_the_switch() -> None:
+    raw = make_spec().model_dump(by_alias=True, exclude_none=True)
+    raw["strategy"] = {"blueGreen": {"autoPromote": True, "abortScaleDownDelaySeconds": 0,
+                                     "prePromotionEvaluation": EVALUATION}}  # fmt: skip
+    world = deployed(parse_spec(raw))
+    world.spec = with_revision(world.spec, "2")
+    world.tick(1)
+    world.make_ready()
+    world.tick(1)  # no analysis
+    world.tick(1)  # no load test
+    request = world.tick(1).start_evaluation
+    assert request is not None and request.role == "preview"
+    assert request.name == f"ev-{world.status.canary_hash}-s2"
+    assert world.status.step_display == "3/4"
+    world.evaluation = LoadTestObservation(request.name, LoadTestVerdict.FAILED, message=FAILED)
+    world.tick(5)
+    assert world.status.phase is Phase.ROLLING_BACK
+    assert world.status.message == f"prePromotionEvaluation: {FAILED}"
+    assert world.weights() == {"stable": 100, "preview": 0}
