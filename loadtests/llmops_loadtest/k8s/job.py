@@ -4,7 +4,9 @@
 gate), the verdict ConfigMap ``<name>-verdict`` (``pending``), a ServiceAccount with a Role
 that may read and update that one ConfigMap and nothing else, and the Job. The verdict
 ConfigMap is created up front because RBAC cannot scope ``create`` to a name: the Job only
-ever updates it. The Job runs ``llmops-loadtest run`` against a Service URL; when it ends,
+ever updates it. The Job runs ``llmops-loadtest run`` (or, for a rollout's evaluation step,
+``llmops-loadtest eval gate``: the same files, flags and verdict) against a Service URL; when it
+ends,
 the verdict ConfigMap holds the verdict for the operator:
 
 - ``data.passed``: ``"pending"`` (not finished), then ``"true"``, ``"false"`` or ``"error"``
