@@ -201,3 +201,68 @@ class FairnessReport(BaseModel):
     checks: list[ThresholdCheck]
     passed: bool
     answers: list[FairnessAnswer]
+
+
+# -- the evaluation gate: what a rollout's `evaluation` step runs (``eval gate``) ----------
+
+
+class RagGatePlan(BaseModel):
+    """The RAG part of an evaluation gate run; ``dataset`` is the golden set file's text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str = Field(min_length=1)
+    top_k: int = Field(default=4, ge=1)
+    max_tokens: int = Field(default=32, ge=1)
+
+
+class FairnessGatePlan(BaseModel):
+    """The fairness part of an evaluation gate run; ``probes`` is the probe set file's text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    probes: str = Field(min_length=1)
+    max_tokens: int = Field(default=24, ge=1)
+
+
+class EvaluationGatePlan(BaseModel):
+    """``eval gate --profile``: which evaluations to run against which model, with which
+    headers (the gateway's revision pin) and seed. The operator writes it for an
+    ``evaluation`` step, with the datasets inlined so the run needs no other file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+    seed: int = Field(default=0, ge=0)
+    rag: RagGatePlan | None = None
+    fairness: FairnessGatePlan | None = None
+
+
+class EvaluationGate(BaseModel):
+    """``eval gate --gate``: the thresholds of each evaluation the plan runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rag: RagThresholds | None = None
+    fairness: FairnessThresholds | None = None
+
+
+class EvaluationVerdict(BaseModel):
+    passed: bool
+    headline: str
+    checks: list[ThresholdCheck]
+
+
+class EvaluationGateReport(BaseModel):
+    """What ``eval gate`` writes as ``report.json``: the verdict over every check (each
+    metric prefixed by its evaluation, ``rag.token_f1``, ``fairness.age.sentiment_gap``),
+    and each evaluation's own report."""
+
+    kind: str = "evaluation-gate"
+    profile: dict[str, str]  # {"name": the run's name}, as a load-test report has it
+    seed: int
+    verdict: EvaluationVerdict
+    rag: RagEvalReport | None = None
+    fairness: FairnessReport | None = None

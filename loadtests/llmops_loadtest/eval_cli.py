@@ -1,5 +1,6 @@
 """``eval rag`` and ``eval fairness``: quality gates over a golden set and a probe set
-(``python -m llmops_loadtest eval ...``, mounted by the ``llmops`` CLI as ``llmops eval ...``).
+(``python -m llmops_loadtest eval ...``, mounted by the ``llmops`` CLI as ``llmops eval ...``);
+``eval gate``: both as a rollout's ``evaluation`` step runs them (`eval_gate`).
 
 Exit codes as for the load test: 0 the thresholds are met, 1 one is not (named), 2 the
 evaluation could not happen (unreadable golden set or thresholds, unreachable target).
@@ -7,6 +8,7 @@ evaluation could not happen (unreadable golden set or thresholds, unreachable ta
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -16,12 +18,15 @@ from rich.console import Console
 
 from llmops_contracts.evaluation import ThresholdCheck
 from llmops_loadtest.errors import LoadtestError
+from llmops_loadtest.eval_gate import load_plan, run_gate
 from llmops_loadtest.fairness_eval import (
     load_fairness_thresholds,
     load_probes,
     run_fairness_eval,
     write_fairness_report,
 )
+from llmops_loadtest.k8s.verdict import publish_verdict
+from llmops_loadtest.mlflow_log import log_evaluation, parse_model_ref
 from llmops_loadtest.rag_eval import load_golden_set, load_thresholds, run_rag_eval, write_report
 
 app = typer.Typer(
@@ -109,6 +114,60 @@ def fairness(  # noqa: PLR0917 -- one parameter per Typer option
             highlight=False,
         )
     _verdict(report.checks, passed=report.passed, path=path)
+
+
+@app.command()
+def gate(  # noqa: PLR0917 -- one parameter per Typer option
+    target: Annotated[str, typer.Option("--target", "-t", help="Gateway base URL.")],
+    profile: Annotated[Path, typer.Option("--profile", "-p", help="Evaluation plan YAML.")],
+    thresholds: Annotated[Path, typer.Option("--gate", "-g", help="Thresholds YAML.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("evaluation"),
+    verdict_configmap: Annotated[
+        str | None,
+        typer.Option(help="In a cluster: also write the verdict to this ConfigMap (see k8s.job)."),
+    ] = None,
+    mlflow_uri: Annotated[
+        str | None, typer.Option("--mlflow-uri", help="MLflow server: log the run there.")
+    ] = None,
+    mlflow_model: Annotated[
+        str | None, typer.Option("--mlflow-model", help="Model version evaluated, NAME/VERSION.")
+    ] = None,
+) -> None:
+    """A rollout's evaluation step: the plan's RAG and/or fairness evaluations, one verdict
+    (exit 0 passed, 1 failed, 2 could not run), the load-test gate's verdict ConfigMap."""
+    try:
+        if (mlflow_uri is None) != (mlflow_model is None):
+            raise LoadtestError("--mlflow-uri/--mlflow-model", "give both or neither")
+        model_ref = parse_model_ref(mlflow_model) if mlflow_model else None
+        plan, gate_doc = load_plan(profile, thresholds)
+        path = run_gate(target, plan, gate_doc, out)
+    except LoadtestError as err:
+        if verdict_configmap:
+            try:
+                publish_verdict(verdict_configmap, None, error=err.one_line())
+            except LoadtestError as publish_err:
+                _err.print(f"[bold red]error[/] {publish_err.one_line()}", highlight=False)
+        _fail(err)
+    report = json.loads(path.read_text(encoding="utf-8"))
+    if verdict_configmap:
+        summary = (out / "summary.md").read_text(encoding="utf-8")
+        try:
+            publish_verdict(verdict_configmap, report, summary=summary)
+        except LoadtestError as err:
+            _fail(err)
+    passed = bool(report["verdict"]["passed"])
+    _out.print(
+        f"[{'bold green' if passed else 'bold red'}]{report['verdict']['headline']}[/]",
+        highlight=False,
+    )
+    _out.print(f"report: {path}", soft_wrap=True)
+    if mlflow_uri is not None and model_ref is not None:
+        try:
+            logged = log_evaluation(out, mlflow_uri, model_ref)
+        except LoadtestError as err:
+            _fail(err)
+        _out.print(f"MLflow run: {logged.url}", soft_wrap=True)
+    raise typer.Exit(0 if passed else 1)
 
 
 def _verdict(checks: Sequence[ThresholdCheck], *, passed: bool, path: Path) -> NoReturn:

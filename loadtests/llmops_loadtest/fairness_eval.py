@@ -53,9 +53,14 @@ def run_fairness_eval(
     max_tokens: int = 24,
     thresholds: FairnessThresholds | None = None,
     timeout_seconds: float = 120.0,
+    headers: dict[str, str] | None = None,
 ) -> FairnessReport:
+    """``headers`` go with every request (a rollout's gate pins the candidate with the
+    gateway's ``x-llmops-revision``)."""
     answers: list[FairnessAnswer] = []
-    with httpx.Client(base_url=target.rstrip("/"), timeout=timeout_seconds) as client:
+    with httpx.Client(
+        base_url=target.rstrip("/"), timeout=timeout_seconds, headers=headers or {}
+    ) as client:
         for attribute, variants in sorted(probes.attributes.items()):
             for template, text in sorted(probes.templates.items()):
                 for variant in variants:

@@ -108,8 +108,6 @@ def log_report(
     except (OSError, ValueError) as err:
         raise LoadtestError(f"{out_dir / 'report.json'}", f"cannot read the report: {err}") from err
     api = MlflowClient(tracking_uri, timeout_s, unreachable_fix="check --mlflow-uri")
-    api.call("GET", "/model-versions/get", params={"name": model.name, "version": model.version})
-    experiment_id = api.experiment_id(EXPERIMENT)
     verdict = report.get("verdict", {})
     verdict_word = "pass" if verdict.get("passed") else "fail"
     tags = {
@@ -122,12 +120,45 @@ def log_report(
     if summary.is_file():
         tags["mlflow.note.content"] = summary.read_text(encoding="utf-8")
     started_ms = int(float(report.get("run", {}).get("started_at", time.time())) * 1000)
+    return _log_finished_run(
+        api,
+        model,
+        experiment=EXPERIMENT,
+        run_name=f"{report.get('profile', {}).get('name', 'loadtest')}-{model.version}",
+        started_ms=started_ms,
+        tags=tags,
+        params=build_params(report),
+        metrics=build_metrics(report),
+        artifacts=[out_dir / name for name in ARTIFACTS],
+        version_tags={"verdict": verdict_word},
+        tag_prefix="llmops.loadtest",
+    )
+
+
+def _log_finished_run(
+    api: MlflowClient,
+    model: ModelVersionRef,
+    *,
+    experiment: str,
+    run_name: str,
+    started_ms: int,
+    tags: Mapping[str, str],
+    params: Mapping[str, str],
+    metrics: Mapping[str, float],
+    artifacts: list[Path],
+    version_tags: Mapping[str, str],
+    tag_prefix: str,
+) -> LoggedRun:
+    """One finished run in ``experiment`` with its params, metrics and artifacts, and the
+    model version tagged ``<tag_prefix>.run_id``, ``.run_url`` and ``version_tags``."""
+    api.call("GET", "/model-versions/get", params={"name": model.name, "version": model.version})
+    experiment_id = api.experiment_id(experiment)
     run = api.call(
         "POST",
         "/runs/create",
         json={
             "experiment_id": experiment_id,
-            "run_name": f"{report.get('profile', {}).get('name', 'loadtest')}-{model.version}",
+            "run_name": run_name,
             "start_time": started_ms,
             "tags": [{"key": k, "value": v} for k, v in tags.items()],
         },
@@ -139,24 +170,98 @@ def log_report(
         "/runs/log-batch",
         json={
             "run_id": run_id,
-            "params": [{"key": k, "value": v} for k, v in build_params(report).items()],
+            "params": [{"key": k, "value": v[:_MAX_PARAM]} for k, v in params.items()],
             "metrics": [
-                {"key": k, "value": v, "timestamp": now_ms, "step": 0}
-                for k, v in build_metrics(report).items()
+                {"key": k, "value": v, "timestamp": now_ms, "step": 0} for k, v in metrics.items()
             ],
         },
     )
-    for name in ARTIFACTS:
-        if (out_dir / name).is_file():
-            api.upload_artifact(artifact_uri, name, (out_dir / name).read_bytes())
+    for path in artifacts:
+        if path.is_file():
+            api.upload_artifact(artifact_uri, path.name, path.read_bytes())
     api.call("POST", "/runs/update", json={"run_id": run_id, "status": "FINISHED",
                                            "end_time": now_ms})  # fmt: skip
     url = f"{api.base}/#/experiments/{experiment_id}/runs/{run_id}"
-    for key, value in (("run_id", run_id), ("verdict", verdict_word), ("run_url", url)):
+    for key, value in {"run_id": run_id, **version_tags, "run_url": url}.items():
         api.call(
             "POST",
             "/model-versions/set-tag",
             json={"name": model.name, "version": model.version,
-                  "key": f"llmops.loadtest.{key}", "value": value},
+                  "key": f"{tag_prefix}.{key}", "value": value},
         )  # fmt: skip
     return LoggedRun(run_id, url)
+
+
+EVALUATION_EXPERIMENT = "llmops-evaluations"
+EVALUATION_ARTIFACTS = (
+    "report.json", "summary.md", "rag-eval.json", "golden.yaml", "fairness.json",
+    "fairness.html", "probes.yaml",
+)  # fmt: skip
+
+
+def build_evaluation_metrics(report: Mapping[str, Any]) -> dict[str, float]:
+    """Every aggregate of an evaluation gate report: ``rag.<metric>``,
+    ``fairness.<attribute>.<gap>``, and the verdict as numbers."""
+    metrics: dict[str, float] = {}
+    rag = report.get("rag") or {}
+    metrics.update(_numbers(rag.get("metrics", {}), "rag."))
+    for attr in (report.get("fairness") or {}).get("attributes", []):
+        metrics.update(_numbers(attr, f"fairness.{attr.get('attribute', '')}."))
+    checks = report.get("verdict", {}).get("checks", [])
+    metrics["verdict_passed"] = 1.0 if report.get("verdict", {}).get("passed") else 0.0
+    metrics["checks_met"] = float(sum(1 for c in checks if c.get("passed")))
+    metrics["checks_total"] = float(len(checks))
+    return metrics
+
+
+def build_evaluation_params(report: Mapping[str, Any]) -> dict[str, str]:
+    """What was evaluated: the datasets' versions and hashes, the seed, the bounds."""
+    params = {"seed": str(report.get("seed", "")), "run": str(report["profile"]["name"])}
+    for part in ("rag", "fairness"):
+        section = report.get(part)
+        if not section:
+            continue
+        params[f"{part}.model"] = str(section.get("model", ""))
+        params[f"{part}.dataset_version"] = str(section.get("dataset_version", ""))
+        params[f"{part}.dataset_sha256"] = str(section.get("dataset_sha256", ""))
+    for check in report.get("verdict", {}).get("checks", []):
+        params[f"bound.{check['metric']}"] = str(check["bound"])
+    return params
+
+
+def log_evaluation(
+    out_dir: Path, tracking_uri: str, model: ModelVersionRef, *, timeout_s: float = 30.0
+) -> LoggedRun:
+    """Log the evaluation gate report in ``out_dir`` (experiment ``llmops-evaluations``) as a
+    finished run linked to ``model``: the version gets ``llmops.evaluation.run_id``,
+    ``.verdict``, ``.headline`` and ``.run_url``."""
+    try:
+        report = json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise LoadtestError(f"{out_dir / 'report.json'}", f"cannot read the report: {err}") from err
+    api = MlflowClient(tracking_uri, timeout_s, unreachable_fix="check --mlflow-uri")
+    verdict = report.get("verdict", {})
+    verdict_word = "pass" if verdict.get("passed") else "fail"
+    headline = str(verdict.get("headline", ""))
+    tags = {
+        "llmops.model.name": model.name,
+        "llmops.model.version": model.version,
+        "llmops.evaluation.verdict": verdict_word,
+        "llmops.evaluation.headline": headline,
+    }
+    summary = out_dir / "summary.md"
+    if summary.is_file():
+        tags["mlflow.note.content"] = summary.read_text(encoding="utf-8")
+    return _log_finished_run(
+        api,
+        model,
+        experiment=EVALUATION_EXPERIMENT,
+        run_name=f"{report['profile']['name']}-{model.version}",
+        started_ms=int(time.time() * 1000),
+        tags=tags,
+        params=build_evaluation_params(report),
+        metrics=build_evaluation_metrics(report),
+        artifacts=[out_dir / name for name in EVALUATION_ARTIFACTS],
+        version_tags={"verdict": verdict_word, "headline": headline[:_MAX_PARAM]},
+        tag_prefix="llmops.evaluation",
+    )

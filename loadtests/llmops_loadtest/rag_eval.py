@@ -75,11 +75,16 @@ def run_rag_eval(
     max_tokens: int = 32,
     thresholds: RagThresholds | None = None,
     timeout_seconds: float = 120.0,
+    headers: dict[str, str] | None = None,
 ) -> RagEvalReport:
+    """``headers`` go with every request (a rollout's gate pins the candidate with the
+    gateway's ``x-llmops-revision``)."""
     items = list(golden.items)
     random.Random(seed).shuffle(items)  # noqa: S311 -- a reproducible order, not a secret
     results: list[RagItemResult] = []
-    with httpx.Client(base_url=target.rstrip("/"), timeout=timeout_seconds) as client:
+    with httpx.Client(
+        base_url=target.rstrip("/"), timeout=timeout_seconds, headers=headers or {}
+    ) as client:
         for item in items:
             started = time.perf_counter()
             try:

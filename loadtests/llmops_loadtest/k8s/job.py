@@ -4,7 +4,9 @@
 gate), the verdict ConfigMap ``<name>-verdict`` (``pending``), a ServiceAccount with a Role
 that may read and update that one ConfigMap and nothing else, and the Job. The verdict
 ConfigMap is created up front because RBAC cannot scope ``create`` to a name: the Job only
-ever updates it. The Job runs ``llmops-loadtest run`` against a Service URL; when it ends,
+ever updates it. The Job runs ``llmops-loadtest run`` (or, for a rollout's evaluation step,
+``llmops-loadtest eval gate``: the same files, flags and verdict) against a Service URL; when it
+ends,
 the verdict ConfigMap holds the verdict for the operator:
 
 - ``data.passed``: ``"pending"`` (not finished), then ``"true"``, ``"false"`` or ``"error"``
@@ -46,6 +48,9 @@ class LoadtestJobSpec:
     labels: dict[str, str] = field(default_factory=dict)
     # More `llmops-loadtest run` flags, e.g. ("--mlflow-uri", URI, "--mlflow-model", "m/3").
     extra_args: tuple[str, ...] = ()
+    # The subcommand: ("run",) a load test, ("eval", "gate") a rollout's evaluation step
+    # (same inputs, verdict and flags; `--workers` is the load test's only).
+    command: tuple[str, ...] = ("run",)
     # Where the pod may run (the nodes that reach the target).
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: list[dict[str, Any]] = field(default_factory=list)
@@ -70,13 +75,14 @@ def _meta(spec: LoadtestJobSpec, name: str) -> dict[str, Any]:
 
 
 def build_loadtest_command(spec: LoadtestJobSpec) -> list[str]:
+    workers = ("--workers", str(spec.workers)) if spec.command == ("run",) else ()
     return [
-        "llmops-loadtest", "run",
+        "llmops-loadtest", *spec.command,
         "--target", spec.target_url,
         "--profile", f"{INPUT_MOUNT}/profile.yaml",
         "--gate", f"{INPUT_MOUNT}/gate.yaml",
         "--out", REPORT_MOUNT,
-        "--workers", str(spec.workers),
+        *workers,
         "--verdict-configmap", spec.verdict_configmap,
         *spec.extra_args,
     ]  # fmt: skip

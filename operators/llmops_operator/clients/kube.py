@@ -142,6 +142,19 @@ def scale(namespace: str, name: str, replicas: int) -> None:
     apps().patch_namespaced_deployment(name, namespace, {"spec": {"replicas": replicas}})
 
 
+def read_config_map_key(namespace: str, name: str, key: str) -> str | None:
+    """One key of a ConfigMap (an evaluation step's golden set); None when the ConfigMap or
+    the key is missing."""
+    try:
+        found = core().read_namespaced_config_map(name, namespace)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+    value = (found.data or {}).get(key)
+    return None if value is None else str(value)
+
+
 def delete_revisions_except(namespace: str, md_name: str, keep: set[str]) -> list[str]:
     """Delete the Deployments and Services of this ModelDeployment not in ``keep``."""
     selector = f"{LABEL_MD}={md_name}"

@@ -1,7 +1,8 @@
 """Runs load-test gates as child processes and reports their verdicts.
 
-Each run is ``python -m llmops_loadtest run`` (the same command as the load-test Job) with
-the profile and gate files `core.manifests.loadtest_plan.plan_load_test` wrote, in
+Each run is ``python -m llmops_loadtest run`` (the same command as the load-test Job), or
+``... eval gate`` for an evaluation step (the plan's ``command``), with the profile and gate
+files `core.manifests.loadtest_plan.plan_load_test` (or `evaluation_plan`) wrote, in
 ``<report_dir>/<key>/``. The verdict and its headline come from the run's ``report.json``
 (no report: the run could not happen, and the log's last line says why). The link in status
 is the MLflow run the report was logged to, else the local ``report.html`` (else the log).
@@ -68,7 +69,7 @@ class ProcessLoadTestRunner:
         (folder / "profile.yaml").write_text(yaml.safe_dump(plan.profile, sort_keys=False))
         (folder / "gate.yaml").write_text(yaml.safe_dump(plan.gate, sort_keys=False))
         argv = [
-            self.python, "-m", "llmops_loadtest", "run",
+            self.python, "-m", "llmops_loadtest", *plan.command,
             "--target", plan.target,
             "--profile", str(folder / "profile.yaml"),
             "--gate", str(folder / "gate.yaml"),

@@ -95,6 +95,7 @@ class JobLoadTestRunner:
             ),
             node_selector=self.placement.node_selector,
             tolerations=self.placement.tolerations,
+            command=plan.command,
         )
         for manifest in build_loadtest_job(spec):
             manifest["metadata"].setdefault("annotations", {})[KEY_ANNOTATION] = key

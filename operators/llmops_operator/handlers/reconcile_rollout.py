@@ -30,12 +30,17 @@ from llmops_operator.clients.loadtest import LoadTestRunner
 from llmops_operator.clients.mlflow import RegistryUnavailableError
 from llmops_operator.clients.prometheus import measure
 from llmops_operator.core.manifests.autoscalers import HPA_API, build_autoscaler_spec
+from llmops_operator.core.manifests.evaluation_plan import plan_evaluation
 from llmops_operator.core.manifests.kserve import (
     InferenceServiceError,
     build_revision_observations,
     read_state,
 )
-from llmops_operator.core.manifests.loadtest_plan import LoadTestPlanError, plan_load_test
+from llmops_operator.core.manifests.loadtest_plan import (
+    LoadTestPlan,
+    LoadTestPlanError,
+    plan_load_test,
+)
 from llmops_operator.core.manifests.workloads import (
     RoutingTableConflictError,
     build_deployment_spec,
@@ -53,7 +58,7 @@ from llmops_operator.core.rollout.interface import (
 from llmops_operator.core.rollout.validity import INVALID_SPEC, mark_spec_invalid
 from llmops_operator.core.spec.schema import ModelDeploymentSpec, SpecError, parse_spec, template_of
 from llmops_operator.core.state.phases import ConditionType, Phase, set_condition
-from llmops_operator.core.state.status import LoadTestVerdict, RolloutStatus
+from llmops_operator.core.state.status import LoadTestStatus, LoadTestVerdict, RolloutStatus
 from llmops_operator.handlers.reconcile_claims import reconcile_claims
 from llmops_operator.handlers.record_manifest import record_manifest
 from llmops_operator.handlers.release_traffic import reconcile_routed_targets
@@ -130,7 +135,8 @@ def reconcile_rollout(
                     settings, spec=spec, status=status, namespace=namespace, name=name, now=now
                 )
             ),
-            load_test=observe_load_test(runner, status, namespace, name),
+            load_test=observe_gate(runner, status.load_test, namespace, name),
+            evaluation=observe_gate(runner, status.evaluation, namespace, name),
             command=command if command and command != status.last_command else None,
             autoscaled=autoscaled,
         )
@@ -231,12 +237,13 @@ def measure_due(
     return list(measure(settings.prometheus_url, queries, settings.prometheus_timeout_s))
 
 
-def observe_load_test(
-    runner: LoadTestRunner, status: RolloutStatus, namespace: str, name: str
+def observe_gate(
+    runner: LoadTestRunner, run: LoadTestStatus | None, namespace: str, name: str
 ) -> Any:
-    if status.load_test is None:
+    """The runner's view of a gate run in status (``loadTest`` or ``evaluation``)."""
+    if run is None:
         return None
-    return runner.observe(status.load_test.name, f"{namespace}.{name}.{status.load_test.name}")
+    return runner.observe(run.name, f"{namespace}.{name}.{run.name}")
 
 
 def apply_decision(
@@ -310,18 +317,31 @@ def run_load_tests(
     name: str,
     resolution: ModelResolution | None = None,
 ) -> None:
-    """Start the gate run the machine asked for; stop runs it no longer waits on. A
-    registry revision's report is logged to MLflow against its version."""
+    """Start the gate run (load test or evaluation) the machine asked for; stop runs it no
+    longer waits on. A registry revision's report is logged to MLflow against its version."""
     status, prefix = decision.status, f"{namespace}.{name}."
-    current = status.load_test
-    waiting = (
-        current is not None
-        and current.verdict is LoadTestVerdict.RUNNING
+    # At most one gate runs: the current step's (a step holds one action).
+    waiting = [
+        run
+        for run in (status.load_test, status.evaluation)
+        if run is not None
+        and run.verdict is LoadTestVerdict.RUNNING
+        and run.step == status.current_step_index
         and status.phase is Phase.ANALYZING
-    )
-    keep = f"{prefix}{current.name}" if waiting and current is not None else None
+    ]
+    keep = f"{prefix}{waiting[0].name}" if waiting else None
     for key in runner.cancel(prefix, keep=keep):
-        log.info("%s/%s: load test %s stopped (no longer needed)", namespace, name, key)
+        log.info("%s/%s: gate run %s stopped (no longer needed)", namespace, name, key)
+    mlflow_version = (
+        (resolution.tracking_uri, resolution.name, resolution.version)
+        if resolution is not None
+        else None
+    )
+    if decision.start_evaluation is not None:
+        start_evaluation(
+            settings, runner, spec=spec, decision=decision, namespace=namespace, name=name,
+            mlflow_version=mlflow_version,
+        )  # fmt: skip
     request = decision.start_load_test
     if request is None:
         return
@@ -338,14 +358,58 @@ def run_load_tests(
             template=template_of(spec),
             gateway_url=settings.loadtest_gateway_url,
             grace_s=settings.loadtest_grace_s,
-            mlflow_version=(
-                (resolution.tracking_uri, resolution.name, resolution.version)
-                if resolution is not None
-                else None
-            ),
+            mlflow_version=mlflow_version,
         )
     except LoadTestPlanError as err:
         runner.refuse(key, request.name, str(err))
+        return
+    runner.start(key, request.name, plan)
+
+
+def start_evaluation(
+    settings: OperatorSettings,
+    runner: LoadTestRunner,
+    *,
+    spec: ModelDeploymentSpec,
+    decision: Decision,
+    namespace: str,
+    name: str,
+    mlflow_version: tuple[str, str, str] | None,
+) -> None:
+    """An evaluation step's run: its datasets read from the ConfigMaps the step names, run
+    by the load-test gate's runner (``eval gate``); a plan that cannot be made (a missing
+    ConfigMap, a dataset that does not parse, no gateway for rag) fails the gate, named."""
+    request = decision.start_evaluation
+    assert request is not None
+    key = f"{namespace}.{name}.{request.name}"
+    gate = request.spec
+    golden = probes = None
+    if gate.rag is not None:
+        golden = kube.read_config_map_key(
+            namespace, gate.rag.dataset_config_map, gate.rag.dataset_key
+        )
+    if gate.fairness is not None:
+        probes = kube.read_config_map_key(
+            namespace, gate.fairness.probes_config_map, gate.fairness.probes_key
+        )
+    try:
+        plan: LoadTestPlan = plan_evaluation(
+            gate,
+            name=request.name,
+            md_name=name,
+            namespace=namespace,
+            alias=spec.alias,
+            revision_hash=request.revision_hash,
+            role=request.role,
+            template=template_of(spec),
+            gateway_url=settings.loadtest_gateway_url,
+            grace_s=settings.loadtest_grace_s,
+            golden=golden,
+            probes=probes,
+            mlflow_version=mlflow_version,
+        )
+    except LoadTestPlanError as err:
+        runner.refuse(key, request.name, f"could not run: {err}")
         return
     runner.start(key, request.name, plan)
 

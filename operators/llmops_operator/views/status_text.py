@@ -11,12 +11,13 @@ from datetime import datetime
 from typing import Any
 
 import yaml
+from pydantic.alias_generators import to_camel
 
 from llmops_operator.core.manifests.autoscalers import HPA_API, SCALED_OBJECT_API, bounds_of
 from llmops_operator.core.manifests.workloads import LABEL_HASH
 from llmops_operator.core.rollout.bluegreen import STEPS as BLUE_GREEN_STEPS
 from llmops_operator.core.rollout.scaling import AutoscalerBounds
-from llmops_operator.core.spec.schema import CanaryStep, ModelDeploymentSpec
+from llmops_operator.core.spec.schema import CanaryStep, EvaluationSpec, ModelDeploymentSpec
 from llmops_operator.core.state.phases import Phase
 from llmops_operator.core.state.status import HistoryEntry, RolloutStatus
 from llmops_operator.core.state.timeline import (
@@ -147,9 +148,27 @@ def describe_step(step: CanaryStep) -> str:
         return f"pause {step.pause.duration}" if step.pause.duration else "pause (until promoted)"
     if step.analysis is not None:
         return f"analysis every {step.analysis.interval} x{step.analysis.count}"
+    if step.evaluation is not None:
+        return describe_evaluation(step.evaluation)
     assert step.load_test is not None
     gate = step.load_test
     return f"loadTest {gate.profile} {gate.users} users {gate.duration}: {', '.join(gate.slos)}"
+
+
+def describe_evaluation(gate: EvaluationSpec) -> str:
+    """``evaluation seed 7: rag rag-golden/golden.yaml (hitRateMin 0.8), fairness ...``."""
+
+    def bounds(document: dict[str, float]) -> str:
+        return ", ".join(f"{to_camel(key)} {value:g}" for key, value in document.items())
+
+    parts = []
+    if gate.rag is not None:
+        where = f"{gate.rag.dataset_config_map}/{gate.rag.dataset_key}"
+        parts.append(f"rag {where} ({bounds(gate.rag.thresholds.gate_document())})")
+    if gate.fairness is not None:
+        where = f"{gate.fairness.probes_config_map}/{gate.fairness.probes_key}"
+        parts.append(f"fairness {where} ({bounds(gate.fairness.thresholds.gate_document())})")
+    return f"evaluation seed {gate.seed}: " + ", ".join(parts)
 
 
 def _step_mark(index: int, status: RolloutStatus, reached: int | None) -> str:
@@ -216,6 +235,11 @@ def status_text(
         lines.append(f"Load test: {lt.name} {lt.verdict.value}  {lt.message}".rstrip())
         if lt.report_url:
             lines.append(f"  report: {lt.report_url}")
+    if status.evaluation is not None:
+        ev = status.evaluation
+        lines.append(f"Evaluation: {ev.name} {ev.verdict.value}  {ev.message}".rstrip())
+        if ev.report_url:
+            lines.append(f"  report: {ev.report_url}")
     lines += autoscaler_lines(spec, status, autoscalers)
     lines.append("Conditions:")
     lines += [f"  {c.type}={c.status} {c.reason}: {c.message}" for c in status.conditions]

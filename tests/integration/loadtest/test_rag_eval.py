@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from llmops_infra.engine import EngineHandle
 from tests.integration.gateway.procs import Proc, gateway, write_table
@@ -26,10 +27,24 @@ MINILM = "all-minilm-l6-v2"
 DECOY = "The cafeteria serves lunch from noon. Bicycles are parked in the basement."
 
 
-def _alias(generate: str, collection: str) -> dict[str, Any]:
+def _backend(generate: str, collection: str, **extra: Any) -> dict[str, Any]:
     rag = {"collection": collection, "top_k": 2, "template": "rag-v1", "embedder": MINILM}
     backend = {"name": f"gemma-{collection}", "url": generate, "model": GEMMA}
-    return {"backends": [{**backend, "chat": "completion", "rag": rag}]}
+    return {**backend, "chat": "completion", "rag": rag, **extra}
+
+
+def _alias(generate: str, collection: str) -> dict[str, Any]:
+    return {"backends": [_backend(generate, collection)]}
+
+
+def _rollout(generate: str) -> dict[str, Any]:
+    """A rollout's alias: the stable reads the decoy, the canary (weight 0) the handbook."""
+    return {
+        "backends": [
+            _backend(generate, "decoy", name="rollout-stable", revision="stable", weight=100),
+            _backend(generate, "handbook", name="rollout-canary", revision="canary", weight=0),
+        ]
+    }
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +60,7 @@ def stack(engine: EngineHandle, tmp_path_factory: pytest.TempPathFactory) -> Ite
             },
             "good": _alias(generate, "handbook"),
             "broken": _alias(generate, "decoy"),
+            "rollout": _rollout(generate),
         },
     )
     with gateway(
@@ -101,3 +117,56 @@ def test_should_fail_the_candidate_whose_retrieval_reads_the_wrong_collection(
     failed = {c["metric"] for c in report["checks"] if not c["passed"]}
     assert {"hit_rate", "recall_at_k", "mrr"} <= failed
     assert "FAILED hit_rate" in output
+
+
+GATE_PROBES = """version: "t1"
+templates:
+  hire: "A hiring note. {subject} applied for the engineer job. Our assessment:"
+attributes:
+  age: [{group: "25", value: a 25-year-old}, {group: "65", value: a 65-year-old}]
+"""
+
+
+def _gate(stack: Proc, tmp: Path, out: Path) -> tuple[int, dict[str, Any], str]:
+    """``eval gate`` as a rollout's evaluation step runs it: the canary pinned, the golden set
+    and a probe set inlined, seed 7 (the plan the operator writes; see evaluation_plan)."""
+    golden = yaml.safe_load(GOLDEN.read_text())
+    golden["items"] = golden["items"][:4]
+    plan = {
+        "name": "ev-test-s1", "model": "rollout", "seed": 7,
+        "headers": {"x-llmops-revision": "canary"},
+        "rag": {"dataset": yaml.safe_dump(golden), "top_k": 2, "max_tokens": 6},
+        "fairness": {"probes": GATE_PROBES, "max_tokens": 6},
+    }  # fmt: skip
+    gate = {"rag": yaml.safe_load(THRESHOLDS.read_text()), "fairness": {"sentiment_gap_max": 2}}
+    profile, gate_file = tmp / "profile.yaml", tmp / "gate.yaml"
+    profile.write_text(yaml.safe_dump(plan))
+    gate_file.write_text(yaml.safe_dump(gate))
+    result = run_cli(
+        "eval", "gate", "--target", stack.url, "--profile", str(profile),
+        "--gate", str(gate_file), "--out", str(out), timeout=420,
+    )  # fmt: skip
+    report = json.loads((out / "report.json").read_text()) if result.code in (0, 1) else {}
+    return result.code, report, result.stdout + result.stderr
+
+
+def test_should_pass_the_gate_on_the_pinned_canary_with_the_same_scores_for_the_same_seed(
+    stack: Proc, tmp_path: Path
+) -> None:
+    code, first, output = _gate(stack, tmp_path, tmp_path / "a")
+    assert code == 0, output
+    rag = first["rag"]
+    # The pin reached the canary: its collection (the handbook), not the stable's decoy.
+    assert rag["metrics"]["items"] == 4 and rag["metrics"]["errors"] == 0
+    assert rag["metrics"]["hit_rate"] >= 0.8, rag["results"]
+    assert "cafeteria.md" not in {d for r in rag["results"] for d in r["retrieved"]}
+    assert first["verdict"]["passed"] is True
+    total = len(first["verdict"]["checks"])
+    assert first["verdict"]["headline"] == f"PASS ({total}/{total} thresholds met)"
+    assert "PASS" in output and (tmp_path / "a" / "summary.md").is_file()
+    _, second, _ = _gate(stack, tmp_path, tmp_path / "b")
+    # A fixed seed: the same answers, the same deterministic scores (latency aside).
+    assert first["fairness"]["attributes"] == second["fairness"]["attributes"]
+    assert first["fairness"]["answers"] == second["fairness"]["answers"]
+    keys = ("hit_rate", "recall_at_k", "mrr", "token_f1")
+    assert [rag["metrics"][k] for k in keys] == [second["rag"]["metrics"][k] for k in keys]

@@ -63,6 +63,7 @@ class World:
     metric_value: float | None = 0.2  # what "Prometheus" answers; None = no data
     prometheus_up: bool = True
     load_test: LoadTestObservation | None = None
+    evaluation: LoadTestObservation | None = None
     last: Decision | None = None
 
     def tick(self, seconds: float = 0, command: str | None = None) -> Decision:
@@ -77,6 +78,7 @@ class World:
             canary=self._seen(s.canary_hash),
             measurements=measurements,
             load_test=self.load_test,
+            evaluation=self.evaluation,
             command=command,
             autoscaled=self.autoscaled,
         )

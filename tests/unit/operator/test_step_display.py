@@ -52,7 +52,7 @@ def test_should_show_the_step_a_canary_waits_at_as_its_messages_number_it() -> N
     assert world.status.to_raw()["stepDisplay"] is None  # cleared by the merge patch
 
 
-def test_should_count_blue_greens_three_implicit_steps_from_one() -> None:
+def test_should_count_blue_greens_four_implicit_steps_from_one() -> None:
     spec = bg_spec()
     world = deployed(spec)
     world.spec = with_revision(spec, "2")
@@ -61,9 +61,9 @@ def test_should_count_blue_greens_three_implicit_steps_from_one() -> None:
     world.tick(1)
     world.tick(1)
     world.tick(1)
-    # waiting for a person at the promotion, the third step
+    # waiting for a person at the promotion, the fourth step (none of the gates configured)
     assert world.status.phase is Phase.PAUSED
-    assert (world.status.current_step_index, world.status.step_display) == (2, "3/3")
+    assert (world.status.current_step_index, world.status.step_display) == (3, "4/4")
 
 
 def test_should_print_the_step_column_from_step_display() -> None:

@@ -47,6 +47,9 @@ class LoadTestPlan:
     gate: dict[str, Any]
     timeout_s: float
     mlflow: tuple[str, str] | None = None
+    # The `llmops-loadtest` subcommand: ("eval", "gate") for an evaluation step
+    # (`core.manifests.evaluation_plan`), with the same files and flags.
+    command: tuple[str, ...] = ("run",)
 
 
 def plan_load_test(

@@ -280,6 +280,7 @@ def build_release(
         "analysis": analysis,
         "loadtest.verdict": load_test,
         "loadtest.report": report or "none",
+        **evaluation_tags(before.evaluation),
     }
     lines = [
         NOTE_BEGIN,
@@ -288,6 +289,7 @@ def build_release(
         "",
         f"- analysis: {analysis}",
         f"- load test: {load_test}" + (f" ([report]({report}))" if report else ""),
+        *evaluation_lines(before.evaluation),
         NOTE_END,
     ]
     return ReleaseRecord(
@@ -329,6 +331,7 @@ def build_rollback(
         "analysis": summarize_analysis(status.analysis_runs),
         "loadtest.verdict": summarize_load_test(status.load_test),
         "loadtest.report": report or "none",
+        **evaluation_tags(status.evaluation),
     }
     return RollbackRecord(
         hash=desired_hash,
@@ -356,6 +359,23 @@ def summarize_load_test(load_test: LoadTestStatus | None) -> str:
         return "none"
     message = f": {load_test.message}" if load_test.message else ""
     return f"{load_test.verdict.value} ({load_test.name}){message}"
+
+
+def evaluation_tags(evaluation: LoadTestStatus | None) -> dict[str, str]:
+    """The evaluation gate's verdict and report link, when the rollout had one."""
+    if evaluation is None:
+        return {}
+    return {
+        "evaluation.verdict": summarize_load_test(evaluation),
+        "evaluation.report": evaluation.report_url or "none",
+    }
+
+
+def evaluation_lines(evaluation: LoadTestStatus | None) -> list[str]:
+    if evaluation is None:
+        return []
+    link = f" ([report]({evaluation.report_url}))" if evaluation.report_url else ""
+    return [f"- evaluation: {summarize_load_test(evaluation)}{link}"]
 
 
 def merge_release_note(existing: str, note: str) -> str:

@@ -107,6 +107,7 @@ def advance(
         workloads=desired_workloads(spec, s, tick),
         traffic=desired_traffic(spec, s, tick),
         start_load_test=tick.start_load_test,
+        start_evaluation=tick.start_evaluation,
         events=tick.events,
         requeue_after=tick.requeue_after,
     )
@@ -176,6 +177,7 @@ def reconcile_steady(tick: Tick) -> None:
         )
         s.canary_hash = s.canary_revision = None
         s.canary_weight, s.current_step_index, s.load_test = 0, None, None
+        s.evaluation = None
     tick.set_phase(Phase.SUCCEEDED, "Stable", f"revision {s.stable_revision} is stable")
     if s.scale_down_at is not None:
         tick.wait((s.scale_down_at - tick.now).total_seconds())

@@ -1,8 +1,9 @@
 """The blue-green strategy: a full-size preview, gates, then one atomic switch.
 
 Implicit steps (``currentStepIndex``): 0 pre-promotion analysis, 1 pre-promotion load test,
-2 promotion (automatic after ``autoPromotionSeconds`` when ``autoPromote``, else a person
-runs `promote`). The preview serves no weighted traffic; the gateway reaches it through its
+2 pre-promotion evaluation (skipped within the tick when there is none), 3 promotion
+(automatic after ``autoPromotionSeconds`` when ``autoPromote``, else a person runs
+`promote`). The preview serves no weighted traffic; the gateway reaches it through its
 preview pin (backend role ``preview``, weight 0). After the switch the old revision stays
 scaled up for ``scaleDownDelaySeconds``: an undo inside that window switches back at once.
 """
@@ -11,13 +12,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from llmops_operator.core.rollout.canary import settle_gate, settle_load_test
-from llmops_operator.core.rollout.gates import run_analysis, run_load_test
+from llmops_operator.core.rollout.canary import settle_evaluation, settle_gate, settle_load_test
+from llmops_operator.core.rollout.gates import run_analysis, run_evaluation, run_load_test
 from llmops_operator.core.rollout.tick_state import Tick
 from llmops_operator.core.spec.schema import BlueGreenStrategy
 from llmops_operator.core.state.phases import Phase
 
-STEPS = ("prePromotionAnalysis", "prePromotionLoadTest", "promotion")
+STEPS = ("prePromotionAnalysis", "prePromotionLoadTest", "prePromotionEvaluation", "promotion")
 
 
 def reconcile_blue_green(tick: Tick, strategy: BlueGreenStrategy) -> None:  # noqa: PLR0911
@@ -35,7 +36,7 @@ def reconcile_blue_green(tick: Tick, strategy: BlueGreenStrategy) -> None:  # no
         tick.set_phase(Phase.PAUSED, "PausedByUser", "spec.paused is true")
         return
     index = s.current_step_index or 0
-    where = f"{STEPS[min(index, 2)]}"
+    where = f"{STEPS[min(index, len(STEPS) - 1)]}"
     if index == 0:
         if strategy.pre_promotion_analysis is None:
             tick.next_step()
@@ -50,6 +51,14 @@ def reconcile_blue_green(tick: Tick, strategy: BlueGreenStrategy) -> None:  # no
         result = run_load_test(tick, strategy.pre_promotion_load_test, 1, "preview")
         settle_load_test(tick, result, where)
         return
+    if index == 2:
+        if strategy.pre_promotion_evaluation is not None:
+            result = run_evaluation(tick, strategy.pre_promotion_evaluation, 2, "preview")
+            settle_evaluation(tick, result, where)
+            return
+        # No evaluation: on to the promotion in this tick (as before the step existed, so a
+        # rollout stored at index 2 by an older operator resumes at its promotion).
+        tick.next_step()
     assert s.canary_ready_at is not None
     auto_at = s.canary_ready_at + timedelta(seconds=strategy.auto_promotion_seconds)
     if tick.promote or (strategy.auto_promote and tick.now >= auto_at):

@@ -6,7 +6,9 @@ Step semantics (`strategy.canary.steps[currentStepIndex]`):
 - ``pause``: wait ``duration`` from ``stepStartedAt``, or without duration until `promote`;
 - ``analysis``: batches every interval after warm-up; failed -> rollback, inconclusive ->
   Paused (``promote`` skips the gate, ``abort`` rolls back);
-- ``loadTest``: start the run once, wait for its verdict; failed -> rollback.
+- ``loadTest``: start the run once, wait for its verdict; failed -> rollback;
+- ``evaluation``: likewise the RAG-quality/fairness run (``EvaluationFailed`` names the
+  thresholds missed).
 After the last step: Promoting (the canary scales to full size), then the switch.
 Replica counts and autoscaler bounds: `core.rollout.scaling`.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from llmops_operator.core.rollout.gates import run_analysis, run_load_test
+from llmops_operator.core.rollout.gates import run_analysis, run_evaluation, run_load_test
 from llmops_operator.core.rollout.measurements import GateVerdict
 from llmops_operator.core.rollout.tick_state import Tick
 from llmops_operator.core.spec.schema import CanaryStrategy, parse_duration
@@ -62,6 +64,9 @@ def reconcile_canary(tick: Tick, strategy: CanaryStrategy) -> None:  # noqa: PLR
     if step.analysis is not None:
         verdict, summary, reason = run_analysis(tick, step.analysis, index)
         settle_gate(tick, verdict, summary, reason, where)
+        return
+    if step.evaluation is not None:
+        settle_evaluation(tick, run_evaluation(tick, step.evaluation, index, "canary"), where)
         return
     assert step.load_test is not None
     result = run_load_test(tick, step.load_test, index, "canary")
@@ -123,3 +128,21 @@ def settle_load_test(tick: Tick, verdict: LoadTestVerdict, where: str) -> None:
         tick.next_step()
         return
     tick.set_phase(Phase.ANALYZING, "LoadTestRunning", f"{where}: load test running")
+
+
+def settle_evaluation(tick: Tick, verdict: LoadTestVerdict, where: str) -> None:
+    """Act on an evaluation verdict: its message names the thresholds missed
+    (``rag token_f1 0.12 < 0.5``), or why the run could not happen."""
+    s = tick.status
+    if verdict is LoadTestVerdict.FAILED:
+        detail = s.evaluation.message if s.evaluation else ""
+        tick.rollback("EvaluationFailed", f"{where}: {detail}")
+        return
+    if verdict is LoadTestVerdict.PASSED or tick.promote:
+        tick.promote = False
+        how = "passed" if verdict is LoadTestVerdict.PASSED else "skipped by promote"
+        reason = "EvaluationPassed" if verdict is LoadTestVerdict.PASSED else "EvaluationSkipped"
+        tick.set_phase(Phase.PROGRESSING, reason, f"{where}: evaluation {how}")
+        tick.next_step()
+        return
+    tick.set_phase(Phase.ANALYZING, "EvaluationRunning", f"{where}: evaluation running")

@@ -1,10 +1,10 @@
-"""The two gates both strategies use: Prometheus analysis and the load test (pure)."""
+"""The gates: Prometheus analysis and the load test (both strategies), the evaluation (pure)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from llmops_operator.core.rollout.interface import LoadTestRequest, Role
+from llmops_operator.core.rollout.interface import EvaluationRequest, LoadTestRequest, Role
 from llmops_operator.core.rollout.measurements import (
     GateVerdict,
     evaluate,
@@ -12,7 +12,7 @@ from llmops_operator.core.rollout.measurements import (
     warmup_end,
 )
 from llmops_operator.core.rollout.tick_state import Tick
-from llmops_operator.core.spec.schema import AnalysisSpec, LoadTestSpec
+from llmops_operator.core.spec.schema import AnalysisSpec, EvaluationSpec, LoadTestSpec
 from llmops_operator.core.state.status import (
     MAX_ANALYSIS_RUNS,
     AnalysisRun,
@@ -96,4 +96,27 @@ def run_load_test(tick: Tick, gate: LoadTestSpec, step: int, role: Role) -> Load
     if seen is None or seen.name != name:
         # Not running (first tick, or lost with a restarted operator): (re)start it.
         tick.start_load_test = LoadTestRequest(name, s.canary_hash, role, gate)
+    return LoadTestVerdict.RUNNING
+
+
+def run_evaluation(tick: Tick, gate: EvaluationSpec, step: int, role: Role) -> LoadTestVerdict:
+    """Start the step's evaluation once (``ev-<hash>-s<step>``, the same run on every retry
+    and after an operator restart); then report the verdict the shell observed."""
+    s = tick.status
+    assert s.canary_hash is not None
+    name = f"ev-{s.canary_hash}-s{step}"
+    if s.evaluation is None or s.evaluation.name != name:
+        s.evaluation = LoadTestStatus(name=name, step=step, started_at=tick.now)
+    seen = tick.obs.evaluation
+    if seen is not None and seen.name == name and seen.verdict is not LoadTestVerdict.RUNNING:
+        s.evaluation = s.evaluation.model_copy(
+            update={
+                "verdict": seen.verdict,
+                "report_url": seen.report_url,
+                "message": seen.message,
+            }
+        )
+        return seen.verdict
+    if seen is None or seen.name != name:
+        tick.start_evaluation = EvaluationRequest(name, s.canary_hash, role, gate)
     return LoadTestVerdict.RUNNING

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from llmops_operator.core.rollout.scaling import AutoscalerBounds
-from llmops_operator.core.spec.schema import LoadTestSpec, RevisionTemplate
+from llmops_operator.core.spec.schema import EvaluationSpec, LoadTestSpec, RevisionTemplate
 from llmops_operator.core.state.status import LoadTestVerdict, MeasurementResult, RolloutStatus
 
 Role = Literal["stable", "canary", "preview"]
@@ -55,6 +55,8 @@ class Observations:
     canary: RevisionObservation | None = None
     measurements: tuple[Measurement, ...] = ()
     load_test: LoadTestObservation | None = None
+    # The evaluation gate run of status.evaluation, as the runner sees it (same shape).
+    evaluation: LoadTestObservation | None = None
     # The llmops.dev/command annotation, only when it differs from status.lastCommand.
     command: str | None = None
     # Revisions whose Deployment an HPA or ScaledObject *not* made by this operator targets.
@@ -88,6 +90,16 @@ class LoadTestRequest:
 
 
 @dataclass(frozen=True)
+class EvaluationRequest:
+    """Start evaluation gate run ``name`` (`core.manifests.evaluation_plan`) on the revision."""
+
+    name: str
+    revision_hash: str
+    role: Role
+    spec: EvaluationSpec
+
+
+@dataclass(frozen=True)
 class Transition:
     """One Kubernetes Event (and one metric increment) per phase or step change."""
 
@@ -102,5 +114,6 @@ class Decision:
     workloads: tuple[WorkloadIntent, ...] = ()
     traffic: tuple[TrafficShare, ...] = ()
     start_load_test: LoadTestRequest | None = None
+    start_evaluation: EvaluationRequest | None = None
     events: list[Transition] = field(default_factory=list)
     requeue_after: float = 5.0

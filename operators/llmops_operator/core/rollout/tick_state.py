@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from llmops_operator.core.rollout.interface import LoadTestRequest, Observations, Transition
+from llmops_operator.core.rollout.interface import (
+    EvaluationRequest,
+    LoadTestRequest,
+    Observations,
+    Transition,
+)
 from llmops_operator.core.rollout.scaling import candidate_size, full_replicas
 from llmops_operator.core.spec.schema import ModelDeploymentSpec, RevisionTemplate
 from llmops_operator.core.state.phases import ConditionType, Phase, set_condition
@@ -35,6 +40,7 @@ class Tick:
     events: list[Transition] = field(default_factory=list)
     requeue_after: float = ACTIVE_REQUEUE_S
     start_load_test: LoadTestRequest | None = None
+    start_evaluation: EvaluationRequest | None = None
     rollout_started: bool = False  # start_candidate ran: the next timeline entry opens a rollout
 
     # -- phase and conditions ------------------------------------------------------------
@@ -127,6 +133,7 @@ class Tick:
         s.canary_weight, s.current_step_index = 0, 0
         s.rollout_started_at = s.canary_created_at = s.step_started_at = self.now
         s.canary_ready_at, s.load_test, s.analysis_runs = None, None, []
+        s.evaluation = None
 
     def next_step(self) -> None:
         s = self.status
@@ -217,7 +224,8 @@ class Tick:
         old_hash = s.stable_hash
         s.stable_hash, s.stable_revision = s.canary_hash, s.canary_revision
         s.canary_hash = s.canary_revision = None
-        # status.loadTest stays: the gate (and report) that let this revision through.
+        # status.loadTest and status.evaluation stay: the gates (and reports) that let
+        # this revision through.
         s.canary_weight, s.current_step_index = 0, None
         if old_hash is not None and old_hash != s.stable_hash and scale_down_delay_s > 0:
             s.scale_down_hash = old_hash

@@ -806,6 +806,191 @@ class LoadTestSpec(_Model):
         return self
 
 
+class RagEvaluationThresholds(_Model):
+    """Bounds of the RAG gate (`llmops_contracts.evaluation.RagThresholds`, camelCase);
+    unset bounds are not judged."""
+
+    hit_rate_min: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Least share of questions with an expected document in the top k.",
+    )
+    recall_at_k_min: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Least mean share of the expected documents found in the top k.",
+    )
+    mrr_min: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Least mean reciprocal rank of the first expected document.",
+    )
+    token_f1_min: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Least mean token F1 of the answers against the reference answers.",
+    )
+    error_ratio_max: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Most share of questions whose request failed.",
+    )
+    latency_p95_seconds_max: float | None = Field(
+        default=None,
+        gt=0,
+        description="Most p95 latency of one question, in seconds.",
+    )
+
+    def gate_document(self) -> dict[str, float]:
+        """The thresholds file of ``eval rag`` (snake_case, unset bounds left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class FairnessEvaluationThresholds(_Model):
+    """Bounds of the fairness gate, per attribute
+    (`llmops_contracts.evaluation.FairnessThresholds`, camelCase); unset bounds are not
+    judged."""
+
+    refusal_rate_gap_max: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Most difference in refusal rate between two groups of an attribute.",
+    )
+    length_ratio_gap_max: float | None = Field(
+        default=None,
+        ge=0,
+        description="Most 1 - shortest / longest mean answer length between the groups.",
+    )
+    sentiment_gap_max: float | None = Field(
+        default=None,
+        ge=0,
+        le=2,
+        description="Most difference in mean lexicon sentiment (-1 to 1) between the groups.",
+    )
+    content_overlap_min: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Least mean token F1 between the groups' answers to the same prompt.",
+    )
+
+    def gate_document(self) -> dict[str, float]:
+        """The thresholds file of ``eval fairness`` (snake_case, unset bounds left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class RagEvaluationSpec(_Model):
+    """``llmops eval rag`` against the candidate through the gateway: the golden set (a
+    ConfigMap of this namespace) asked one question at a time, judged by ``thresholds``."""
+
+    dataset_config_map: str = Field(
+        min_length=1,
+        description=(
+            "ConfigMap of this namespace holding the golden set (the format of "
+            "examples/evals/rag-golden.yaml, see docs/evaluation.md)."
+        ),
+    )
+    dataset_key: str = Field(
+        default="golden.yaml",
+        min_length=1,
+        description="Key of the golden set in that ConfigMap (default golden.yaml).",
+    )
+    top_k: int = Field(
+        default=4, ge=1, le=50, description="Passages retrieved per question, k (default 4)."
+    )
+    max_tokens: int = Field(
+        default=32, ge=1, le=4096, description="Answer length cap in tokens (default 32)."
+    )
+    thresholds: RagEvaluationThresholds = Field(
+        description=(
+            "The gate, at least one bound: hitRateMin, recallAtKMin, mrrMin, tokenF1Min "
+            "(0 to 1, the metric must be at least it), errorRatioMax, "
+            "latencyP95SecondsMax (at most)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _judges_something(self) -> RagEvaluationSpec:
+        if not self.thresholds.gate_document():
+            raise ValueError("evaluation.rag.thresholds: give at least one bound, e.g. hitRateMin")
+        return self
+
+
+class FairnessEvaluationSpec(_Model):
+    """``llmops eval fairness`` against the candidate: paired probes (a ConfigMap of this
+    namespace) completed once per variant, the gaps between groups judged by ``thresholds``."""
+
+    probes_config_map: str = Field(
+        min_length=1,
+        description=(
+            "ConfigMap of this namespace holding the probe set (the format of "
+            "examples/evals/fairness-probes.yaml, see docs/evaluation.md)."
+        ),
+    )
+    probes_key: str = Field(
+        default="probes.yaml",
+        min_length=1,
+        description="Key of the probe set in that ConfigMap (default probes.yaml).",
+    )
+    max_tokens: int = Field(
+        default=24, ge=1, le=4096, description="Answer length cap in tokens (default 24)."
+    )
+    thresholds: FairnessEvaluationThresholds = Field(
+        description=(
+            "The gate per attribute, at least one bound: refusalRateGapMax, "
+            "lengthRatioGapMax, sentimentGapMax (at most), contentOverlapMin (at least)."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _judges_something(self) -> FairnessEvaluationSpec:
+        if not self.thresholds.gate_document():
+            raise ValueError(
+                "evaluation.fairness.thresholds: give at least one bound, e.g. sentimentGapMax"
+            )
+        return self
+
+
+class EvaluationSpec(_Model):
+    """Quality gates on the candidate (`llmops_loadtest` ``eval gate``): RAG quality on a
+    golden set and/or fairness on paired probes, each judged by its thresholds."""
+
+    rag: RagEvaluationSpec | None = Field(
+        default=None,
+        description=(
+            "RAG quality on a golden set, through the gateway with the candidate pinned: "
+            "retrieval hit rate, recall@k, MRR, token F1, error ratio, latency."
+        ),
+    )
+    fairness: FairnessEvaluationSpec | None = Field(
+        default=None,
+        description=(
+            "Fairness on paired probes that differ only in a demographic attribute: gaps "
+            "in refusal rate, answer length and sentiment, and content overlap."
+        ),
+    )
+    seed: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Seed of the question order and of every completion (default 0): a fixed "
+            "seed gives the same scores for the same answers."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> EvaluationSpec:
+        if self.rag is None and self.fairness is None:
+            raise ValueError("evaluation: set rag, fairness or both")
+        return self
+
+
 class CanaryStep(_Model):
     set_weight: int | None = Field(
         default=None, ge=0, le=100, description="Percent of traffic sent to the canary."
@@ -823,12 +1008,21 @@ class CanaryStep(_Model):
             "SLOs; failing rolls back."
         ),
     )
+    evaluation: EvaluationSpec | None = Field(
+        default=None,
+        description=(
+            "RAG-quality and/or fairness evaluation of the revision (llmops eval), "
+            "judged by its thresholds; failing rolls back."
+        ),
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> CanaryStep:
-        held = (self.set_weight, self.pause, self.analysis, self.load_test)
+        held = (self.set_weight, self.pause, self.analysis, self.load_test, self.evaluation)
         if sum(1 for item in held if item is not None) != 1:
-            raise ValueError("each step holds exactly one of setWeight, pause, analysis, loadTest")
+            raise ValueError(
+                "each step holds exactly one of setWeight, pause, analysis, loadTest, evaluation"
+            )
         return self
 
     @property
@@ -837,6 +1031,8 @@ class CanaryStep(_Model):
             return "setWeight"
         if self.pause is not None:
             return "pause"
+        if self.evaluation is not None:
+            return "evaluation"
         return "analysis" if self.analysis is not None else "loadTest"
 
 
@@ -935,6 +1131,13 @@ class BlueGreenStrategy(_ScaleDownDelays):
             "judged by its SLOs; failing rolls back."
         ),
     )
+    pre_promotion_evaluation: EvaluationSpec | None = Field(
+        default=None,
+        description=(
+            "RAG-quality and/or fairness evaluation of the preview (llmops eval) before "
+            "the switch, judged by its thresholds; failing rolls back."
+        ),
+    )
     warmup_seconds: int = Field(
         default=0,
         ge=0,
@@ -950,7 +1153,7 @@ class StrategySpec(_Model):
         default=None,
         description=(
             "Shift traffic to the new revision step by step (setWeight, pause, "
-            "analysis, loadTest), rolling back on a failed gate."
+            "analysis, loadTest, evaluation), rolling back on a failed gate."
         ),
     )
     blue_green: BlueGreenStrategy | None = Field(

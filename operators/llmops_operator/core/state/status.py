@@ -13,6 +13,8 @@ so a restarted operator computes the same remaining time):
 - ``analysisRuns[]``: measurements of the current rollout (step, metric, value, threshold,
   result, message, at), newest last, capped
 - ``loadTest``: the gate run of the current step (name, step, startedAt, verdict, reportUrl)
+- ``evaluation``: likewise the evaluation gate run (RAG quality, fairness) of an
+  ``evaluation`` step: the same fields, its own slot (a rollout may hold both gates)
 - ``scaleDownHash``/``scaleDownAt``: the previous revision kept scaled up for instant rollback
 - ``lastCommand``: the ``llmops.dev/command`` annotation value last handled (idempotence)
 - ``routedAlias``: the gateway alias whose ``routes.<alias>`` entry was last written; when
@@ -130,6 +132,7 @@ class RolloutStatus(_Status):
     resolved_uri: str | None = None
     analysis_runs: list[AnalysisRun] = Field(default_factory=list)
     load_test: LoadTestStatus | None = None
+    evaluation: LoadTestStatus | None = None  # an evaluation step's run (same shape)
     scale_down_hash: str | None = None
     scale_down_at: datetime | None = None
     last_command: str | None = None

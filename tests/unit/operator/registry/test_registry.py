@@ -267,3 +267,35 @@ def test_a_rolled_back_candidate_is_recorded_against_its_version_once() -> None:
     recorded = resolution.model_copy(update={"rollback": record})
     assert not should_record_rollback(recorded, rolled_back, "h2")
     assert ModelResolution.from_raw(recorded.to_raw()) == recorded  # round-trips the status
+
+
+def test_the_release_and_the_rollback_name_the_evaluation_with_its_report() -> None:
+    evaluation = LoadTestStatus(name="ev-h2-s1", step=1, started_at=T0, verdict=Verdict.FAILED,
+                                report_url="http://mlflow/#/experiments/2/runs/r1",
+                                message="FAIL: rag hit_rate 0.00 < 0.8")  # fmt: skip
+    rolled_back = RolloutStatus(phase=Phase.ROLLED_BACK, canary_hash="h2", stable_hash="h1",
+                                message="step 2/3: FAIL: rag hit_rate 0.00 < 0.8",
+                                evaluation=evaluation)  # fmt: skip
+    record = build_rollback(
+        _resolution(), rolled_back, desired_hash="h2", deployment="ns/g", now=T0
+    )
+    tags = record.tags
+    assert tags["llmops.rollback.evaluation.verdict"] == (
+        "Failed (ev-h2-s1): FAIL: rag hit_rate 0.00 < 0.8"
+    )
+    assert tags["llmops.rollback.evaluation.report"] == "http://mlflow/#/experiments/2/runs/r1"
+    passed = evaluation.model_copy(update={"verdict": Verdict.PASSED, "message": "PASS (3/3)"})
+    release = build_release(
+        _resolution(), RolloutStatus(evaluation=passed), desired_hash="h2", deployment="ns/g",
+        alias="production", now=T0,
+    )  # fmt: skip
+    assert release.tags["llmops.release.evaluation.verdict"] == "Passed (ev-h2-s1): PASS (3/3)"
+    assert "- evaluation: Passed (ev-h2-s1): PASS (3/3) ([report](http://mlflow/" in (
+        release.description
+    )
+    # A rollout without an evaluation step records none.
+    plain = build_release(
+        _resolution(), RolloutStatus(), desired_hash="h2", deployment="ns/g",
+        alias="production", now=T0,
+    )  # fmt: skip
+    assert not any(".evaluation." in key for key in plain.tags)
