@@ -34,7 +34,7 @@ from tests.cluster.operator.faults import (
 from tests.cluster.operator.helpers import apply_example, plugin, status_of, wait_for
 
 ANALYSIS = {
-    "interval": "1s", "count": 2, "window": "30s",
+    "interval": "2s", "count": 2, "window": "30s",
     "maxTtftP95Seconds": 0.5, "maxErrorRate": 0.05,
 }  # fmt: skip
 CANARY = {
@@ -42,7 +42,7 @@ CANARY = {
         {"setWeight": 20}, {"pause": {"duration": "1s"}}, {"analysis": ANALYSIS}, {"setWeight": 50},
     ],
     "strategy__canary__abortScaleDownDelaySeconds": 2,
-    "strategy__canary__warmupSeconds": 1,
+    "strategy__canary__warmupSeconds": 2,
 }  # fmt: skip
 BLUE_GREEN = {
     "strategy__blueGreen__scaleDownDelaySeconds": 5,
