@@ -97,7 +97,9 @@ def assert_each_step_once(status: Status) -> list[dict[str, Any]]:
     # (RolledBack keeps the reason of its cause: the phase tells the two entries apart)
     done = [(e["phase"], e["reason"], e.get("step")) for e in entries if e["reason"] in ONCE]
     assert len(done) == len(set(done)), f"a step recorded twice: {done}"
-    weights = [e["canaryWeight"] for e in entries if e["phase"] not in ("RollingBack", "RolledBack")]
+    weights = [
+        e["canaryWeight"] for e in entries if e["phase"] not in ("RollingBack", "RolledBack")
+    ]
     assert weights == sorted(weights), f"weight went backwards: {weights}"
     return entries
 

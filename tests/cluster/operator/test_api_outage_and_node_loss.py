@@ -37,7 +37,11 @@ PAUSE_S = 8
 
 @pytest.fixture
 def proxied_operator(  # noqa: PLR0917 -- every parameter is a fixture
-    kube: Kube, crd: None, namespace: str, prometheus: str, tmp_path: Path,
+    kube: Kube,
+    crd: None,
+    namespace: str,
+    prometheus: str,
+    tmp_path: Path,
     gateway_metrics: GatewayMetrics,
 ) -> Iterator[tuple[Operator, object]]:
     with api_proxy(kube, tmp_path / "proxied.kubeconfig") as proxy:

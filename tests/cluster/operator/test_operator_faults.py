@@ -67,9 +67,11 @@ class Case:
 
 def phase(name: str, why: str | None = None) -> Callable[[Status], bool]:
     def check(s: Status) -> bool:
-        return bool(
-            s.get("canaryRevision") == "2" or s.get("scaleDownHash")
-        ) and s.get("phase") == name and (why is None or reason_of(s) == why)
+        return (
+            bool(s.get("canaryRevision") == "2" or s.get("scaleDownHash"))
+            and s.get("phase") == name
+            and (why is None or reason_of(s) == why)
+        )
 
     return check
 

@@ -10,8 +10,8 @@ import pytest
 
 from tests.cluster.kube import Kube
 from tests.cluster.operator.conftest import Operator, free_port
-from tests.cluster.operator.helpers import apply_example, set_revision, status_of, wait_for
 from tests.cluster.operator.faults import reason_of
+from tests.cluster.operator.helpers import apply_example, set_revision, status_of, wait_for
 
 
 @pytest.fixture
