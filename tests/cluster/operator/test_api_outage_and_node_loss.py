@@ -108,7 +108,7 @@ def test_losing_the_candidates_node_mid_canary_waits_the_deadline_then_rolls_bac
     name = apply_example(
         kube, namespace, "canary.yaml",
         strategy__canary__steps=steps, strategy__canary__abortScaleDownDelaySeconds=0,
-        progressDeadlineSeconds=20, engine__loadBudgetSeconds=0, engine__replicas=1,
+        progressDeadlineSeconds=10, engine__loadBudgetSeconds=0, engine__replicas=1,
     )  # fmt: skip
     first = wait_for(kube, namespace, name, lambda s: s.get("phase") == "Succeeded",
                      operator=operator)  # fmt: skip
@@ -135,8 +135,8 @@ def test_losing_the_candidates_node_mid_canary_waits_the_deadline_then_rolls_bac
     )  # fmt: skip
     took = time.monotonic() - lost_at
     assert reason_of(status) == "ProgressDeadlineExceeded", status
-    assert "canary not Ready within 20s" in status["message"]
-    assert took >= 20 - 3, f"rolled back {took:.0f} s after the loss, before the deadline"
+    assert "canary not Ready within 10s" in status["message"]
+    assert took >= 10 - 3, f"rolled back {took:.0f} s after the loss, before the deadline"
     assert status["stableHash"] == first["stableHash"]
     assert status["canaryHash"] == paused["canaryHash"]  # the same rollout, not a new one
     table = weights(kube, namespace)  # the candidate keeps a 0 entry while it drains
