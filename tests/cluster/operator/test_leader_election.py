@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.cluster.kube import Kube
 from tests.cluster.operator.chart_identity import LEASE, apply_chart_rbac, chart_operator
 from tests.cluster.operator.conftest import Operator, free_port
+from tests.cluster.operator.faults import assert_each_step_once
 from tests.cluster.operator.helpers import apply_example, plugin, set_revision, wait_for
 
 LEASE_S = 4
@@ -115,6 +116,25 @@ def test_only_the_lease_holder_acts_and_a_standby_takes_over_when_it_dies(
         kube, namespace, name, lambda s: s.get("stableRevision") == "2", operator=second
     )
     assert done["phase"] == "Succeeded" and transitions(second) >= 1
+    # no step acted twice across the two replicas and the takeover: every transition of the
+    # rollout was made by one replica once, and the record holds each step once
+    acted = acted_transitions(first) + acted_transitions(second)
+    assert len(acted) == len(set(acted)), acted
+    for step in ("NewRevision", "WeightSet", "PauseStep"):
+        assert [a for a in acted if a.startswith(f"{step}:")] != [], acted
+    # the standby picked up where op-a stopped: the pause ended by the promote, then the switch
+    assert acted_transitions(second)[:3] == [
+        "Promoted: step 2/2: pause ended by promote",
+        "AllStepsDone: all steps passed; promoting",
+        "Promoted: revision 2 is stable",
+    ], acted_transitions(second)
+    assert_each_step_once(done)
+
+
+def acted_transitions(op: Operator) -> list[str]:
+    """``reason: message`` of each transition this replica made (one log line per Event)."""
+    lines = op.log.read_text().splitlines()
+    return [line.split(" transition ", 1)[1] for line in lines if " transition " in line]
 
 
 def _answers(op: Operator) -> bool:

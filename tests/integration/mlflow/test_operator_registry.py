@@ -14,7 +14,7 @@ from llmops_operator.clients.mlflow import (
     RegistryRejectedError,
     RegistryUnavailableError,
 )
-from llmops_operator.core.registry.resolution import ModelResolution
+from llmops_operator.core.registry.resolution import NOTE_BEGIN, ModelResolution
 from llmops_operator.core.spec.schema import ModelDeploymentSpec, SpecError
 from llmops_operator.core.state.phases import Phase
 from llmops_operator.core.state.status import RolloutStatus
@@ -183,3 +183,41 @@ def _condition(patch: kopf.Patch, kind: str) -> dict[str, Any]:
     assert found, patch.status["conditions"]
     condition: dict[str, Any] = found[0]
     return condition
+
+
+def test_a_release_whose_status_write_was_lost_to_a_kill_is_recorded_again_once(
+    mlflow_server: MlflowServer, registry: Registry
+) -> None:
+    """The operator killed after the release reached MLflow but before the tick's status
+    write: the repeated tick records it again, and MLflow holds one release, not two."""
+    name = _two_versions(registry)
+    stable_spec, _ = resolve_model(
+        SETTINGS, _spec(mlflow_server.url, name, alias="production"), RolloutStatus(), None,
+        generation=1, now=T0,
+    )  # fmt: skip
+    world = deployed(stable_spec)
+    spec, resolution = resolve_model(
+        SETTINGS, _spec(mlflow_server.url, name, alias="champion"), world.status, None,
+        generation=2, now=world.now,
+    )  # fmt: skip
+    world.spec = spec
+    before, _lost = _walk_to_succeeded(world)  # the patch never reaches the API server
+    assert world.last is not None
+    seen = []
+    for at in (world.now, world.now + timedelta(seconds=3)):  # the tick, then its repeat
+        patch = kopf.Patch()
+        record_release(
+            SETTINGS, spec=spec, resolution=resolution, before=before, decision=world.last,
+            deployment="ns/gemma", now=at, patch=patch,
+        )  # fmt: skip
+        assert patch.status[STATUS_KEY]["release"]["recordedAt"]
+        version = registry.version(name, "2")
+        seen.append((tags_of(version), str(version["description"])))
+    assert registry.alias(name, "production") == "2"
+    (first_tags, _), (tags, description) = seen
+    assert description.count(NOTE_BEGIN) == 1, description  # one release block, not two
+    assert tags["llmops.release.modeldeployment"] == "ns/gemma"
+    assert tags.keys() == first_tags.keys()  # the same release, stamped again
+    assert {k: v for k, v in tags.items() if k != "llmops.release.at"} == {
+        k: v for k, v in first_tags.items() if k != "llmops.release.at"
+    }

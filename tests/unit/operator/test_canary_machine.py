@@ -320,3 +320,37 @@ def test_a_rolled_back_canary_keeps_serving_until_its_abort_delay_has_passed() -
     world.tick(16)
     assert world.status.phase is Phase.ROLLED_BACK
     assert world.replicas()[canary] == 0
+
+
+def test_a_candidate_that_loses_its_pods_late_gets_the_full_deadline_to_come_back() -> None:
+    world = deployed(make_spec())
+    world.spec = with_revision(world.spec, "2")
+    world.tick(1)
+    world.make_ready()
+    world.tick(1)  # 20 %
+    world.tick(1)  # in the 30 s pause
+    canary = world.status.canary_hash
+    assert canary is not None and world.status.phase is Phase.PAUSED
+    # tick: 200 s on (far past creation + load budget 60 s + deadline 30 s), its node is
+    # lost: no rollback at once, the replacement pod gets the whole budget to load the model
+    world.now += timedelta(seconds=200)
+    world.ready[canary] = 0
+    world.tick(0)
+    assert world.status.phase is Phase.PROGRESSING
+    assert world.status.conditions[0].reason == "WaitingForReady"
+    assert world.weights() == {"stable": 80, "canary": 20}  # traffic waits as it was
+    world.tick(89)
+    assert world.status.phase is Phase.PROGRESSING
+    # back within the deadline: the same rollout goes on (the pause had ended meanwhile)
+    world.make_ready()
+    world.tick(1)
+    assert world.status.canary_hash == canary and world.status.phase is Phase.PROGRESSING
+    assert world.status.current_step_index == 2
+    # lost again, and this time not back within 90 s: rolled back, stable untouched
+    world.ready[canary] = 0
+    world.tick(1)
+    world.tick(89)
+    assert world.status.phase is Phase.PROGRESSING
+    world.tick(1)
+    assert world.status.phase is Phase.ROLLING_BACK
+    assert world.status.conditions[0].reason == "ProgressDeadlineExceeded"

@@ -150,9 +150,20 @@ class Tick:
     def reconcile_candidate_ready(self, *, full_size: bool, noun: str) -> bool:
         """True when the candidate has its floor Ready (`candidate_floor`) and the strategy
         goes on. False ends the tick: WaitingForReady while the model loads, or a rollback
-        once the progress deadline has passed. ``noun`` names the candidate in messages."""
+        once the progress deadline has passed (counted from the candidate's creation, or
+        from the tick that found a candidate which had served without its Ready pods).
+        ``noun`` names the candidate in messages."""
         if self.is_candidate_ready(self.candidate_floor(full_size=full_size)):
             return True
+        s = self.status
+        waiting = any(
+            c.type == ConditionType.PROGRESSING and c.reason == "WaitingForReady"
+            for c in s.conditions
+        )
+        if s.canary_ready_at is not None and not waiting:
+            # It served, then lost its Ready pods (a node lost, an eviction): the new pods
+            # load the model again, so the deadline clock restarts now, not at its creation.
+            s.canary_created_at = self.now
         if self.is_past_deadline():
             budget = self.spec.engine.load_budget_seconds + self.spec.progress_deadline_seconds
             self.rollback("ProgressDeadlineExceeded", f"{noun} not Ready within {budget}s")

@@ -9,7 +9,9 @@ so a restarted operator computes the same remaining time):
 - ``canaryWeight``: percent of traffic on the candidate; ``currentStepIndex`` (0-based, the
   machine's), ``stepStartedAt``; ``stepDisplay``: the same step for people (``2/4``, 1-based
   as every message counts; the STEP printer column), absent when no candidate runs steps
-- ``rolloutStartedAt``, ``canaryCreatedAt`` (deadline clock), ``canaryReadyAt`` (warm-up clock)
+- ``rolloutStartedAt``, ``canaryCreatedAt`` (deadline clock: the candidate's creation,
+  restarted when a candidate that served loses its Ready pods), ``canaryReadyAt`` (warm-up
+  clock)
 - ``analysisRuns[]``: measurements of the current rollout (step, metric, value, threshold,
   result, message, at), newest last, capped
 - ``loadTest``: the gate run of the current step (name, step, startedAt, verdict, reportUrl)
