@@ -124,12 +124,28 @@ def kinds(docs: list[dict[str, Any]]) -> set[str]:
     return {d["kind"] for d in docs}
 
 
+def as_json_schema(openapi: Any) -> Any:
+    """A CRD's OpenAPI v3.0 schema in JSON Schema's terms: v3.0's boolean
+    ``exclusiveMinimum``/``exclusiveMaximum`` (which qualify ``minimum``/``maximum``, as the API
+    server reads them) become the bound itself, as JSON Schema has it since draft 6."""
+    if isinstance(openapi, list):
+        return [as_json_schema(item) for item in openapi]
+    if not isinstance(openapi, dict):
+        return openapi
+    out = {key: as_json_schema(value) for key, value in openapi.items()}
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(exclusive), bool):
+            if out.pop(exclusive) and bound in out:
+                out[exclusive] = out.pop(bound)
+    return out
+
+
 def validate(doc: dict[str, Any]) -> str:
     """How ``doc`` was checked; raises on any schema violation."""
     kind = doc["kind"]
     if kind == "ModelDeployment":
         version = load_crd()["spec"]["versions"][0]
-        jsonschema.validate(doc, version["schema"]["openAPIV3Schema"])
+        jsonschema.validate(doc, as_json_schema(version["schema"]["openAPIV3Schema"]))
         return f"CRD {CRD_PATH.name}"
     if kind in THIRD_PARTY_KINDS:
         if kind == "InferenceService":
