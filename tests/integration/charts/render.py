@@ -134,9 +134,9 @@ def as_json_schema(openapi: Any) -> Any:
         return openapi
     out = {key: as_json_schema(value) for key, value in openapi.items()}
     for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        if isinstance(out.get(exclusive), bool):
-            if out.pop(exclusive) and bound in out:
-                out[exclusive] = out.pop(bound)
+        # a false flag goes; a true one takes the bound's place
+        if isinstance(out.get(exclusive), bool) and out.pop(exclusive) and bound in out:
+            out[exclusive] = out.pop(bound)
     return out
 
 
