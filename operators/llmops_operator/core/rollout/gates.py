@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from llmops_operator.core.rollout.interface import EvaluationRequest, LoadTestRequest, Role
+from llmops_operator.core.rollout.interface import (
+    EvaluationRequest,
+    LoadTestObservation,
+    LoadTestRequest,
+    Role,
+)
 from llmops_operator.core.rollout.measurements import (
     GateVerdict,
     evaluate,
@@ -76,27 +81,34 @@ def is_measurement_due(
     return now >= next_batch_at(gate, step_started_at, warm_end, mine)
 
 
+def _gate_progress(
+    current: LoadTestStatus | None,
+    seen: LoadTestObservation | None,
+    name: str,
+    step: int,
+    now: datetime,
+) -> tuple[LoadTestStatus, LoadTestVerdict, bool]:
+    """A gate run's status, its verdict, and whether to (re)start it: once the shell saw run
+    ``name`` end, its verdict; not seen at all (first tick, or lost with a restarted
+    operator), a start."""
+    status = current if current is not None and current.name == name else None
+    status = status or LoadTestStatus(name=name, step=step, started_at=now)
+    if seen is not None and seen.name == name and seen.verdict is not LoadTestVerdict.RUNNING:
+        update = {"verdict": seen.verdict, "report_url": seen.report_url, "message": seen.message}
+        return status.model_copy(update=update), seen.verdict, False
+    return status, LoadTestVerdict.RUNNING, seen is None or seen.name != name
+
+
 def run_load_test(tick: Tick, gate: LoadTestSpec, step: int, role: Role) -> LoadTestVerdict:
     """Start the step's load test once; then report the verdict the shell observed."""
     s = tick.status
     assert s.canary_hash is not None
     name = f"lt-{s.canary_hash}-s{step}"
-    if s.load_test is None or s.load_test.name != name:
-        s.load_test = LoadTestStatus(name=name, step=step, started_at=tick.now)
-    seen = tick.obs.load_test
-    if seen is not None and seen.name == name and seen.verdict is not LoadTestVerdict.RUNNING:
-        s.load_test = s.load_test.model_copy(
-            update={
-                "verdict": seen.verdict,
-                "report_url": seen.report_url,
-                "message": seen.message,
-            }
-        )
-        return seen.verdict
-    if seen is None or seen.name != name:
-        # Not running (first tick, or lost with a restarted operator): (re)start it.
+    s.load_test, verdict, start = _gate_progress(s.load_test, tick.obs.load_test, name, step,
+                                                 tick.now)  # fmt: skip
+    if start:
         tick.start_load_test = LoadTestRequest(name, s.canary_hash, role, gate)
-    return LoadTestVerdict.RUNNING
+    return verdict
 
 
 def run_evaluation(tick: Tick, gate: EvaluationSpec, step: int, role: Role) -> LoadTestVerdict:
@@ -105,18 +117,8 @@ def run_evaluation(tick: Tick, gate: EvaluationSpec, step: int, role: Role) -> L
     s = tick.status
     assert s.canary_hash is not None
     name = f"ev-{s.canary_hash}-s{step}"
-    if s.evaluation is None or s.evaluation.name != name:
-        s.evaluation = LoadTestStatus(name=name, step=step, started_at=tick.now)
-    seen = tick.obs.evaluation
-    if seen is not None and seen.name == name and seen.verdict is not LoadTestVerdict.RUNNING:
-        s.evaluation = s.evaluation.model_copy(
-            update={
-                "verdict": seen.verdict,
-                "report_url": seen.report_url,
-                "message": seen.message,
-            }
-        )
-        return seen.verdict
-    if seen is None or seen.name != name:
+    s.evaluation, verdict, start = _gate_progress(s.evaluation, tick.obs.evaluation, name, step,
+                                                  tick.now)  # fmt: skip
+    if start:
         tick.start_evaluation = EvaluationRequest(name, s.canary_hash, role, gate)
-    return LoadTestVerdict.RUNNING
+    return verdict
