@@ -98,7 +98,10 @@ def test_should_fail_a_canary_whose_prompts_and_ratings_moved_from_the_stable(
 def test_should_pass_a_canary_that_looks_like_the_stable(prometheus_with_drift: str) -> None:
     verdicts = measure_alias(prometheus_with_drift, "same")
 
-    assert verdicts["drift"] == (MeasurementResult.SUCCESSFUL, "0 within bounds")
+    result, message = verdicts["drift"]
+    # no shift, up to the float rounding of Prometheus' rate windows (2.8e-16 seen)
+    assert result is MeasurementResult.SUCCESSFUL, message
+    assert message.endswith(" within bounds") and abs(float(message.split()[0])) < 1e-9, message
     assert verdicts["feedback"][0] is MeasurementResult.SUCCESSFUL, verdicts["feedback"]
 
 
