@@ -59,6 +59,9 @@ class RagThresholds(BaseModel):
     token_f1_min: float | None = Field(default=None, ge=0, le=1)
     error_ratio_max: float | None = Field(default=None, ge=0, le=1)
     latency_p95_seconds_max: float | None = Field(default=None, gt=0)
+    # judged by an LLM (``eval rag --judge-url``); without a judge such a bound fails
+    faithfulness_min: float | None = Field(default=None, ge=0, le=1)
+    correctness_min: float | None = Field(default=None, ge=0, le=1)
 
 
 class RagItemResult(BaseModel):
@@ -73,6 +76,10 @@ class RagItemResult(BaseModel):
     answer: str
     latency_seconds: float
     error: str | None = None
+    # the judge's scores, 0 to 1 (its 1-5 scale); None: not judged (`judge_note` says why)
+    faithfulness: float | None = None
+    correctness: float | None = None
+    judge_note: str | None = None
 
 
 class RagMetrics(BaseModel):
@@ -87,6 +94,20 @@ class RagMetrics(BaseModel):
     token_f1: float
     latency_p50_seconds: float
     latency_p95_seconds: float
+    # means over the judged questions; None without a judge or when it scored none
+    judged: int = 0
+    faithfulness: float | None = None
+    correctness: float | None = None
+
+
+class JudgeInfo(BaseModel):
+    """The LLM that judged the answers and the prompt it was given (versioned: its name and
+    the SHA-256 of its text, so two reports say whether they were judged alike)."""
+
+    url: str
+    model: str
+    prompt_version: str
+    prompt_sha256: str
 
 
 class ThresholdCheck(BaseModel):
@@ -110,6 +131,7 @@ class RagEvalReport(BaseModel):
     checks: list[ThresholdCheck]
     passed: bool
     results: list[RagItemResult]
+    judge: JudgeInfo | None = None
 
 
 # -- fairness: paired prompts that differ only in one demographic attribute ----------------

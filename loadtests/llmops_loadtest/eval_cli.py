@@ -27,7 +27,14 @@ from llmops_loadtest.fairness_eval import (
 )
 from llmops_loadtest.k8s.verdict import publish_verdict
 from llmops_loadtest.mlflow_log import log_evaluation, parse_model_ref
-from llmops_loadtest.rag_eval import load_golden_set, load_thresholds, run_rag_eval, write_report
+from llmops_loadtest.rag_eval import (
+    Judge,
+    load_golden_set,
+    load_judge_prompt,
+    load_thresholds,
+    run_rag_eval,
+    write_report,
+)
 
 app = typer.Typer(
     help="Evaluate a target: RAG quality on a golden set, fairness on paired probes.",
@@ -55,11 +62,50 @@ def rag(  # noqa: PLR0917 -- one parameter per Typer option
     seed: Annotated[int, typer.Option(help="Seed of the question order.")] = 0,
     max_tokens: Annotated[int, typer.Option(help="Answer length cap.")] = 32,
     out: Annotated[Path, typer.Option("--out", "-o", help="Report folder.")] = Path("rag-eval"),
+    judge_url: Annotated[
+        str,
+        typer.Option(
+            help="An OpenAI-compatible server (base URL ending in /v1) whose model also "
+            "scores each answer's faithfulness to its passages and its correctness."
+        ),
+    ] = "",
+    judge_model: Annotated[str, typer.Option(help="The judge's model name.")] = "",
+    judge_api: Annotated[
+        str,
+        typer.Option(
+            help="`chat` (/chat/completions) or `completion` (/completions: for a model "
+            "without a chat template)."
+        ),
+    ] = "chat",
+    judge_prompt: Annotated[
+        Path | None,
+        typer.Option(
+            help="The judge's prompt (its version is the file's name); default: the "
+            "built-in rag-judge-v1."
+        ),
+    ] = None,
 ) -> None:
-    """Ask every golden question; score retrieval (hit rate, recall@k, MRR) and answers."""
+    """Ask every golden question; score retrieval (hit rate, recall@k, MRR) and answers
+    (token F1, and with --judge-url an LLM judge's faithfulness and correctness)."""
     try:
         golden, sha256 = load_golden_set(dataset)
         gate = load_thresholds(thresholds)
+        judge = None
+        if judge_url:
+            if not judge_model:
+                raise LoadtestError("--judge-model", "is missing", "name the judge's model")
+            if judge_api not in ("chat", "completion"):
+                raise LoadtestError("--judge-api", f"{judge_api!r}", "use chat or completion")
+            judge = Judge(judge_url, judge_model, api=judge_api)
+            if judge_prompt is not None:
+                text, version = load_judge_prompt(judge_prompt)
+                judge = Judge(judge_url, judge_model, template=text, version=version, api=judge_api)
+        elif gate.faithfulness_min is not None or gate.correctness_min is not None:
+            raise LoadtestError(
+                f"thresholds {thresholds}",
+                "bound faithfulness or correctness, which only a judge scores",
+                "give --judge-url and --judge-model, or drop those bounds",
+            )
         report = run_rag_eval(
             target,
             golden,
@@ -69,6 +115,7 @@ def rag(  # noqa: PLR0917 -- one parameter per Typer option
             seed=seed,
             max_tokens=max_tokens,
             thresholds=gate,
+            judge=judge,
         )
     except LoadtestError as err:
         _fail(err)
@@ -80,6 +127,18 @@ def rag(  # noqa: PLR0917 -- one parameter per Typer option
         f"{m.token_f1:.2f}, latency p95 {m.latency_p95_seconds:.2f} s",
         highlight=False,
     )
+    if report.judge is not None:
+        scores = (
+            f"faithfulness {m.faithfulness:.2f}, correctness {m.correctness:.2f}"
+            if m.faithfulness is not None and m.correctness is not None
+            else "no scores"
+        )
+        _out.print(
+            f"judge {report.judge.model} ({report.judge.prompt_version}, "
+            f"sha256 {report.judge.prompt_sha256[:12]}): {m.judged}/{m.items} answers judged, "
+            f"{scores}",
+            highlight=False,
+        )
     _verdict(report.checks, passed=report.passed, path=path)
 
 

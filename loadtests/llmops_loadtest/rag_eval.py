@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from llmops_contracts.evaluation import GoldenSet, RagEvalReport, RagItemResult, RagThresholds
+from llmops_contracts.evaluation import (
+    GoldenItem,
+    GoldenSet,
+    JudgeInfo,
+    RagEvalReport,
+    RagItemResult,
+    RagThresholds,
+)
+from llmops_loadtest.core import judge as judging
 from llmops_loadtest.core.rag_eval import (
     aggregate,
     check_thresholds,
@@ -45,9 +54,92 @@ def load_thresholds(path: Path | None) -> RagThresholds:
     return gate
 
 
+@dataclass(frozen=True)
+class Judge:
+    """An OpenAI-compatible endpoint (``url`` ends in ``/v1``) and the prompt it is given."""
+
+    url: str
+    model: str
+    template: str = judging.PROMPT
+    version: str = judging.PROMPT_VERSION
+    max_tokens: int = 24
+    # `chat` (/chat/completions) or `completion` (/completions, the prompt as text: for a
+    # model whose tokenizer has no chat template, as a base model's often has not)
+    api: str = "chat"
+
+    def info(self) -> JudgeInfo:
+        version, sha256 = judging.prompt_identity(self.template, self.version)
+        return JudgeInfo(
+            url=self.url, model=self.model, prompt_version=version, prompt_sha256=sha256
+        )
+
+
+def load_judge_prompt(path: Path) -> tuple[str, str]:
+    """A judge prompt file's text and its version (the file's name without suffix)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise LoadtestError(
+            f"judge prompt {path}",
+            f"cannot be read ({err})",
+            "give a text file with the placeholders of the built-in prompt",
+        ) from err
+    try:
+        judging.prompt_identity(text, path.stem)
+    except ValueError as err:
+        raise LoadtestError(
+            f"judge prompt {path}", str(err), f"use {', '.join(judging.PLACEHOLDERS)} in it"
+        ) from err
+    return text, path.stem
+
+
+def _judged(
+    client: httpx.Client, judge: Judge, item: GoldenItem, passages: list[str], result: RagItemResult
+) -> RagItemResult:
+    """``result`` with the judge's scores, or with why it has none."""
+    prompt = judging.render_prompt(
+        judge.template,
+        question=item.question,
+        reference=item.answer,
+        passages=passages,
+        answer=result.answer,
+    )
+    body: dict[str, object] = {
+        "model": judge.model,
+        "temperature": 0,
+        "max_tokens": judge.max_tokens,
+    }
+    if judge.api == "completion":
+        body["prompt"], path = prompt, "/completions"
+    else:
+        body["messages"], path = [{"role": "user", "content": prompt}], "/chat/completions"
+    try:
+        response = client.post(f"{judge.url.rstrip('/')}{path}", json=body)
+    except httpx.ConnectError as err:
+        raise LoadtestError(
+            f"judge {judge.url}",
+            f"is unreachable ({err})",
+            "start the judge's server, or leave --judge-url out",
+        ) from err
+    except httpx.HTTPError as err:
+        return result.model_copy(update={"judge_note": f"{type(err).__name__}: {err}"})
+    if response.status_code != 200:
+        note = f"judge HTTP {response.status_code}: {response.text[:200]}"
+        return result.model_copy(update={"judge_note": note})
+    choice = response.json()["choices"][0]
+    text = choice.get("text") if judge.api == "completion" else choice["message"].get("content")
+    reply = str(text or "")
+    judgement = judging.parse_judgement(reply)
+    if judgement is None:
+        return result.model_copy(update={"judge_note": f"no scores in the reply: {reply[:200]!r}"})
+    return result.model_copy(
+        update={"faithfulness": judgement.faithfulness, "correctness": judgement.correctness}
+    )
+
+
 def _ask(
     client: httpx.Client, model: str, question: str, top_k: int, max_tokens: int
-) -> tuple[list[str], str]:
+) -> tuple[list[str], str, list[str]]:
     body = {
         "model": model,
         "query": question,
@@ -61,7 +153,8 @@ def _ask(
     data = response.json()
     citations = data.get("citations") or []
     cited = [str(c.get("document", "")) for c in citations if isinstance(c, dict)]
-    return cited, str(data.get("answer", ""))
+    passages = [str(c.get("text", "")) for c in citations if isinstance(c, dict)]
+    return cited, str(data.get("answer", "")), passages
 
 
 def run_rag_eval(
@@ -76,19 +169,24 @@ def run_rag_eval(
     thresholds: RagThresholds | None = None,
     timeout_seconds: float = 120.0,
     headers: dict[str, str] | None = None,
+    judge: Judge | None = None,
 ) -> RagEvalReport:
     """``headers`` go with every request (a rollout's gate pins the candidate with the
-    gateway's ``x-llmops-revision``)."""
+    gateway's ``x-llmops-revision``); with a ``judge``, each answer is also scored by it."""
+    info = judge.info() if judge is not None else None
     items = list(golden.items)
     random.Random(seed).shuffle(items)  # noqa: S311 -- a reproducible order, not a secret
     results: list[RagItemResult] = []
-    with httpx.Client(
-        base_url=target.rstrip("/"), timeout=timeout_seconds, headers=headers or {}
-    ) as client:
+    with (
+        httpx.Client(
+            base_url=target.rstrip("/"), timeout=timeout_seconds, headers=headers or {}
+        ) as client,
+        httpx.Client(timeout=timeout_seconds) as judge_client,
+    ):
         for item in items:
             started = time.perf_counter()
             try:
-                cited, answer = _ask(client, model, item.question, top_k, max_tokens)
+                cited, answer, passages = _ask(client, model, item.question, top_k, max_tokens)
             except httpx.ConnectError as err:
                 raise LoadtestError(
                     f"target {target}", f"is unreachable ({err})", "start the gateway first"
@@ -96,7 +194,10 @@ def run_rag_eval(
             except (httpx.HTTPError, ValueError) as err:
                 results.append(failed_item(item, str(err), time.perf_counter() - started))
                 continue
-            results.append(score_item(item, cited, answer, time.perf_counter() - started, top_k))
+            scored = score_item(item, cited, answer, time.perf_counter() - started, top_k)
+            if judge is not None:
+                scored = _judged(judge_client, judge, item, passages, scored)
+            results.append(scored)
     results.sort(key=lambda r: r.id)
     metrics = aggregate(results)
     checks = check_thresholds(metrics, thresholds or RagThresholds())
@@ -111,6 +212,7 @@ def run_rag_eval(
         checks=checks,
         passed=all(c.passed for c in checks),
         results=results,
+        judge=info,
     )
 
 

@@ -113,6 +113,7 @@ def aggregate(results: Sequence[RagItemResult]) -> RagMetrics:
         raise ValueError("no results to aggregate: the golden set has at least one item")
     errors = sum(1 for r in results if r.error is not None)
     latencies = [r.latency_seconds for r in results if r.error is None]
+    judged = [r for r in results if r.faithfulness is not None and r.correctness is not None]
     return RagMetrics(
         items=n,
         errors=errors,
@@ -123,7 +124,15 @@ def aggregate(results: Sequence[RagItemResult]) -> RagMetrics:
         token_f1=sum(r.token_f1 for r in results) / n,
         latency_p50_seconds=percentile(latencies, 50),
         latency_p95_seconds=percentile(latencies, 95),
+        judged=len(judged),
+        faithfulness=_mean([r.faithfulness for r in judged]),
+        correctness=_mean([r.correctness for r in judged]),
     )
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
 
 
 # threshold field -> (metric field, True when the metric must be at least the bound)
@@ -134,6 +143,8 @@ _BOUNDS: dict[str, tuple[str, bool]] = {
     "token_f1_min": ("token_f1", True),
     "error_ratio_max": ("error_ratio", False),
     "latency_p95_seconds_max": ("latency_p95_seconds", False),
+    "faithfulness_min": ("faithfulness", True),
+    "correctness_min": ("correctness", True),
 }
 
 
@@ -143,7 +154,11 @@ def check_thresholds(metrics: RagMetrics, thresholds: RagThresholds) -> list[Thr
         bound = getattr(thresholds, field)
         if bound is None:
             continue
-        value = float(getattr(metrics, metric))
+        measured = getattr(metrics, metric)
+        if measured is None:  # a judge's metric, and no question was judged: not met
+            checks.append(ThresholdCheck(metric=metric, bound=bound, value=0.0, passed=False))
+            continue
+        value = float(measured)
         passed = value >= bound if at_least else value <= bound
         checks.append(ThresholdCheck(metric=metric, bound=bound, value=value, passed=passed))
     return checks

@@ -170,3 +170,41 @@ def test_should_pass_the_gate_on_the_pinned_canary_with_the_same_scores_for_the_
     assert first["fairness"]["answers"] == second["fairness"]["answers"]
     keys = ("hit_rate", "recall_at_k", "mrr", "token_f1")
     assert [rag["metrics"][k] for k in keys] == [second["rag"]["metrics"][k] for k in keys]
+
+
+def test_should_have_each_answer_judged_by_a_real_model_or_say_why_not(
+    stack: Proc, engine: EngineHandle, tmp_path: Path
+) -> None:
+    """`eval rag --judge-url`: Gemma 3 270M on vLLM is the judge (any OpenAI-compatible server
+    is), through /completions (the local model has no chat template). A model this small is a
+    noisy judge, so what is asserted is the contract: the prompt's version and hash in the
+    report, and each answer either scored on 0-1 or its note quoting the judge's reply, which
+    did come back."""
+    golden = yaml.safe_load(GOLDEN.read_text())
+    golden["items"] = golden["items"][:3]
+    dataset = tmp_path / "golden.yaml"
+    dataset.write_text(yaml.safe_dump(golden))
+    out = tmp_path / "out"
+
+    result = run_cli(
+        "eval", "rag", "--target", stack.url, "--dataset", str(dataset), "--model", "good",
+        "--top-k", "2", "--max-tokens", "6", "--judge-url", engine.url("generate"),
+        "--judge-model", GEMMA, "--judge-api", "completion", "--out", str(out), timeout=420,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    report = json.loads((out / "rag-eval.json").read_text())
+
+    assert result.code == 0, output
+    assert report["judge"]["model"] == GEMMA
+    assert report["judge"]["prompt_version"] == "rag-judge-v1"
+    assert len(report["judge"]["prompt_sha256"]) == 64
+    scored = [r for r in report["results"] if r["faithfulness"] is not None]
+    for r in report["results"]:
+        if r["faithfulness"] is None:
+            assert r["correctness"] is None
+            assert r["judge_note"].startswith("no scores in the reply: "), r["judge_note"]
+        else:
+            assert 0 <= r["faithfulness"] <= 1 and 0 <= r["correctness"] <= 1
+    assert report["metrics"]["judged"] == len(scored)
+    assert f"judge {GEMMA} (rag-judge-v1, sha256 " in output
+    assert f"{len(scored)}/3 answers judged" in output
