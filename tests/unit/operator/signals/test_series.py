@@ -130,5 +130,5 @@ def test_should_evaluate_the_drift_rules_every_5_minutes_and_the_7d_records_ever
 
     assert intervals["model_revision:llmops_gateway_drift:max_1h"] == "5m"
     assert intervals["model_revision:llmops_gateway_feedback_score:drift_1h"] == "5m"
-    assert intervals["model_revision:llmops_gateway_prompt_length_tokens:mean_7d"] == "15m"
+    assert intervals["model_revision:llmops_gateway_prompt_length_tokens:mean_7d"] == "5m"
     assert intervals["model_revision:llmops_gateway_unanswered:ratio_rate1h"] == "30s"
