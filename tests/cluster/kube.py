@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,3 +27,17 @@ class Kube:
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed: {result.stderr.strip()}")
         return result
+
+    def wait_established(self, crd: str, timeout_s: float = 60.0) -> None:
+        """Until the CRD is Established. `kubectl wait` errors out instead of waiting while a
+        just-created CRD has no status conditions yet (seen on a fresh cluster's first test)."""
+        deadline = time.monotonic() + timeout_s
+        jsonpath = '{.status.conditions[?(@.type=="Established")].status}'
+        while True:
+            found = self.kubectl("get", f"crd/{crd}", "-o", f"jsonpath={jsonpath}", check=False)
+            if found.stdout.strip() == "True":
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"crd/{crd} not Established after {timeout_s:.0f} s: "
+                                     f"{found.stdout or found.stderr}")  # fmt: skip
+            time.sleep(0.5)

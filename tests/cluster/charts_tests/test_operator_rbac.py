@@ -117,7 +117,7 @@ def ensure_crd(kube: Kube) -> None:
     """Create the CRD unless it exists (the operator tests apply the same file server-side)."""
     created = kube.kubectl("create", "-f", str(CRD_PATH), check=False)
     assert created.returncode == 0 or "AlreadyExists" in created.stderr, created.stderr
-    kube.kubectl("wait", "--for=condition=Established", "crd/modeldeployments.llmops.dev")
+    kube.wait_established("modeldeployments.llmops.dev")
 
 
 def can_i(kube: Kube, user: str, namespace: str, need: Need) -> bool:

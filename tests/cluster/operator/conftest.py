@@ -55,7 +55,7 @@ def crd(kube: Kube) -> None:
         "-f",
         str(CRD_PATH),
     )
-    kube.kubectl("wait", "--for=condition=Established", "crd/modeldeployments.llmops.dev")
+    kube.wait_established("modeldeployments.llmops.dev")
 
 
 @pytest.fixture(scope="session")
