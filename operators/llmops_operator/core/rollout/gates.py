@@ -99,11 +99,22 @@ def _gate_progress(
     return status, LoadTestVerdict.RUNNING, seen is None or seen.name != name
 
 
+def run_name(kind: str, tick: Tick, step: int) -> str:
+    """``<kind>-<hash>-<rollout start>-s<step>``: the same run on every tick and after an
+    operator restart (the start is in status), a new one for each rollout of the revision
+    (a `retry`, or the revision again after a return to stable), whose verdict the last
+    run's, kept in its ConfigMap, must not stand in for."""
+    s = tick.status
+    started = s.rollout_started_at
+    stamp = f"-{started:%m%d%H%M%S}" if started is not None else ""
+    return f"{kind}-{s.canary_hash}{stamp}-s{step}"
+
+
 def run_load_test(tick: Tick, gate: LoadTestSpec, step: int, role: Role) -> LoadTestVerdict:
     """Start the step's load test once; then report the verdict the shell observed."""
     s = tick.status
     assert s.canary_hash is not None
-    name = f"lt-{s.canary_hash}-s{step}"
+    name = run_name("lt", tick, step)
     s.load_test, verdict, start = _gate_progress(s.load_test, tick.obs.load_test, name, step,
                                                  tick.now)  # fmt: skip
     if start:
@@ -112,11 +123,11 @@ def run_load_test(tick: Tick, gate: LoadTestSpec, step: int, role: Role) -> Load
 
 
 def run_evaluation(tick: Tick, gate: EvaluationSpec, step: int, role: Role) -> LoadTestVerdict:
-    """Start the step's evaluation once (``ev-<hash>-s<step>``, the same run on every retry
-    and after an operator restart); then report the verdict the shell observed."""
+    """Start the step's evaluation once (`run_name`); then report the verdict the shell
+    observed."""
     s = tick.status
     assert s.canary_hash is not None
-    name = f"ev-{s.canary_hash}-s{step}"
+    name = run_name("ev", tick, step)
     s.evaluation, verdict, start = _gate_progress(s.evaluation, tick.obs.evaluation, name, step,
                                                   tick.now)  # fmt: skip
     if start:

@@ -119,6 +119,51 @@ def test_failed_load_test_rolls_back() -> None:
     assert "ttft p95" in world.status.message
 
 
+def failed_load_test(abort_delay_s: int = 0) -> tuple[World, str]:
+    """Revision 2 rolled back by its failed load test; the failed run's name."""
+    steps = [{"loadTest": {"users": 1, "duration": "5s"}}]
+    spec = make_spec(strategy={"canary": {"abortScaleDownDelaySeconds": abort_delay_s,
+                                          "steps": steps}})  # fmt: skip
+    world = deployed(spec)
+    world.spec = with_revision(spec, "2")
+    world.tick(1)
+    world.make_ready()
+    decision = world.tick(1)
+    assert decision.start_load_test is not None
+    name = decision.start_load_test.name
+    # what the Job runner reports for that name from now on: its verdict ConfigMap stays
+    world.load_test = LoadTestObservation(name, LoadTestVerdict.FAILED, message="ttft p95 3s")
+    world.tick(5)
+    world.tick(1)
+    assert world.status.phase is Phase.ROLLED_BACK
+    return world, name
+
+
+def test_a_retry_runs_the_load_test_again_instead_of_reading_the_failed_runs_verdict() -> None:
+    world, failed = failed_load_test()
+    world.tick(10, command="retry:1")
+    world.make_ready()
+    decision = world.tick(1)
+    again = decision.start_load_test
+    assert again is not None and again.name != failed
+    assert world.status.phase is Phase.ANALYZING
+    assert world.status.load_test is not None and world.status.load_test.name == again.name
+
+
+def test_the_same_revision_after_a_return_to_stable_gets_a_run_of_its_own() -> None:
+    world, failed = failed_load_test()
+    revision_2 = world.spec
+    world.spec = with_revision(revision_2, "1")
+    world.tick(5)
+    assert world.status.phase is Phase.SUCCEEDED
+    world.spec = revision_2
+    world.tick(5)
+    world.make_ready()
+    again = world.tick(1).start_load_test
+    assert again is not None and again.name != failed
+    assert world.status.phase is Phase.ANALYZING
+
+
 def test_scaling_replicas_is_not_a_new_revision() -> None:
     world: World = deployed(make_spec())
     raw = world.spec.model_dump(by_alias=True, exclude_none=True)

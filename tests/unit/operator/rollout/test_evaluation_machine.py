@@ -33,9 +33,15 @@ def at_the_gate() -> tuple[World, str]:
     request = decision.start_evaluation
     assert request is not None and decision.start_load_test is None
     assert request.role == "canary" and request.revision_hash == world.status.canary_hash
-    assert request.name == f"ev-{world.status.canary_hash}-s1"
+    assert request.name == f"ev-{world.status.canary_hash}-{started_stamp(world)}-s1"
     assert request.spec.seed == 7 and request.spec.rag is not None
     return world, request.name
+
+
+def started_stamp(world: World) -> str:
+    started = world.status.rollout_started_at
+    assert started is not None
+    return f"{started:%m%d%H%M%S}"
 
 
 def reason_of(world: World) -> str:
@@ -132,7 +138,7 @@ def test_blue_green_evaluates_the_preview_before_the_switch() -> None:
     world.tick(1)  # no load test
     request = world.tick(1).start_evaluation
     assert request is not None and request.role == "preview"
-    assert request.name == f"ev-{world.status.canary_hash}-s2"
+    assert request.name == f"ev-{world.status.canary_hash}-{started_stamp(world)}-s2"
     assert world.status.step_display == "3/4"
     world.evaluation = LoadTestObservation(request.name, LoadTestVerdict.FAILED, message=FAILED)
     world.tick(5)
