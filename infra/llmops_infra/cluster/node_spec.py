@@ -247,6 +247,9 @@ def build_cni_conflist(layout: NodeLayout) -> dict[str, Any]:
 # -- kubelet ----------------------------------------------------------------------------
 
 
+KUBELET_SYNC_S = 10
+
+
 def build_kubelet_config(layout: NodeLayout) -> dict[str, Any]:
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
@@ -281,6 +284,10 @@ def build_kubelet_config(layout: NodeLayout) -> dict[str, Any]:
             "nodefs.available": "1%",
             "imagefs.available": "1%",
         },
+        # How often the kubelet resyncs each pod, a mounted ConfigMap's files with it (1m by
+        # default): the gateway's routing table reaches its pod within this after the operator
+        # writes it.
+        "syncFrequency": f"{KUBELET_SYNC_S}s",
         "runtimeRequestTimeout": "10m",
         "serializeImagePulls": False,
         "maxPods": 110,

@@ -81,6 +81,13 @@ def test_should_taint_and_label_the_real_node_so_only_tolerating_pods_land_there
     assert f"--hostname-override={node_spec.NODE_NAME}" in argv
 
 
+def test_should_refresh_mounted_config_maps_every_few_seconds() -> None:
+    config = node_spec.build_kubelet_config(layout())
+
+    # the gateway's routing table reaches its pod within this (the demo's drain counts on it)
+    assert config["syncFrequency"] == f"{node_spec.KUBELET_SYNC_S}s"
+
+
 def test_should_never_garbage_collect_images_that_cannot_be_pulled_again() -> None:
     config = node_spec.build_kubelet_config(layout())
 
