@@ -11,7 +11,8 @@ Steps, each shown as it runs (with the command a user would type):
    pod Ready; the release's own first model is scaled to 0 (two revisions side by side need
    its memory);
 3. revision 1 of ModelDeployment ``chat`` applied with kubectl; the operator's pod makes its
-   vLLM pod, and the gateway serves alias ``chat``;
+   vLLM pod, and the gateway serves alias ``chat`` (a ``chat`` a previous demo left is kept
+   when this revision 1 is its stable, e.g. after ``fail_gate``; else deleted first);
 4. the sample corpus (``examples/corpus``) ingested through the gateway pod into the Milvus
    pod; one RAG question answered with citations;
 5. a steady client starts sending chat requests through the gateway; ``kubectl patch`` makes

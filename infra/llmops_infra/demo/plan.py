@@ -4,6 +4,7 @@ one line and how it ended, and the tally of the steady client load."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -96,7 +97,38 @@ def build_demo_deployment(
     }
     md["spec"]["strategy"]["canary"]["scaleDownDelaySeconds"] = SCALE_DOWN_DELAY_S
     md["spec"]["strategy"]["canary"]["abortScaleDownDelaySeconds"] = SCALE_DOWN_DELAY_S
+    annotations = md["metadata"].setdefault("annotations", {})
+    annotations[REVISION_1_ANNOTATION] = revision_1_digest(md)
     return md
+
+
+# The digest of what revision 1 runs, on the demo's ModelDeployment: a later demo whose
+# revision 1 is the same keeps it instead of loading it again (`can_keep_revision_1`).
+REVISION_1_ANNOTATION = "llmops.dev/demo-revision-1"
+
+
+def revision_1_digest(md: dict[str, Any]) -> str:
+    """SHA-256 (16 hex) of the spec without the canary's steps: the steps are what the gate
+    does to revision 2 (``--fail-gate`` changes only them), not what revision 1 runs."""
+    spec = json.loads(json.dumps(md["spec"]))
+    spec["strategy"]["canary"].pop("steps", None)
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def can_keep_revision_1(found: dict[str, Any], md: dict[str, Any]) -> bool:
+    """Whether the ModelDeployment a previous demo left can stay: it was made from the same
+    revision 1 (its annotation), revision 1 is its stable, and no rollout is running (it
+    ended promoted at 1, or revision 2 was rolled back). Applying ``md`` then only changes
+    the steps (and returns a rejected revision 2's spec to 1): no pod is made or removed."""
+    annotations = (found.get("metadata") or {}).get("annotations") or {}
+    status = found.get("status") or {}
+    return (
+        annotations.get(REVISION_1_ANNOTATION) == revision_1_digest(md)
+        and is_seen(found)
+        and status.get("stableRevision") == "1"
+        and status.get("phase") in ("Succeeded", "RolledBack")
+    )
 
 
 def build_registered_versions(stack_overlay: dict[str, Any]) -> list[RegisteredVersion]:

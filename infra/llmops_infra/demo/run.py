@@ -33,6 +33,7 @@ from llmops_infra.demo.plan import (
     build_ingest_request,
     build_registered_versions,
     build_revision_patch,
+    can_keep_revision_1,
     clock,
     describe_progress,
     gate_job,
@@ -174,13 +175,6 @@ class Demo:
             kubectl.run("scale", "-n", self.namespace, RELEASE_MODEL, "--replicas=0")
             self._wait_gone(kubectl, f"app.kubernetes.io/instance={RELEASE},"
                             "app.kubernetes.io/name=llm-inference", 180)  # fmt: skip
-        found = kubectl.run("get", "modeldeployment", NAME, "-n", self.namespace, "-o", "name",
-                            check=False)  # fmt: skip
-        if found.strip():
-            with self.phase(f"the previous demo's ModelDeployment {NAME} deleted"):
-                kubectl.run("delete", "modeldeployment", NAME, "-n", self.namespace,
-                            "--timeout=300s")  # fmt: skip
-                self._wait_gone(kubectl, f"llmops.dev/modeldeployment={NAME}", 300)
 
     def _registry(self, overlay: dict[str, Any]) -> str:
         """MLflow with versions 1 and 2 of the model registered: a team's existing tracking
@@ -207,7 +201,25 @@ class Demo:
                 return found
             time.sleep(2)
 
+    def _previous_demo(self, kubectl: Kubectl, md: dict[str, Any]) -> None:
+        """The ModelDeployment a previous demo left: kept when its stable is this revision 1
+        (no second cold load), else deleted with its pods."""
+        raw = kubectl.run("get", "modeldeployment", NAME, "-n", self.namespace, "-o", "json",
+                          check=False)  # fmt: skip
+        if not raw.strip():
+            return
+        if can_keep_revision_1(json.loads(raw), md):
+            self.say(f"  the previous demo's {NAME} has this revision 1 as its stable: kept, "
+                     "its pod serves on (the apply below sets this run's steps)",
+                     markup=False)  # fmt: skip
+            return
+        with self.phase(f"the previous demo's ModelDeployment {NAME} deleted"):
+            kubectl.run("delete", "modeldeployment", NAME, "-n", self.namespace,
+                        "--timeout=300s")  # fmt: skip
+            self._wait_gone(kubectl, f"llmops.dev/modeldeployment={NAME}", 300)
+
     def _revision_1(self, kubectl: Kubectl, md: dict[str, Any]) -> None:
+        self._previous_demo(kubectl, md)
         manifest = self.work_dir / "chat.yaml"
         manifest.write_text(yaml.safe_dump(md, sort_keys=False))
         self.say(f"\n[bold]revision 1[/]  $ kubectl apply -n {self.namespace} -f {manifest}")

@@ -20,6 +20,7 @@ from llmops_infra.demo.plan import (
     build_ingest_request,
     build_registered_versions,
     build_revision_patch,
+    can_keep_revision_1,
     clock,
     describe_progress,
     gate_job,
@@ -218,3 +219,32 @@ def test_should_refuse_a_namespace_that_is_no_dns_label(
 
     assert exit_.value.code == 2
     assert "is not a namespace name" in capsys.readouterr().err
+
+
+def left(annotated: dict[str, Any], **status: Any) -> dict[str, Any]:
+    """What a previous demo left, as `kubectl get -o json` returns it."""
+    found = json.loads(json.dumps(annotated))
+    found["metadata"]["generation"] = 4
+    found["status"] = {"observedGeneration": 4, **status}
+    return found
+
+
+def test_a_later_demo_keeps_the_stable_revision_1_a_failed_gate_or_a_promoted_1_left() -> None:
+    failing = build_demo_deployment(OVERLAY, fail_gate=True, tracking_uri=MLFLOW_URL)
+    rolled_back = left(failing, phase="RolledBack", stableRevision="1", canaryRevision="2")
+    assert can_keep_revision_1(rolled_back, DEMO)  # only the steps differ: nothing to load
+    assert can_keep_revision_1(left(DEMO, phase="Succeeded", stableRevision="1"), DEMO)
+
+
+def test_a_later_demo_deletes_what_is_not_this_revision_1_at_rest() -> None:
+    shipped = left(DEMO, phase="Succeeded", stableRevision="2")
+    running = left(DEMO, phase="Progressing", stableRevision="1", canaryRevision="2")
+    unseen = left(DEMO, phase="RolledBack", stableRevision="1")
+    unseen["metadata"]["generation"] = 5  # a spec the operator has not ticked on yet
+    no_annotation = left(DEMO, phase="Succeeded", stableRevision="1")
+    del no_annotation["metadata"]["annotations"]
+    for found in (shipped, running, unseen, no_annotation):
+        assert not can_keep_revision_1(found, DEMO), found["status"]
+    # this demo's revision 1 is another (here: its registry moved)
+    changed = build_demo_deployment(OVERLAY, fail_gate=False, tracking_uri="http://other:5000")
+    assert not can_keep_revision_1(left(DEMO, phase="Succeeded", stableRevision="1"), changed)
