@@ -32,6 +32,7 @@ from llmops_infra.engine import stop_engines
 from llmops_infra.errors import LlmopsError
 from llmops_infra.settings import LocalSettings
 from tests.cluster.kube import Kube
+from tests.integration.traces.test_jaeger_trace import read_trace
 from tests.node import observability
 from tests.node.conftest import RESTRICTED, crictl
 from tests.node.test_node import port_forward
@@ -195,6 +196,52 @@ def test_should_answer_a_rag_query_with_citations_from_the_milvus_pod(stack: Sta
     body = answer.json()
     assert body["answer"].strip()
     assert body["citations"][0]["document"] == "retention.md"
+
+
+def test_should_trace_a_rag_request_from_the_gateway_pod_to_the_vllm_pod_in_the_jaeger_pod(
+    stack: Stack,
+) -> None:
+    """The overlay's `global.tracing`: the gateway pod and the release's vLLM pod export OTLP
+    to the collector pod, which sends to the Jaeger pod; one RAG request's trace, read back
+    from Jaeger's query API, links the caller's span to vLLM's own through the gateway's."""
+    trace_id, caller = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    generate, embed = "generate gemma-3-270m", f"embed {local.EMBED_MODEL}"
+    with port_forward(stack.kube, stack.namespace, f"svc/{RELEASE}-rag-gateway", 8080) as base:
+        answer = httpx.post(
+            f"{base}/v1/rag/query",
+            json={"model": "docs", "query": "How long are logs kept?", "max_tokens": 8},
+            headers={"traceparent": f"00-{trace_id}-{caller}-01"},
+            timeout=180,
+        )
+    assert answer.status_code == 200, answer.text
+    with port_forward(stack.kube, stack.namespace, f"svc/{RELEASE}-jaeger", 16686) as query:
+        found = read_trace(
+            query, trace_id, until={"rag docs", "retrieve docs", embed, generate, "llm_request"}
+        )
+
+    services = {key: process["serviceName"] for key, process in found["processes"].items()}
+    by_id = {span["spanID"]: span for span in found["spans"]}
+
+    def named(operation: str) -> dict[str, Any]:
+        [span] = [s for s in found["spans"] if s["operationName"] == operation
+                  and services[s["processID"]] != local.EMBED_MODEL]  # fmt: skip
+        return span
+
+    def parent(span: dict[str, Any]) -> str:
+        [ref] = [r for r in span["references"] if r["refType"] == "CHILD_OF"]
+        return str(ref["spanID"])
+
+    assert {span["traceID"] for span in found["spans"]} == {trace_id}
+    assert parent(named("rag docs")) == caller
+    assert by_id[parent(named("retrieve docs"))]["operationName"] == "rag docs"
+    assert by_id[parent(named(embed))]["operationName"] == "retrieve docs"
+    assert by_id[parent(named(generate))]["operationName"] == "rag docs"
+    vllm = named("llm_request")
+    assert by_id[parent(vllm)]["operationName"] == generate
+    assert services[named("rag docs")["processID"]] == "llmops-gateway"
+    assert services[vllm["processID"]] == "gemma-3-270m"  # the release's vLLM pod
+    tags = {t["key"]: t["value"] for t in vllm["tags"]}
+    assert tags["gen_ai.usage.completion_tokens"] == answer.json()["usage"]["completion_tokens"]
 
 
 def passages(stack: Stack, question: dict[str, Any], timeout: float = 180) -> list[tuple[Any, ...]]:
@@ -532,6 +579,35 @@ def test_every_recording_rule_and_dashboard_panel_reads_the_demos_traffic(stack:
     for record, found in revisions.items():
         assert len(found - {None}) >= 2, f"{record}: revisions {found}"
     assert blank == []
+
+
+def test_the_operator_pods_ticks_of_the_demo_are_traced_in_the_jaeger_pod(stack: Stack) -> None:
+    """The operator pod exports one trace per tick of a ModelDeployment: "reconcile rollout"
+    over the model's resolution, the observation and the decision's apply (the demo above
+    made many)."""
+    with port_forward(stack.kube, stack.namespace, f"svc/{RELEASE}-jaeger", 16686) as query:
+        listed = httpx.get(
+            f"{query}/api/traces",
+            params={"service": "llmops-operator", "operation": "reconcile rollout",
+                    "limit": 50, "lookback": "2h"},
+            timeout=30,
+        )  # fmt: skip
+    assert listed.status_code == 200, listed.text
+    traces = listed.json()["data"]
+    whole = []  # ticks with every part: resolved, observed, decided (the phase it left)
+    for found in traces:
+        spans = {span["spanID"]: span for span in found["spans"]}
+        [root] = [s for s in spans.values() if s["operationName"] == "reconcile rollout"]
+        tags = {t["key"]: t["value"] for t in root["tags"]}
+        if tags.get("llmops.modeldeployment") != CANARY_MD:
+            continue
+        children = {
+            s["operationName"] for s in spans.values()
+            if any(r["spanID"] == root["spanID"] for r in s["references"])
+        }  # fmt: skip
+        if {"resolve model", "observe", "apply decision"} <= children and tags.get("llmops.phase"):
+            whole.append(tags["llmops.phase"])
+    assert len(whole) >= 10, whole
 
 
 @pytest.mark.timeout(2400)

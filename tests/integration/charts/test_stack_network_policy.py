@@ -4,8 +4,8 @@ and nothing else: proven by evaluating the rendered policies over the pods the r
 builder) and pods around them (the local bridge CNI does not enforce policies).
 
 Both the production values and the local overlay are checked: the overlay adds the stack's
-own Prometheus, which must reach every metrics port it scrapes, the release's MLflow, and the
-MLflow the demo runs on the node's address."""
+own Prometheus, which must reach every metrics port it scrapes, the release's MLflow, the
+MLflow the demo runs on the node's address, and the trace store (collector and Jaeger)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ def known_pods(docs: list[dict[str, Any]]) -> dict[str, Pod | None]:
         "revision": Pod(NS, revision),  # a revision pod the operator made
         **({"stack-prometheus": release["r-prometheus"]} if "r-prometheus" in release else {}),
         **({"mlflow": release["r-mlflow"]} if "r-mlflow" in release else {}),
+        **({"collector": release["r-otel-collector"]} if "r-otel-collector" in release else {}),
+        **({"jaeger": release["r-jaeger"]} if "r-jaeger" in release else {}),
         "neighbour": Pod(NS, {"app": "something-else"}),
         "client": Pod("team-a", {"app": "client"}),
         "prometheus": Pod("monitoring", {"app.kubernetes.io/name": "prometheus"}),
@@ -103,6 +105,14 @@ NEEDED_LOCAL = [
     ("operator", "mlflow", 5000, "TCP"),  # the release's own MLflow
     ("neighbour", "mlflow", 5000, "TCP"),  # gate Jobs, helm test
     ("mlflow", "dns", 53, "UDP"),
+    # global.tracing: OTLP from the gateway, the operator and vLLM to the collector, to Jaeger
+    ("gateway", "collector", 4318, "TCP"),
+    ("operator", "collector", 4318, "TCP"),
+    ("vllm", "collector", 4318, "TCP"),
+    ("revision", "collector", 4318, "TCP"),
+    ("collector", "dns", 53, "UDP"),
+    ("collector", "jaeger", 4317, "TCP"),
+    ("neighbour", "jaeger", 16686, "TCP"),  # its query API, from this namespace
 ]
 FORBIDDEN_LOCAL = [
     ("client", "stack-prometheus", 9090, "TCP"),
@@ -111,6 +121,12 @@ FORBIDDEN_LOCAL = [
     ("client", "mlflow", 5000, "TCP"),
     ("mlflow", "outside", 443, "TCP"),
     ("mlflow", "elsewhere", 5432, "TCP"),  # sqlite on its volume: no database to reach
+    ("client", "collector", 4318, "TCP"),  # OTLP from another namespace
+    ("gateway", "jaeger", 4317, "TCP"),  # spans go through the collector
+    ("client", "jaeger", 16686, "TCP"),
+    ("collector", "outside", 443, "TCP"),
+    ("jaeger", "outside", 443, "TCP"),
+    ("jaeger", "gateway", 8080, "TCP"),
 ]
 
 
