@@ -24,6 +24,7 @@ from llmops_infra.errors import LlmopsError
 from llmops_infra.settings import LocalSettings, base_env
 from llmops_infra.toolchain import ensure_tools, tool_env
 from tests.cluster.kube import Kube
+from tests.early_start import EarlyStart
 
 TIERS = ("unit", "integration", "cluster", "node")
 TESTS = Path(__file__).parent
@@ -47,7 +48,7 @@ def engine_settings() -> LocalSettings:
     return LocalSettings()
 
 
-EARLY_START = pytest.StashKey[EngineHandle | LlmopsError]()
+EARLY_START = EarlyStart[EngineHandle](["engine"])
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -56,13 +57,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     A cold start takes minutes of mostly imports; starting at collection lets it overlap
     with the tests that run before the first one that needs it (the cluster tier).
     """
-    if session.config.option.collectonly:
-        return  # nothing will run, so nothing would ever stop what we started
-    if any("engine" in getattr(item, "fixturenames", ()) for item in session.items):
-        try:
-            session.stash[EARLY_START] = start_engines(LocalSettings())
-        except LlmopsError as err:
-            session.stash[EARLY_START] = err  # reported by the fixture, as a failure
+    EARLY_START.begin(session, lambda: start_engines(LocalSettings()))
 
 
 @pytest.fixture(scope="session")
@@ -72,10 +67,7 @@ def engine(
     """Both vLLM servers, ready: ``engine.url("generate")``, ``engine.url("embed")``."""
     handle: EngineHandle | None = None
     try:
-        early = request.session.stash.get(EARLY_START, None)
-        if isinstance(early, LlmopsError):
-            raise early
-        handle = early or start_engines(engine_settings)
+        handle = EARLY_START.take(request.session, lambda: start_engines(engine_settings))
         wait_ready(handle, timeout=ENGINE_START_TIMEOUT_S)
     except LlmopsError as err:
         if handle is not None:

@@ -66,18 +66,18 @@ Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
-class ControlPlaneBinaries:
-    """Where the built binaries of one pinned set live."""
+class BuiltBinaries:
+    """Where the built binaries of one pinned set live: ``<root>/bin/<name>``, and the
+    ``complete.json`` marker written last. Shared with the trace tools' build
+    (`llmops_infra.traces`)."""
 
     root: Path
+    names: tuple[str, ...]
+    """The binaries a complete set holds."""
 
     @property
     def bin_dir(self) -> Path:
         return self.root / "bin"
-
-    @property
-    def kwok_config(self) -> Path:
-        return self.root / "kwok.yaml"
 
     @property
     def marker(self) -> Path:
@@ -87,7 +87,18 @@ class ControlPlaneBinaries:
         return self.bin_dir / name
 
     def is_complete(self) -> bool:
-        return self.marker.is_file() and all(self.path(n).is_file() for n in BINARIES)
+        return self.marker.is_file() and all(self.path(n).is_file() for n in self.names)
+
+
+@dataclass(frozen=True)
+class ControlPlaneBinaries(BuiltBinaries):
+    """The control-plane set (`BINARIES`), and kwok's stages beside it."""
+
+    names: tuple[str, ...] = tuple(BINARIES)
+
+    @property
+    def kwok_config(self) -> Path:
+        return self.root / "kwok.yaml"
 
 
 def parse_go_version(text: str) -> tuple[int, int] | None:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmops_infra.cluster.build import Progress, build_packages, go_env, go_version
+from llmops_infra.cluster.build import BuiltBinaries, Progress, build_packages, go_env, go_version
 from llmops_infra.settings import LocalSettings
 
 JAEGER_VERSION = "v1.75.0"
@@ -36,24 +36,10 @@ _KEYED_FILES = ("go.mod", "go.sum", "main.go", "tools.go")
 
 
 @dataclass(frozen=True)
-class TraceBinaries:
-    """Where the built binaries of one pinned set live."""
+class TraceBinaries(BuiltBinaries):
+    """The collector and Jaeger (`BINARIES`), and what their build took."""
 
-    root: Path
-
-    @property
-    def bin_dir(self) -> Path:
-        return self.root / "bin"
-
-    @property
-    def marker(self) -> Path:
-        return self.root / "complete.json"
-
-    def path(self, name: str) -> Path:
-        return self.bin_dir / name
-
-    def is_complete(self) -> bool:
-        return self.marker.is_file() and all(self.path(n).is_file() for n in BINARIES)
+    names: tuple[str, ...] = tuple(BINARIES)
 
     def report(self) -> dict[str, dict[str, float]]:
         """``{binary: {"build_s": ..., "size_mb": ...}}`` from the marker."""

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import kopf
 from opentelemetry import trace
@@ -51,12 +52,21 @@ from llmops_operator.core.registry.resolution import ModelResolution
 from llmops_operator.core.rollout.advance import advance, plan_measurements
 from llmops_operator.core.rollout.interface import (
     Decision,
+    EvaluationRequest,
+    LoadTestRequest,
     Observations,
     RevisionObservation,
+    Role,
     WorkloadIntent,
 )
 from llmops_operator.core.rollout.validity import INVALID_SPEC, mark_spec_invalid
-from llmops_operator.core.spec.schema import ModelDeploymentSpec, SpecError, parse_spec, template_of
+from llmops_operator.core.spec.schema import (
+    ModelDeploymentSpec,
+    RevisionTemplate,
+    SpecError,
+    parse_spec,
+    template_of,
+)
 from llmops_operator.core.state.phases import ConditionType, Phase, set_condition
 from llmops_operator.core.state.status import LoadTestStatus, LoadTestVerdict, RolloutStatus
 from llmops_operator.handlers.reconcile_claims import reconcile_claims
@@ -345,23 +355,61 @@ def run_load_tests(
     request = decision.start_load_test
     if request is None:
         return
-    key = f"{prefix}{request.name}"
+    start_gate_run(
+        settings, runner, spec=spec, request=request, namespace=namespace, name=name,
+        mlflow_version=mlflow_version,
+        make_plan=lambda args: plan_load_test(request.spec, **args),
+    )  # fmt: skip
+
+
+class GatePlanArgs(TypedDict):
+    """What `plan_load_test` and `plan_evaluation` both take, besides their gate's spec."""
+
+    name: str
+    md_name: str
+    namespace: str
+    alias: str
+    revision_hash: str
+    role: Role
+    template: RevisionTemplate
+    gateway_url: str
+    grace_s: float
+    mlflow_version: tuple[str, str, str] | None
+
+
+def start_gate_run(
+    settings: OperatorSettings,
+    runner: LoadTestRunner,
+    *,
+    spec: ModelDeploymentSpec,
+    request: LoadTestRequest | EvaluationRequest,
+    namespace: str,
+    name: str,
+    mlflow_version: tuple[str, str, str] | None,
+    make_plan: Callable[[GatePlanArgs], LoadTestPlan],
+    refusal: str = "",
+) -> None:
+    """Plan gate run ``request.name`` with ``make_plan`` and start it on the runner; a plan
+    that cannot be made (`LoadTestPlanError`) is refused instead: the run fails with
+    ``refusal`` and the reason, and so does the gate."""
+    key = f"{namespace}.{name}.{request.name}"
     try:
-        plan = plan_load_test(
-            request.spec,
-            name=request.name,
-            md_name=name,
-            namespace=namespace,
-            alias=spec.alias,
-            revision_hash=request.revision_hash,
-            role=request.role,
-            template=template_of(spec),
-            gateway_url=settings.loadtest_gateway_url,
-            grace_s=settings.loadtest_grace_s,
-            mlflow_version=mlflow_version,
+        plan = make_plan(
+            GatePlanArgs(
+                name=request.name,
+                md_name=name,
+                namespace=namespace,
+                alias=spec.alias,
+                revision_hash=request.revision_hash,
+                role=request.role,
+                template=template_of(spec),
+                gateway_url=settings.loadtest_gateway_url,
+                grace_s=settings.loadtest_grace_s,
+                mlflow_version=mlflow_version,
+            )
         )
     except LoadTestPlanError as err:
-        runner.refuse(key, request.name, str(err))
+        runner.refuse(key, request.name, f"{refusal}{err}")
         return
     runner.start(key, request.name, plan)
 
@@ -381,7 +429,6 @@ def start_evaluation(
     ConfigMap, a dataset that does not parse, no gateway for rag) fails the gate, named."""
     request = decision.start_evaluation
     assert request is not None
-    key = f"{namespace}.{name}.{request.name}"
     gate = request.spec
     golden = probes = None
     if gate.rag is not None:
@@ -392,26 +439,12 @@ def start_evaluation(
         probes = kube.read_config_map_key(
             namespace, gate.fairness.probes_config_map, gate.fairness.probes_key
         )
-    try:
-        plan: LoadTestPlan = plan_evaluation(
-            gate,
-            name=request.name,
-            md_name=name,
-            namespace=namespace,
-            alias=spec.alias,
-            revision_hash=request.revision_hash,
-            role=request.role,
-            template=template_of(spec),
-            gateway_url=settings.loadtest_gateway_url,
-            grace_s=settings.loadtest_grace_s,
-            golden=golden,
-            probes=probes,
-            mlflow_version=mlflow_version,
-        )
-    except LoadTestPlanError as err:
-        runner.refuse(key, request.name, f"could not run: {err}")
-        return
-    runner.start(key, request.name, plan)
+    start_gate_run(
+        settings, runner, spec=spec, request=request, namespace=namespace, name=name,
+        mlflow_version=mlflow_version,
+        make_plan=lambda args: plan_evaluation(gate, **args, golden=golden, probes=probes),
+        refusal="could not run: ",
+    )  # fmt: skip
 
 
 def ensure_workload(name: str, namespace: str, intent: WorkloadIntent, uri: str) -> None:

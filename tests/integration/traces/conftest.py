@@ -33,6 +33,7 @@ from llmops_infra.traces import (
     stop_traces,
     wait_traces_ready,
 )
+from tests.early_start import EarlyStart
 from tests.integration.gateway.procs import free_port
 
 TRACED_SERVER = "generate-traced"
@@ -54,7 +55,7 @@ class Started:
         stop_traces(self.runs)
 
 
-EARLY = pytest.StashKey[Started | LlmopsError]()
+EARLY = EarlyStart[Started](["trace_store", "traced_generate"])
 
 
 def _start(settings: LocalSettings) -> Started:
@@ -77,29 +78,19 @@ def _start(settings: LocalSettings) -> Started:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if session.config.option.collectonly:
-        return
-    wanted = ("trace_store", "traced_generate")
-    if any(set(wanted) & set(getattr(item, "fixturenames", ())) for item in session.items):
-        try:
-            session.stash[EARLY] = _start(LocalSettings())
-        except LlmopsError as err:
-            session.stash[EARLY] = err  # reported by the fixture, as a failure
+    EARLY.begin(session, lambda: _start(LocalSettings()))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    early = session.stash.get(EARLY, None)
-    if isinstance(early, Started):
+    early = EARLY.started(session)
+    if early is not None:
         early.stop(LocalSettings())
 
 
 @pytest.fixture(scope="package")
 def _started(request: pytest.FixtureRequest, engine_settings: LocalSettings) -> Iterator[Started]:
-    early = request.session.stash.get(EARLY, None)
     try:
-        if isinstance(early, LlmopsError):
-            raise early
-        started = early or _start(engine_settings)
+        started = EARLY.take(request.session, lambda: _start(engine_settings))
     except LlmopsError as err:
         pytest.fail(f"the trace tests need the trace store: {err.one_line()}", pytrace=False)
     yield started
