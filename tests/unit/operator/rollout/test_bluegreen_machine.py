@@ -103,22 +103,6 @@ def test_auto_promotion_after_a_passing_load_test() -> None:
     assert world.status.phase is Phase.SUCCEEDED
 
 
-def test_failed_load_test_rolls_back() -> None:
-    spec = make_spec(strategy={"canary": {"steps": [{"loadTest": {"users": 1, "duration": "5s"}}]}})
-    world = deployed(spec)
-    world.spec = with_revision(spec, "2")
-    world.tick(1)
-    world.make_ready()
-    decision = world.tick(1)
-    assert decision.start_load_test is not None
-    world.load_test = LoadTestObservation(
-        decision.start_load_test.name, LoadTestVerdict.FAILED, message="ttft p95 3s > 1s"
-    )
-    world.tick(5)
-    assert world.status.phase is Phase.ROLLING_BACK
-    assert "ttft p95" in world.status.message
-
-
 def failed_load_test(abort_delay_s: int = 0) -> tuple[World, str]:
     """Revision 2 rolled back by its failed load test; the failed run's name."""
     steps = [{"loadTest": {"users": 1, "duration": "5s"}}]
@@ -134,9 +118,16 @@ def failed_load_test(abort_delay_s: int = 0) -> tuple[World, str]:
     # what the Job runner reports for that name from now on: its verdict ConfigMap stays
     world.load_test = LoadTestObservation(name, LoadTestVerdict.FAILED, message="ttft p95 3s")
     world.tick(5)
+    assert world.status.phase is Phase.ROLLING_BACK
+    assert "ttft p95" in world.status.message
     world.tick(1)
     assert world.status.phase is Phase.ROLLED_BACK
     return world, name
+
+
+def test_failed_load_test_rolls_back() -> None:
+    world, _ = failed_load_test()
+    assert world.status.stable_revision == "1" and world.weights() == {"stable": 100}
 
 
 def test_a_retry_runs_the_load_test_again_instead_of_reading_the_failed_runs_verdict() -> None:
