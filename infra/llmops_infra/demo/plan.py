@@ -27,6 +27,10 @@ STRICT_SLO = "ttft_p95_s <= 0.001"  # no CPU answers within a millisecond: the g
 # `node_spec.KUBELET_SYNC_S` (10 s; a kubelet's default is a minute: on other clusters, 90 s).
 SCALE_DOWN_DELAY_S = 30
 REGISTERED_MODEL = local.GENERATE_MODEL  # the demo's model in the MLflow registry
+# The demo's MLflow listens here on the node's address (any free port when taken): the same
+# tracking URI on every run, so a later demo's revision 1 is the one a previous demo left
+# (the URI is part of the revision; see `can_keep_revision_1`).
+REGISTRY_PORT = 5000
 RELEASE_ALIAS = "production"  # the alias the operator moves at promotion (its default)
 REVISION_2_ARG = "--max-num-seqs=4"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from llmops_infra.charts import mlflow_server
-from llmops_infra.demo.plan import RegisteredVersion, Tally, judge_stream
+from llmops_infra.demo.plan import REGISTRY_PORT, RegisteredVersion, Tally, judge_stream
 from llmops_infra.errors import LlmopsError
 from llmops_infra.settings import LocalSettings, base_env
 from llmops_loadtest.mlflow_rest import MlflowClient, MlflowError
@@ -41,10 +41,18 @@ class Kubectl:
         return done.stdout if done.returncode == 0 else ""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def free_port(host: str = "127.0.0.1", preferred: int = 0) -> int:
+    """``preferred`` when it can be bound on ``host`` (as a server binds it: a port whose
+    last connections linger in TIME_WAIT counts as free), else any free port."""
+    for port in (preferred, 0) if preferred else (0,):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise LlmopsError("a free port", f"none on {host}", "stop what holds the ports")
 
 
 PID_FILE = "server.pid"
@@ -57,7 +65,7 @@ def start_registry(settings: LocalSettings, folder: Path, host: str) -> mlflow_s
     shutil.rmtree(folder, ignore_errors=True)
     try:
         server = mlflow_server.start_server(
-            settings, folder, base_env(), host=host, port=free_port(host)
+            settings, folder, base_env(), host=host, port=free_port(host, REGISTRY_PORT)
         )
     except RuntimeError as err:
         raise LlmopsError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from llmops_infra.demo.plan import (
     rollout_outcome,
     unexpected_outcome,
 )
+from llmops_infra.demo.processes import free_port
 from llmops_infra.settings import REPO_ROOT
 from llmops_operator.core.spec.schema import parse_spec, template_hash, template_of
 
@@ -248,3 +250,15 @@ def test_a_later_demo_deletes_what_is_not_this_revision_1_at_rest() -> None:
     # this demo's revision 1 is another (here: its registry moved)
     changed = build_demo_deployment(OVERLAY, fail_gate=False, tracking_uri="http://other:5000")
     assert not can_keep_revision_1(left(DEMO, phase="Succeeded", stableRevision="1"), changed)
+
+
+def test_the_registry_takes_its_own_port_when_free_else_another() -> None:
+    """The demo's MLflow keeps one tracking URI across runs (its port), unless the port is
+    taken: then any free one, never a failure."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        other = free_port("127.0.0.1", taken)
+        assert other != taken and other > 0
+    assert free_port("127.0.0.1", taken) == taken  # released: the preferred one again
