@@ -65,7 +65,8 @@ def query_samples(
 
 def measure_samples(
     base_url: str, samples: SampleQuery, timeout_s: float
-) -> tuple[MeasurementResult, str]:
+) -> tuple[MeasurementResult, str, str]:
+    """Mann-Whitney's result and message, and the query error if one failed."""
     end = time.time()
     sides = [
         query_samples(
@@ -80,12 +81,13 @@ def measure_samples(
     ]
     error = sides[0][1] or sides[1][1]
     result, message, _ = judge_samples(samples, sides[0][0], sides[1][0], error)
-    return result, message
+    return result, message, error
 
 
 def measure_one(base_url: str, query: MetricQuery, timeout_s: float) -> Measurement:
     """One metric: its bounds, then its comparison with the stable; the worst result wins."""
     value, error = query_scalar(base_url, query.promql, timeout_s)
+    errors = [error]
     threshold = query.max if query.max is not None else query.min
     verdicts: list[tuple[MeasurementResult, str]] = []
     if query.max is not None or query.min is not None:
@@ -94,13 +96,19 @@ def measure_one(base_url: str, query: MetricQuery, timeout_s: float) -> Measurem
     if comparison is not None:
         if comparison.max_ratio is not None or comparison.min_ratio is not None:
             stable, stable_error = query_scalar(base_url, comparison.stable_promql, timeout_s)
+            errors.append(stable_error)
             verdicts.append(judge_ratio(comparison, value, stable, error or stable_error))
             if threshold is None:
                 threshold = comparison.max_ratio or comparison.min_ratio
         if comparison.samples is not None:
-            verdicts.append(measure_samples(base_url, comparison.samples, timeout_s))
+            result, message, samples_error = measure_samples(
+                base_url, comparison.samples, timeout_s
+            )
+            verdicts.append((result, message))
+            errors.append(samples_error)
     result, message = combine(verdicts)
-    return Measurement(query.metric, value, threshold, result, message)
+    no_data = result is MeasurementResult.INCONCLUSIVE and not any(errors)
+    return Measurement(query.metric, value, threshold, result, message, no_data=no_data)
 
 
 def measure(base_url: str, queries: list[MetricQuery], timeout_s: float) -> list[Measurement]:

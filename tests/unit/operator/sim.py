@@ -115,7 +115,8 @@ class World:
             return Measurement(metric, None, bound, MeasurementResult.INCONCLUSIVE, "unreachable")
         value = self.metric_value
         if value is None:
-            return Measurement(metric, None, bound, MeasurementResult.INCONCLUSIVE, "no data")
+            return Measurement(metric, None, bound, MeasurementResult.INCONCLUSIVE, "no data",
+                               no_data=True)  # fmt: skip
         ok = bound is None or value <= bound
         result = MeasurementResult.SUCCESSFUL if ok else MeasurementResult.FAILED
         return Measurement(metric, value, bound, result)

@@ -126,7 +126,7 @@ def test_inconclusive_analysis_pauses_and_promote_skips_the_gate() -> None:
     assert world.status.current_step_index == 3
 
 
-def test_no_data_is_inconclusive_not_success() -> None:
+def test_no_data_is_inconclusive_not_success_once_the_window_is_full() -> None:
     world = deployed(make_spec())
     world.spec = with_revision(world.spec, "2")
     world.tick(1)
@@ -135,8 +135,14 @@ def test_no_data_is_inconclusive_not_success() -> None:
         world.tick(seconds)
     world.metric_value = None
     world.tick(11)
+    # the window since warm-up (5m) is still filling: shown, not counted, measured again
+    assert world.status.phase is not Phase.PAUSED
+    first = world.status.analysis_runs[-1]
+    assert not first.counted and first.message.startswith("window still filling (")
+    world.tick(300)  # the window is full, still no data: a person decides
     assert world.status.phase is Phase.PAUSED
     assert world.status.current_step_index == 2
+    assert world.status.analysis_runs[-1].counted
 
 
 def test_warmup_is_excluded_from_analysis() -> None:

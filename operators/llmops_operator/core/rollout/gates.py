@@ -15,14 +15,21 @@ from llmops_operator.core.rollout.measurements import (
     evaluate,
     next_batch_at,
     warmup_end,
+    window_seconds,
 )
 from llmops_operator.core.rollout.tick_state import Tick
-from llmops_operator.core.spec.schema import AnalysisSpec, EvaluationSpec, LoadTestSpec
+from llmops_operator.core.spec.schema import (
+    AnalysisSpec,
+    EvaluationSpec,
+    LoadTestSpec,
+    parse_duration,
+)
 from llmops_operator.core.state.status import (
     MAX_ANALYSIS_RUNS,
     AnalysisRun,
     LoadTestStatus,
     LoadTestVerdict,
+    MeasurementResult,
 )
 
 
@@ -37,6 +44,17 @@ def run_analysis(tick: Tick, gate: AnalysisSpec, step: int) -> tuple[GateVerdict
     if warm_end is None or s.step_started_at is None:
         return GateVerdict.RUNNING, "waiting for the revision to be Ready", "WaitingForReady"
     if tick.obs.measurements:
+        # No data over a window still filling (shorter than the gate's, clamped to the time
+        # since warm-up): a rate needs two scrapes in it, so this batch is shown but not
+        # counted, and the next interval measures again over a longer window.
+        window_s = window_seconds(gate, warm_end, tick.now)
+        filling = window_s < parse_duration(gate.window) and all(
+            m.no_data for m in tick.obs.measurements if m.result is not MeasurementResult.SUCCESSFUL
+        )
+        counted = not filling or all(
+            m.result is MeasurementResult.SUCCESSFUL for m in tick.obs.measurements
+        )
+        note = "" if counted else f"window still filling ({window_s} s of {gate.window}): "
         batch = [
             AnalysisRun(
                 step=step,
@@ -45,8 +63,9 @@ def run_analysis(tick: Tick, gate: AnalysisSpec, step: int) -> tuple[GateVerdict
                 threshold=m.threshold,
                 passed={"Successful": True, "Failed": False}.get(m.result.value),
                 result=m.result,
-                message=m.message,
+                message=f"{note}{m.message}" if m.no_data else m.message,
                 at=tick.now,
+                counted=counted,
             )
             for m in tick.obs.measurements
         ]

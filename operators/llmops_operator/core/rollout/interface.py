@@ -38,6 +38,9 @@ class Measurement:
     threshold: float | None
     result: MeasurementResult
     message: str = ""
+    # Inconclusive only for want of data: Prometheus answered every query, with nothing (or
+    # too few samples) in the window. A window still filling measures again (`run_analysis`).
+    no_data: bool = False
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,9 @@ class AnalysisRun(_Status):
     result: MeasurementResult
     message: str = ""
     at: datetime
+    # False: no data while the window since warm-up was still shorter than the gate's window
+    # (the engine's first scrapes may not be in yet); shown, not counted, measured again.
+    counted: bool = True
 
 
 class LoadTestVerdict(StrEnum):
