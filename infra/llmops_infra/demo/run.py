@@ -306,6 +306,7 @@ class Demo:
         outcome = rollout_outcome(final, "2")
         assert outcome is not None  # `_follow` returns only once the rollout ended
         if unexpected_outcome(outcome, progress_reason(final), fail_gate=self.fail_gate):
+            self._explain_gate(kubectl, final)
             status = final.get("status") or {}
             raise LlmopsError(
                 "rollout of revision 2",
@@ -314,6 +315,21 @@ class Demo:
                 f"kubectl -n {self.namespace} logs deploy/{RELEASE}-llmops-operator",
             )
         return final, seconds
+
+    def _explain_gate(self, kubectl: Kubectl, final: dict[str, Any]) -> None:
+        """What a person needs when the gate failed unexpectedly: its Markdown summary and the
+        last lines of its Job's log (the errors the load test saw)."""
+        job = gate_job(final)
+        if not job:
+            return
+        summary = self._gate_report(kubectl, final)
+        if summary and Path(summary).is_file():
+            self.say(f"  the gate's summary ({summary}):", markup=False)
+            self.say(Path(summary).read_text(), markup=False)
+        log = kubectl.run("logs", f"job/{job}", "-n", self.namespace, "--tail=40", check=False)
+        if log.strip():
+            self.say(f"  $ kubectl logs job/{job} -n {self.namespace} --tail=40", markup=False)
+            self.say(log.rstrip(), markup=False)
 
     def _drain(self, kubectl: Kubectl, final: dict[str, Any]) -> None:
         """Keep the client load on until the revision that lost its traffic has no pod left:
