@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,9 +33,11 @@ from rich.console import Console
 from llmops.registry import parse_ref
 from llmops_contracts.errors import LlmopsError
 from llmops_contracts.release import (
+    CONFIGMAP_DATASET,
     EvaluationRecord,
     MetricMismatch,
     ReleaseManifest,
+    configmap_dataset,
     differences,
     fairness_metrics_of,
     manifest_digest,
@@ -238,14 +241,38 @@ def verify(
     raise typer.Exit(1)
 
 
-def _dataset_path(record: EvaluationRecord, root: Path | None) -> Path:
+def _dataset_path(record: EvaluationRecord, root: Path | None, namespace: str, work: Path) -> Path:
+    """Where to read the record's dataset: ``configmap:NAME/KEY`` is read from ``namespace``
+    into ``work``; a relative path is under ``root`` when given."""
+    try:
+        in_cluster = configmap_dataset(record.dataset)
+    except ValueError as err:
+        raise LlmopsError(_WHAT, str(err)) from None
+    if in_cluster is not None:
+        name, key = in_cluster
+        data = _kubectl("get", "configmap", name, "-n", namespace).get("data") or {}
+        if key not in data:
+            raise LlmopsError(
+                f"configmap {namespace}/{name}",
+                f"has no key {key!r} (the {record.kind} dataset the release was evaluated on)",
+                "restore the ConfigMap as it was when the release was evaluated",
+            )
+        path = work / f"{record.kind}-{key}"
+        path.write_text(data[key], encoding="utf-8")
+        return path
     path = Path(record.dataset)
     return path if path.is_absolute() or root is None else root / path
 
 
-def replay_one(record: EvaluationRecord, *, target: str, root: Path | None) -> list[MetricMismatch]:
+def replay_one(
+    record: EvaluationRecord, *, target: str, root: Path | None, namespace: str = "default"
+) -> list[MetricMismatch]:
     """Run one recorded evaluation again on the same inputs; its exact mismatches."""
-    path = _dataset_path(record, root)
+    with tempfile.TemporaryDirectory(prefix="llmops-replay-") as work:
+        return _replay(record, target, _dataset_path(record, root, namespace, Path(work)))
+
+
+def _replay(record: EvaluationRecord, target: str, path: Path) -> list[MetricMismatch]:
     try:
         if record.kind == "rag":
             golden, sha256 = load_golden_set(path)
@@ -279,11 +306,14 @@ def replay_one(record: EvaluationRecord, *, target: str, root: Path | None) -> l
 
 def _same_dataset(record: EvaluationRecord, path: Path, sha256: str) -> None:
     if sha256 != record.dataset_sha256:
+        in_cluster = record.dataset.startswith(CONFIGMAP_DATASET)
         raise LlmopsError(
-            str(path),
+            record.dataset if in_cluster else str(path),
             f"has SHA-256 {sha256}, not the {record.dataset_sha256} of the "
             f"{record.kind} dataset {record.dataset_version!r} the release was evaluated on",
-            "give the dataset as it was (--dataset-root names the folder it is in)",
+            "restore the ConfigMap's key as it was when the release was evaluated"
+            if in_cluster
+            else "give the dataset as it was (--dataset-root names the folder it is in)",
         )
 
 
@@ -312,8 +342,11 @@ def replay(
         )
         raise typer.Exit(1)
     failed = False
+    released_ns = loaded.manifest.model_deployment.partition("/")[0]
     for record in records:
-        found = replay_one(record, target=target, root=dataset_root)
+        found = replay_one(
+            record, target=target, root=dataset_root, namespace=namespace or released_ns
+        )
         if found:
             failed = True
             _console.print(

@@ -236,6 +236,9 @@ class RagGatePlan(BaseModel):
     dataset: str = Field(min_length=1)
     top_k: int = Field(default=4, ge=1)
     max_tokens: int = Field(default=32, ge=1)
+    # Where the dataset lives, for the release manifest (replay reads it there):
+    # ``configmap:NAME/KEY`` in the ModelDeployment's namespace; empty: the run's file.
+    source: str = ""
 
 
 class FairnessGatePlan(BaseModel):
@@ -245,6 +248,7 @@ class FairnessGatePlan(BaseModel):
 
     probes: str = Field(min_length=1)
     max_tokens: int = Field(default=24, ge=1)
+    source: str = ""  # as `RagGatePlan.source`
 
 
 class EvaluationGatePlan(BaseModel):

@@ -31,7 +31,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from llmops_contracts.evaluation import FairnessReport, RagEvalReport
+from llmops_contracts.evaluation import (
+    EvaluationGatePlan,
+    EvaluationGateReport,
+    FairnessReport,
+    RagEvalReport,
+)
 from llmops_contracts.routing import RoutingTableError, parse_routing_table
 
 MANIFEST_KIND = "llmops.dev/release-manifest/v1"
@@ -39,6 +44,11 @@ CHART_LABEL = "helm.sh/chart"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 VALUES_HASH_ANNOTATION = "llmops.dev/values-hash"
 ABSENT = "<absent>"
+# The evaluation gate's records (a JSON list of `EvaluationRecord`): a file next to its
+# report.json, and a key of its verdict ConfigMap, where the operator reads them.
+EVALUATIONS_KEY = "evaluations.json"
+# An `EvaluationRecord.dataset` read from the cluster: ``configmap:NAME/KEY``.
+CONFIGMAP_DATASET = "configmap:"
 
 
 class _Model(BaseModel):
@@ -392,3 +402,52 @@ def evaluation_record_of(
         metrics=fairness_metrics_of(report),
         passed=report.passed,
     )
+
+
+def gate_evaluation_records(
+    report: EvaluationGateReport, plan: EvaluationGatePlan, *, report_uri: str = ""
+) -> list[EvaluationRecord]:
+    """What a manifest keeps of an evaluation gate run: one record per evaluation, its
+    dataset where the plan says it lives (else the file the gate wrote it to)."""
+    records = []
+    if report.rag is not None and plan.rag is not None:
+        records.append(
+            evaluation_record_of(
+                report.rag,
+                dataset=plan.rag.source or "golden.yaml",
+                max_tokens=plan.rag.max_tokens,
+                report_uri=report_uri,
+            )
+        )
+    if report.fairness is not None and plan.fairness is not None:
+        records.append(
+            evaluation_record_of(
+                report.fairness,
+                dataset=plan.fairness.source or "probes.yaml",
+                max_tokens=plan.fairness.max_tokens,
+                report_uri=report_uri,
+            )
+        )
+    return records
+
+
+def records_to_json(records: Iterable[EvaluationRecord]) -> str:
+    return json.dumps([r.model_dump(mode="json", by_alias=True) for r in records], indent=2)
+
+
+def parse_evaluation_records(text: str) -> list[EvaluationRecord]:
+    """`records_to_json`'s output back (ValueError, or pydantic's, when it is not that)."""
+    raw = json.loads(text)
+    if not isinstance(raw, list):
+        raise ValueError("not a JSON list of evaluation records")
+    return [EvaluationRecord.model_validate(item) for item in raw]
+
+
+def configmap_dataset(dataset: str) -> tuple[str, str] | None:
+    """``(name, key)`` of a ``configmap:NAME/KEY`` dataset; None for a path."""
+    if not dataset.startswith(CONFIGMAP_DATASET):
+        return None
+    name, _, key = dataset.removeprefix(CONFIGMAP_DATASET).partition("/")
+    if not name or not key:
+        raise ValueError(f"{dataset!r}: a ConfigMap dataset is configmap:NAME/KEY")
+    return name, key

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from llmops_contracts.evaluation import ThresholdCheck
+from llmops_contracts.release import EVALUATIONS_KEY
 from llmops_loadtest.errors import LoadtestError
 from llmops_loadtest.eval_gate import load_plan, run_gate
 from llmops_loadtest.fairness_eval import (
@@ -210,8 +211,9 @@ def gate(  # noqa: PLR0917 -- one parameter per Typer option
     report = json.loads(path.read_text(encoding="utf-8"))
     if verdict_configmap:
         summary = (out / "summary.md").read_text(encoding="utf-8")
+        records = {EVALUATIONS_KEY: (out / EVALUATIONS_KEY).read_text(encoding="utf-8")}
         try:
-            publish_verdict(verdict_configmap, report, summary=summary)
+            publish_verdict(verdict_configmap, report, summary=summary, extra=records)
         except LoadtestError as err:
             _fail(err)
     passed = bool(report["verdict"]["passed"])

@@ -7,7 +7,9 @@ process, or the load-test Job with its input and verdict ConfigMaps): ``--profil
 set and probe set inlined), ``--gate`` an `EvaluationGate` (the thresholds). The output
 folder gets the datasets as run (``golden.yaml``, ``probes.yaml``), each evaluation's report
 (``rag-eval.json``, ``fairness.json``, ``fairness.html``), ``summary.md`` and ``report.json``
-(an `EvaluationGateReport`, whose ``verdict`` the runners and the verdict ConfigMap read).
+(an `EvaluationGateReport`, whose ``verdict`` the runners and the verdict ConfigMap read) and
+``evaluations.json`` (the `EvaluationRecord` of each evaluation, what the release manifest
+keeps and ``llmops release replay`` runs again).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from llmops_contracts.evaluation import (
     RagThresholds,
     ThresholdCheck,
 )
+from llmops_contracts.release import EVALUATIONS_KEY, gate_evaluation_records, records_to_json
 from llmops_loadtest.core.evaluation_gate import judge, prefixed, summary_markdown
 from llmops_loadtest.errors import LoadtestError
 from llmops_loadtest.fairness_eval import load_probes, run_fairness_eval, write_fairness_report
@@ -88,6 +91,8 @@ def run_gate(target: str, plan: EvaluationGatePlan, gate: EvaluationGate, out: P
         fairness=fairness,
     )  # fmt: skip
     (out / SUMMARY_FILE).write_text(summary_markdown(report), encoding="utf-8")
+    records = gate_evaluation_records(report, plan)
+    (out / EVALUATIONS_KEY).write_text(records_to_json(records) + "\n", encoding="utf-8")
     path = out / REPORT_FILE
     path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return path

@@ -9,6 +9,7 @@ current context's namespace, so the Pod's exact command can be run from a workst
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,17 @@ SUMMARY_LIMIT = 256 * 1024  # of a ConfigMap's 1 MiB
 
 
 def build_verdict_configmap(
-    name: str, namespace: str, report: dict[str, Any] | None, error: str = "", summary: str = ""
+    name: str,
+    namespace: str,
+    report: dict[str, Any] | None,
+    error: str = "",
+    summary: str = "",
+    *,
+    extra: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """From a report (or, when the run could not happen, its one-line ``error``); the
     report's Markdown ``summary`` rides along (``summary.md``), so the verdict people read
-    outlives the Job's pod."""
+    outlives the Job's pod, and so do ``extra`` keys (an evaluation gate's records)."""
     if report is None:
         data = {"passed": "error", "headline": error, "verdict.json": json.dumps({"error": error})}
     else:
@@ -43,6 +50,7 @@ def build_verdict_configmap(
         }
         if summary:
             data["summary.md"] = summary[:SUMMARY_LIMIT]
+        data.update(extra or {})
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -77,11 +85,15 @@ def _connect() -> tuple[client.CoreV1Api, str]:
 
 
 def publish_verdict(
-    name: str, report: dict[str, Any] | None, error: str = "", summary: str = ""
+    name: str,
+    report: dict[str, Any] | None,
+    error: str = "",
+    summary: str = "",
+    extra: Mapping[str, str] | None = None,
 ) -> None:
     """Replace ConfigMap ``name`` (or create it if missing) with the verdict."""
     api, namespace = _connect()
-    body = build_verdict_configmap(name, namespace, report, error, summary)
+    body = build_verdict_configmap(name, namespace, report, error, summary, extra=extra)
     try:
         try:
             api.replace_namespaced_config_map(name, namespace, body)  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ from typing import Protocol
 
 import yaml
 
+from llmops_contracts.release import EVALUATIONS_KEY, EvaluationRecord, parse_evaluation_records
 from llmops_operator.core.manifests.loadtest_plan import LoadTestPlan
 from llmops_operator.core.rollout.interface import LoadTestObservation
 from llmops_operator.core.state.status import LoadTestVerdict
@@ -155,7 +156,22 @@ def _finished(name: str, run: _Run, code: int) -> LoadTestObservation:
     elif code == 2 and lines:
         headline += f" (report not logged to MLflow: {lines[-1]})"
     verdict_value = LoadTestVerdict.PASSED if passed else LoadTestVerdict.FAILED
-    return LoadTestObservation(name, verdict_value, url, headline)
+    records_file = run.folder / "report" / EVALUATIONS_KEY
+    records_text = records_file.read_text() if records_file.is_file() else None
+    records, problem = read_evaluation_records(records_text)
+    return LoadTestObservation(name, verdict_value, url, headline + problem, records)
+
+
+def read_evaluation_records(text: str | None) -> tuple[tuple[EvaluationRecord, ...], str]:
+    """An evaluation gate's records (none for a load test), and a note for the headline when
+    they cannot be read: the verdict stands, the release manifest will lack them."""
+    if text is None:
+        return (), ""
+    try:
+        return tuple(parse_evaluation_records(text)), ""
+    except ValueError as err:  # pydantic's ValidationError is one
+        first = str(err).splitlines()[0]
+        return (), f" (its {EVALUATIONS_KEY} is unreadable, not in the release manifest: {first})"
 
 
 def _tail(path: Path, size: int = 4000) -> str:

@@ -29,8 +29,10 @@ import kubernetes
 import yaml
 from kubernetes.client.exceptions import ApiException
 
+from llmops_contracts.release import EVALUATIONS_KEY
 from llmops_loadtest.k8s.job import LoadtestJobSpec, build_loadtest_job
 from llmops_operator.clients import kube
+from llmops_operator.clients.loadtest import read_evaluation_records
 from llmops_operator.core.manifests.loadtest_plan import LoadTestPlan
 from llmops_operator.core.manifests.workloads import LABEL_MD
 from llmops_operator.core.rollout.interface import LoadTestObservation
@@ -173,7 +175,8 @@ def _from_verdict(
     passed, headline = verdict.get("passed"), str(verdict.get("headline") or "")
     if passed in ("true", "false"):
         value = LoadTestVerdict.PASSED if passed == "true" else LoadTestVerdict.FAILED
-        return LoadTestObservation(name, value, link, headline)
+        records, problem = read_evaluation_records(verdict.get(EVALUATIONS_KEY))
+        return LoadTestObservation(name, value, link, headline + problem, records)
     if passed == "error":
         reason = headline or "no reason given"
         return LoadTestObservation(name, LoadTestVerdict.FAILED, link, f"could not run: {reason}")

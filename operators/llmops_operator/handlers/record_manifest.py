@@ -26,6 +26,7 @@ from llmops_operator.core.manifests.release_manifest import (
 from llmops_operator.core.registry.manifest import (
     ManifestStatus,
     build_release_manifest,
+    passed_evaluations,
     should_record_manifest,
     stable_template,
 )
@@ -77,8 +78,9 @@ def record_manifest(
         resolution=resolution,
         workloads=workloads_of(chosen, pods),
         version_tags=tags,
-        # the promoting tick's status still holds the gate of the rollout
+        # the promoting tick's status still holds the gates of the rollout
         load_test=before.load_test or after.load_test,
+        evaluations=passed_evaluations(before.evaluation or after.evaluation),
         recorded_at=now,
         routing=(
             route_of(GatewayRouter(settings).read_table(namespace), spec.alias)

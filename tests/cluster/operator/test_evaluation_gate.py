@@ -23,7 +23,11 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 import yaml
+from click.testing import Result
+from typer.testing import CliRunner
 
+from llmops.app import app
+from llmops_contracts.errors import LlmopsError
 from llmops_infra.engine import EngineHandle
 from tests.cluster.kube import Kube
 from tests.cluster.operator.conftest import Operator
@@ -189,3 +193,72 @@ def test_a_candidate_reading_the_wrong_collection_fails_the_evaluation_and_is_ro
         "-o", "name",
     ).stdout  # fmt: skip
     assert events.strip(), "no EvaluationFailed event"
+
+
+def replay(kube: Kube, name: str, namespace: str, target: str) -> Result:
+    """`llmops release replay md/NAME` in-process (its kubectl calls are real)."""
+    return CliRunner().invoke(
+        app,
+        ["release", "replay", f"md/{name}", "-n", namespace, "--target", target],
+        env={"KUBECONFIG": str(kube.kubeconfig)},
+    )
+
+
+def test_a_passed_evaluation_is_in_the_release_manifest_and_replays_to_the_same_metrics(
+    kube: Kube, namespace: str, operator: Operator, rag_gateway: tuple[Proc, TableMirror]
+) -> None:
+    proc, _ = rag_gateway
+    name = start_evaluated_canary(kube, namespace, operator, "handbook")
+    released = wait_for(
+        kube,
+        namespace,
+        name,
+        lambda s: (
+            s.get("phase") == "RolledBack"
+            or (
+                s.get("stableRevision") == "2"
+                and (s.get("releaseManifest") or {}).get("hash") == s.get("stableHash")
+            )
+        ),
+        timeout=240,
+        operator=operator,
+    )
+    assert released["phase"] == "Succeeded", released["message"]
+    evaluation = released["evaluation"]
+    assert evaluation["verdict"] == "Passed", evaluation
+    (record,) = evaluation["evaluations"]
+    assert record["kind"] == "rag" and record["dataset"] == "configmap:rag-golden/golden.yaml"
+    assert (record["seed"], record["topK"], record["maxTokens"]) == (7, 2, 6)
+    assert record["metrics"]["items"] == len(GOLDEN_IDS) and record["metrics"]["errors"] == 0
+    assert record["metrics"]["hit_rate"] == 1.0  # the right collection: every page found
+    cm = json.loads(
+        kube.kubectl(
+            "get", "configmap", released["releaseManifest"]["configMap"], "-n", namespace,
+            "-o", "json",
+        ).stdout
+    )  # fmt: skip
+    manifest = json.loads(cm["data"]["manifest.json"])
+    assert manifest["evaluations"] == [record]
+
+    # Run again through the real gateway (now serving revision 2 as the stable), the golden
+    # set read back from its ConfigMap: every deterministic metric exactly as recorded.
+    again = replay(kube, name, namespace, proc.url)
+    assert again.exit_code == 0, again.output
+    assert (
+        f"rag: {len(record['metrics'])} metrics reproduced exactly (seed 7, dataset "
+        "cluster-test)" in again.output
+    )
+
+    # The golden set edited since the release: refused before any question is asked.
+    edited = golden_subset().replace("cluster-test", "cluster-test-edited")
+    patch = {"data": {"golden.yaml": edited}}
+    kube.kubectl(
+        "patch", "configmap", "rag-golden", "-n", namespace, "--type=merge", "-p",
+        json.dumps(patch),
+    )  # fmt: skip
+    refused = replay(kube, name, namespace, proc.url)
+    assert isinstance(refused.exception, LlmopsError), refused.output  # the CLI exits 2
+    said = str(refused.exception)
+    assert said.startswith("configmap:rag-golden/golden.yaml: has SHA-256 ")
+    assert f"not the {record['datasetSha256']} of the rag dataset 'cluster-test'" in said
+    assert "restore the ConfigMap's key as it was when the release was evaluated" in said

@@ -13,6 +13,7 @@ from llmops_contracts.release import (
     ModelRecord,
     ReleaseManifest,
     Workload,
+    configmap_dataset,
     differences,
     digest_of,
     evaluation_record_of,
@@ -165,3 +166,10 @@ def test_replay_compares_deterministic_metrics_exactly_and_leaves_latency_out() 
     drifted = {**record.metrics, "token_f1": 0.40000001}
     (found,) = metric_mismatches("rag", record.metrics, drifted)
     assert str(found) == "rag token_f1: recorded 0.4, replayed 0.40000001"
+
+
+def test_a_dataset_in_the_cluster_is_named_by_configmap_and_key() -> None:
+    assert configmap_dataset("configmap:rag-golden/golden.yaml") == ("rag-golden", "golden.yaml")
+    assert configmap_dataset("evals/golden.yaml") is None
+    with pytest.raises(ValueError, match="configmap:NAME/KEY"):
+        configmap_dataset("configmap:rag-golden")

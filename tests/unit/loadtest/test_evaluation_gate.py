@@ -9,10 +9,18 @@ from pathlib import Path
 import pytest
 
 from llmops_contracts.evaluation import (
+    EvaluationGatePlan,
     EvaluationGateReport,
     RagEvalReport,
+    RagGatePlan,
     RagMetrics,
     ThresholdCheck,
+)
+from llmops_contracts.release import (
+    EVALUATIONS_KEY,
+    gate_evaluation_records,
+    parse_evaluation_records,
+    records_to_json,
 )
 from llmops_loadtest.core.evaluation_gate import describe, judge, prefixed, summary_markdown
 from llmops_loadtest.errors import LoadtestError
@@ -109,3 +117,31 @@ def test_a_plan_without_thresholds_for_an_evaluation_it_runs_is_refused(tmp_path
     gate.write_text("fairness: {sentiment_gap_max: 0.5}\n")
     with pytest.raises(LoadtestError, match="has no rag thresholds"):
         load_plan(profile, gate)
+
+
+def test_the_gate_keeps_a_record_per_evaluation_where_its_dataset_lives() -> None:
+    report = _report(passed=True)
+    plan = EvaluationGatePlan(
+        name="ev-1-s1", model="rag", seed=7,
+        rag=RagGatePlan(dataset="version: v1", top_k=2, max_tokens=6,
+                        source="configmap:rag-golden/golden.yaml"),
+    )  # fmt: skip
+    (record,) = gate_evaluation_records(report, plan)
+    assert (record.kind, record.dataset, record.seed) == (
+        "rag",
+        "configmap:rag-golden/golden.yaml",
+        7,
+    )
+    assert (record.top_k, record.max_tokens, record.dataset_sha256) == (2, 6, "ab" * 32)
+    assert record.metrics["hit_rate"] == 1.0 and "latency_p95_seconds" not in record.metrics
+    # Without a source (a run from files), the file the gate wrote it to.
+    local = plan.model_copy(update={"rag": plan.rag.model_copy(update={"source": ""})})  # type: ignore[union-attr]
+    assert gate_evaluation_records(report, local)[0].dataset == "golden.yaml"
+    # The verdict ConfigMap carries them to the operator, and they read back the same.
+    text = records_to_json([record])
+    cm = build_verdict_configmap(
+        "ev-verdict", "ns", report.model_dump(mode="json"), extra={EVALUATIONS_KEY: text}
+    )
+    assert parse_evaluation_records(cm["data"][EVALUATIONS_KEY]) == [record]
+    with pytest.raises(ValueError, match="not a JSON list"):
+        parse_evaluation_records('{"kind": "rag"}')

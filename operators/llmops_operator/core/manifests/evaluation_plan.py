@@ -3,7 +3,8 @@
 The same runners as the load-test gate run it (a child process, or the load-test Job with
 its input and verdict ConfigMaps): the plan is a `LoadTestPlan` whose ``command`` is
 ``("eval", "gate")``, whose profile is an `EvaluationGatePlan` (the golden set and probe set
-inlined, read by the shell from the ConfigMaps the step names) and whose gate is an
+inlined, read by the shell from the ConfigMaps the step names, and where they live, for the
+release manifest's records) and whose gate is an
 `EvaluationGate` (the thresholds).
 
 RAG questions go through the llmops gateway (the operator's ``loadtest_gateway_url``): the
@@ -27,6 +28,7 @@ from llmops_contracts.evaluation import (
     GoldenSet,
     RagGatePlan,
 )
+from llmops_contracts.release import CONFIGMAP_DATASET
 from llmops_operator.core.manifests.loadtest_plan import (
     REVISION_PIN_HEADER,
     LoadTestPlan,
@@ -102,14 +104,22 @@ def plan_evaluation(
         if golden is None:
             raise LoadTestPlanError(f"{where} was not found")
         requests += _parsed(golden, GoldenSet, where)
-        rag_plan = RagGatePlan(dataset=golden, top_k=spec.rag.top_k, max_tokens=spec.rag.max_tokens)
+        rag_plan = RagGatePlan(
+            dataset=golden, top_k=spec.rag.top_k, max_tokens=spec.rag.max_tokens,
+            source=f"{CONFIGMAP_DATASET}{spec.rag.dataset_config_map}/{spec.rag.dataset_key}",
+        )  # fmt: skip
         gate["rag"] = spec.rag.thresholds.gate_document()
     if spec.fairness is not None:
         where = f"ConfigMap {spec.fairness.probes_config_map} key {spec.fairness.probes_key}"
         if probes is None:
             raise LoadTestPlanError(f"{where} was not found")
         requests += _parsed(probes, FairnessProbeSet, where)
-        fairness_plan = FairnessGatePlan(probes=probes, max_tokens=spec.fairness.max_tokens)
+        fairness_plan = FairnessGatePlan(
+            probes=probes, max_tokens=spec.fairness.max_tokens,
+            source=(
+                f"{CONFIGMAP_DATASET}{spec.fairness.probes_config_map}/{spec.fairness.probes_key}"
+            ),
+        )  # fmt: skip
         gate["fairness"] = spec.fairness.thresholds.gate_document()
     plan = EvaluationGatePlan(
         name=name, model=model, headers=headers, seed=spec.seed, rag=rag_plan,

@@ -39,7 +39,7 @@ from llmops_operator.core.registry.resolution import (
     ModelResolution,
 )
 from llmops_operator.core.spec.schema import RevisionTemplate
-from llmops_operator.core.state.status import LoadTestStatus, RolloutStatus
+from llmops_operator.core.state.status import LoadTestStatus, LoadTestVerdict, RolloutStatus
 
 MANIFEST_KEY = "manifest.json"
 MANIFEST_ARTIFACT = "release-manifest.json"
@@ -165,6 +165,14 @@ def build_release_manifest(
         load_test=report,
         evaluations=list(evaluations),
     )
+
+
+def passed_evaluations(run: LoadTestStatus | None) -> list[EvaluationRecord]:
+    """The records of the rollout's evaluation run, when it passed (a release is promoted
+    past a passed gate, or by a person over a failed one: that run is not evidence)."""
+    if run is None or run.verdict is not LoadTestVerdict.PASSED:
+        return []
+    return list(run.evaluations)
 
 
 def stable_template(status: RolloutStatus) -> RevisionTemplate | None:

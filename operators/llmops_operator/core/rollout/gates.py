@@ -113,7 +113,8 @@ def _gate_progress(
     status = current if current is not None and current.name == name else None
     status = status or LoadTestStatus(name=name, step=step, started_at=now)
     if seen is not None and seen.name == name and seen.verdict is not LoadTestVerdict.RUNNING:
-        update = {"verdict": seen.verdict, "report_url": seen.report_url, "message": seen.message}
+        update = {"verdict": seen.verdict, "report_url": seen.report_url, "message": seen.message,
+                  "evaluations": list(seen.evaluations)}  # fmt: skip
         return status.model_copy(update=update), seen.verdict, False
     return status, LoadTestVerdict.RUNNING, seen is None or seen.name != name
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from llmops_contracts.release import EvaluationRecord
 from llmops_operator.core.rollout.scaling import AutoscalerBounds
 from llmops_operator.core.spec.schema import EvaluationSpec, LoadTestSpec, RevisionTemplate
 from llmops_operator.core.state.status import LoadTestVerdict, MeasurementResult, RolloutStatus
@@ -49,6 +50,7 @@ class LoadTestObservation:
     verdict: LoadTestVerdict
     report_url: str = ""
     message: str = ""
+    evaluations: tuple[EvaluationRecord, ...] = ()  # an evaluation run's records
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ so a restarted operator computes the same remaining time):
   result, message, at), newest last, capped
 - ``loadTest``: the gate run of the current step (name, step, startedAt, verdict, reportUrl)
 - ``evaluation``: likewise the evaluation gate run (RAG quality, fairness) of an
-  ``evaluation`` step: the same fields, its own slot (a rollout may hold both gates)
+  ``evaluation`` step: the same fields, its own slot (a rollout may hold both gates), and
+  ``evaluations[]``: the run's records (dataset, seed, metrics) the release manifest keeps
 - ``scaleDownHash``/``scaleDownAt``: the previous revision kept scaled up for instant rollback
 - ``lastCommand``: the ``llmops.dev/command`` annotation value last handled (idempotence)
 - ``routedAlias``: the gateway alias whose ``routes.<alias>`` entry was last written; when
@@ -40,6 +41,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from llmops_contracts.release import EvaluationRecord
 from llmops_operator.core.spec.schema import RevisionTemplate
 from llmops_operator.core.state.phases import Condition, Phase
 
@@ -86,6 +88,9 @@ class LoadTestStatus(_Status):
     verdict: LoadTestVerdict = LoadTestVerdict.RUNNING
     report_url: str = ""
     message: str = ""
+    # An evaluation run's records (dataset, seed, deterministic metrics): what the release
+    # manifest keeps of it and ``llmops release replay`` runs again. Empty for a load test.
+    evaluations: list[EvaluationRecord] = Field(default_factory=list)
 
 
 class HistoryEntry(_Status):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
-from llmops_operator.clients.loadtest_job import job_name
+from llmops_contracts.release import EVALUATIONS_KEY
+from llmops_operator.clients.loadtest import read_evaluation_records
+from llmops_operator.clients.loadtest_job import _from_verdict, job_name
+from llmops_operator.core.state.status import LoadTestVerdict
 from llmops_operator.settings import OperatorSettings
 
 
@@ -33,3 +38,32 @@ def test_the_job_runner_needs_an_image() -> None:
     )
     assert settings.loadtest_node_selector == {"llmops.dev/node": "real"}
     assert settings.loadtest_tolerations == []
+
+
+RECORD = {
+    "kind": "rag", "dataset": "configmap:g/golden.yaml", "datasetVersion": "v1",
+    "datasetSha256": "ab", "seed": 7, "model": "rag", "topK": 2, "maxTokens": 6,
+    "metrics": {"hit_rate": 1.0}, "passed": True,
+}  # fmt: skip
+
+
+def test_a_verdict_brings_its_evaluation_records_to_the_operator() -> None:
+    verdict = {"passed": "true", "headline": "PASS (1/1 thresholds met)",
+               EVALUATIONS_KEY: json.dumps([RECORD])}  # fmt: skip
+    seen = _from_verdict("ev-1", verdict, "ns", "md-ev-1")
+    assert seen is not None and seen.verdict is LoadTestVerdict.PASSED
+    (record,) = seen.evaluations
+    assert (record.dataset, record.top_k, record.metrics) == ("configmap:g/golden.yaml", 2,
+                                                              {"hit_rate": 1.0})  # fmt: skip
+    assert seen.message == "PASS (1/1 thresholds met)"
+
+
+def test_unreadable_records_leave_the_verdict_and_say_why_in_the_headline() -> None:
+    assert read_evaluation_records(None) == ((), "")  # a load test has none
+    assert read_evaluation_records("[]") == ((), "")
+    verdict = {"passed": "true", "headline": "PASS", EVALUATIONS_KEY: '[{"kind": "rag"}]'}
+    seen = _from_verdict("ev-1", verdict, "ns", "md-ev-1")
+    assert seen is not None and seen.verdict is LoadTestVerdict.PASSED and seen.evaluations == ()
+    assert seen.message.startswith(
+        "PASS (its evaluations.json is unreadable, not in the release manifest:"
+    )

@@ -113,6 +113,9 @@ def test_the_plan_pins_the_canary_through_the_gateway_with_the_datasets_inlined(
     assert parsed.rag is not None and parsed.rag.dataset == GOLDEN
     assert (parsed.rag.top_k, parsed.rag.max_tokens) == (2, 6)
     assert parsed.fairness is not None and parsed.fairness.probes == PROBES
+    # Where they live, for the release manifest's records (replay reads them there).
+    assert parsed.rag.source == "configmap:golden/golden.yaml"
+    assert parsed.fairness.source == "configmap:probes/probes.yaml"
     gate = EvaluationGate.model_validate(plan.gate)
     assert gate.rag is not None and gate.rag.token_f1_min == 0.5 and gate.rag.mrr_min is None
     assert gate.fairness is not None and gate.fairness.sentiment_gap_max == 0.5

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmops_contracts.release import EvaluationRecord
+from llmops_operator.core.registry.manifest import passed_evaluations
 from llmops_operator.core.rollout.interface import LoadTestObservation
 from llmops_operator.core.spec.schema import parse_spec
 from llmops_operator.core.state.phases import ConditionType, Phase
-from llmops_operator.core.state.status import LoadTestVerdict
+from llmops_operator.core.state.status import LoadTestStatus, LoadTestVerdict, RolloutStatus
 from llmops_operator.views.status_text import status_text
-from tests.unit.operator.sim import World, deployed, make_spec, with_revision
+from tests.unit.operator.sim import T0, World, deployed, make_spec, with_revision
 
 EVALUATION: dict[str, Any] = {
     "seed": 7,
@@ -145,3 +147,29 @@ def test_blue_green_evaluates_the_preview_before_the_switch() -> None:
     assert world.status.phase is Phase.ROLLING_BACK
     assert world.status.message == f"prePromotionEvaluation: {FAILED}"
     assert world.weights() == {"stable": 100, "preview": 0}
+
+
+def test_a_passed_runs_records_stay_in_status_for_the_release_manifest() -> None:
+    world, name = at_the_gate()
+    record = EvaluationRecord(
+        kind="rag", dataset="configmap:golden/golden.yaml", dataset_version="v1",
+        dataset_sha256="ab" * 32, seed=7, model="rag", top_k=2, max_tokens=6,
+        metrics={"hit_rate": 1.0, "token_f1": 0.25}, passed=True,
+    )  # fmt: skip
+    world.evaluation = LoadTestObservation(
+        name, LoadTestVerdict.PASSED, "file:///r", "PASS (2/2 ...)", (record,)
+    )
+    for _ in range(8):
+        world.tick(5)
+        world.make_ready()
+    assert world.status.phase is Phase.SUCCEEDED and world.status.stable_revision == "2"
+    assert passed_evaluations(world.status.evaluation) == [record]
+    # Through the status subresource and back: camelCase on the wire, the same record.
+    raw = world.status.to_raw()["evaluation"]["evaluations"][0]
+    assert raw["datasetSha256"] == "ab" * 32 and raw["topK"] == 2
+    assert RolloutStatus.model_validate(world.status.to_raw()).evaluation == world.status.evaluation
+
+
+def test_a_failed_runs_records_are_no_release_evidence() -> None:
+    run = LoadTestStatus(name="ev", step=1, started_at=T0, verdict=LoadTestVerdict.FAILED)
+    assert passed_evaluations(run) == [] and passed_evaluations(None) == []
