@@ -295,3 +295,26 @@ def test_should_see_a_type_enum_default_bound_or_required_that_differs() -> None
         "spec.c: minimum (value, exclusive) (0.001, False) in the CRD, (0, True) in the model",
         "spec.d: passed through by the CRD, typed by the model",
     ]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a mapping with a key twice (PyYAML keeps the last one
+    silently; a strict decoder, such as the API server's, refuses the document)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        assert key not in seen, (
+            f"line {key_node.start_mark.line + 1}: {key!r} again (first at line {seen[key]})"
+        )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def test_no_mapping_of_the_crd_states_a_key_twice() -> None:
+    assert yaml.load(CRD.read_text(), Loader=_UniqueKeyLoader)["kind"] == "CustomResourceDefinition"  # noqa: S506 (a SafeLoader)
