@@ -11,7 +11,13 @@ from dataclasses import asdict
 from typing import Any
 
 from llmops_loadtest.core.gate import Gate, Verdict, evaluate_gate
-from llmops_loadtest.core.metrics import Metrics, compute_metrics, compute_ratios, error_counts
+from llmops_loadtest.core.metrics import (
+    Metrics,
+    compute_metrics,
+    compute_ratios,
+    error_counts,
+    error_examples,
+)
 from llmops_loadtest.core.profile import Profile
 from llmops_loadtest.core.records import RequestRecord
 from llmops_loadtest.core.schedule import Stage
@@ -78,6 +84,7 @@ def summarize_target(
         "metrics": metrics,
         "latency_s": _distributions(records),
         "errors": error_counts(records),
+        "error_examples": error_examples(records),
         "tokens_from_usage": all(record.tokens_from_usage for record in records if record.success),
     }
     return metrics, summary

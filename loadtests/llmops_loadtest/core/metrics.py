@@ -83,6 +83,23 @@ def error_counts(records: Sequence[RequestRecord]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
+EXAMPLE_CHARS = 300  # of an error message kept as its kind's example
+
+
+def error_examples(records: Sequence[RequestRecord]) -> dict[str, str]:
+    """The first message of each error kind (what a person reading a failed report needs
+    to see first), cut to `EXAMPLE_CHARS`; a kind whose requests said nothing is left out."""
+    examples: dict[str, str] = {}
+    for record in records:
+        kind = str(record.error_kind or "unknown")
+        if not record.success and record.error and kind not in examples:
+            text = " ".join(record.error.split())
+            examples[kind] = (
+                text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 3] + "..."
+            )
+    return examples
+
+
 def compute_ratios(baseline: Metrics, candidate: Metrics) -> Metrics:
     """candidate / baseline per metric: 1.0 when both are zero (no errors on either side),
     ``None`` when either side is missing or only the baseline is zero."""

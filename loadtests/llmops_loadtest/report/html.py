@@ -157,7 +157,13 @@ def _stages_table(report: dict[str, Any]) -> str:
 
 def _errors(report: dict[str, Any]) -> str:
     items = [
-        f"<li>{_e(label)}: {_e(kind)} &times; {count}</li>"
+        f"<li>{_e(label)}: {_e(kind)} &times; {count}"
+        + (
+            f": <code>{_e(example)}</code>"
+            if (example := target.get("error_examples", {}).get(kind))
+            else ""
+        )
+        + "</li>"
         for label, target in report["targets"].items()
         for kind, count in target["errors"].items()
     ]

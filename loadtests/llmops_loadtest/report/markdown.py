@@ -44,6 +44,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(values) + " |")
     if report.get("ratios"):
         lines += ["", f"Candidate / baseline ratios are computed on `{judged}` vs `{targets[0]}`."]
+    lines += _error_lines(report)
     if report.get("sweep"):
         text = sweep_best(report["sweep"])
         lines += ["", f"Goodput sweep: the highest rate meeting every SLO is **{text}**."]
@@ -68,6 +69,24 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _error_lines(report: dict[str, Any]) -> list[str]:
+    """Failed requests by target and kind, each with its first message (none: no lines)."""
+    rows = [
+        f"| {label} | `{kind}` | {count} | {_cell(examples.get(kind, ''))} |"
+        for label, target in report["targets"].items()
+        for examples in [target.get("error_examples", {})]
+        for kind, count in target["errors"].items()
+    ]
+    if not rows:
+        return []
+    return ["", "| failed requests | kind | count | first message |", "|---|---|---|---|", *rows]
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("`", "'") or "(none given)"
 
 
 def _versions_line(report: dict[str, Any]) -> str:

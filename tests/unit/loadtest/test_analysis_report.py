@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from llmops_loadtest.core.analysis import analyze, build_timeseries
 from llmops_loadtest.core.gate import Gate
 from llmops_loadtest.core.profile import Profile
+from llmops_loadtest.core.records import ErrorKind
 from llmops_loadtest.errors import LoadtestError
 from llmops_loadtest.inputs import load_gate, load_profile
 from llmops_loadtest.report.html import render_html
@@ -118,3 +120,43 @@ def test_bad_profile_and_gate_files_become_one_line_errors(tmp_path: Path) -> No
     assert "\n" not in caught.value.one_line()
     with pytest.raises(LoadtestError, match="cannot read"):
         load_gate(tmp_path / "missing.yaml")
+
+
+def test_a_failed_report_shows_each_error_kind_with_its_first_message() -> None:
+    said = 'HTTP 503: {"error": {"message": "no backend | of alias rag is ready"}}'
+    records = [
+        *_records(),
+        dataclasses.replace(failed(START + 8.5), error=said),  # the same kind: not shown
+        dataclasses.replace(failed(START + 8.7, ErrorKind.TIMEOUT), error="read timeout " * 40),
+    ]
+    report = build_report(
+        PROFILE, GATE, records=records, started_at=START, workers=1, labels=["target"],
+        versions={"target": {"url": "http://t", "models": [{"id": "m1"}]}},
+    )  # fmt: skip
+    target = report["targets"]["target"]
+    assert target["errors"] == {"http_5xx": 2, "timeout": 1}
+    assert target["error_examples"]["http_5xx"] == "boom"  # the first of its kind
+    assert len(target["error_examples"]["timeout"]) == 300
+    assert target["error_examples"]["timeout"].endswith("...")
+    text = render_markdown(report)
+    assert "| failed requests | kind | count | first message |" in text
+    assert "| target | `http_5xx` | 2 | boom |" in text
+    assert "| target | `timeout` | 1 | read timeout read timeout" in text
+    page = render_html(report, records)
+    assert "target: http_5xx &times; 2: <code>boom</code>" in page
+    # A message with a pipe stays inside its cell.
+    first = dataclasses.replace(failed(START + 8.0), error=said)
+    report = build_report(
+        PROFILE, GATE, records=[*_records()[:-1], first], started_at=START, workers=1,
+        labels=["target"], versions={"target": {"url": "http://t", "models": [{"id": "m1"}]}},
+    )  # fmt: skip
+    assert "no backend \\| of alias rag is ready" in render_markdown(report)
+
+
+def test_a_report_without_failures_has_no_error_table() -> None:
+    records = [r for r in _records() if r.success]
+    report = build_report(
+        PROFILE, GATE, records=records, started_at=START, workers=1, labels=["target"],
+        versions={"target": {"url": "http://t", "models": [{"id": "m1"}]}},
+    )  # fmt: skip
+    assert "failed requests" not in render_markdown(report)
