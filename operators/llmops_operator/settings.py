@@ -58,6 +58,14 @@ class OperatorSettings(BaseSettings):
     loadtest_tolerations: list[dict[str, Any]] = Field(
         default_factory=list, description="Tolerations of the gate Jobs' pods (JSON)."
     )
+    loadtest_verify_table_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="A gate run through the gateway starts once the gateway's /readyz "
+        "reports the routing table version the operator wrote (a mounted ConfigMap reaches "
+        "the pod a minute or so after it changes); after this long it starts anyway, with a "
+        "warning Event. 0: do not wait.",
+    )
     loadtest_grace_s: float = Field(
         default=300.0,
         gt=0,

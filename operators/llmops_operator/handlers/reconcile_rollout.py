@@ -27,6 +27,7 @@ from opentelemetry.trace import NoOpTracer, Tracer
 
 from llmops_operator import metrics
 from llmops_operator.clients import autoscalers, kube
+from llmops_operator.clients.gateway import served_table_version
 from llmops_operator.clients.loadtest import LoadTestRunner
 from llmops_operator.clients.mlflow import RegistryUnavailableError
 from llmops_operator.clients.prometheus import measure
@@ -40,6 +41,7 @@ from llmops_operator.core.manifests.kserve import (
 from llmops_operator.core.manifests.loadtest_plan import (
     LoadTestPlan,
     LoadTestPlanError,
+    check_served_table,
     plan_load_test,
 )
 from llmops_operator.core.manifests.workloads import (
@@ -57,6 +59,7 @@ from llmops_operator.core.rollout.interface import (
     Observations,
     RevisionObservation,
     Role,
+    Transition,
     WorkloadIntent,
 )
 from llmops_operator.core.rollout.validity import INVALID_SPEC, mark_spec_invalid
@@ -77,7 +80,7 @@ from llmops_operator.handlers.resolve_model import (
     resolve_model,
     wait_for_registry,
 )
-from llmops_operator.routers import read_inference_service, router_for
+from llmops_operator.routers import GatewayRouter, read_inference_service, router_for
 from llmops_operator.settings import OperatorSettings
 
 COMMAND_ANNOTATION = "llmops.dev/command"
@@ -347,6 +350,8 @@ def run_load_tests(
         if resolution is not None
         else None
     )
+    if not gateway_serves_table(settings, spec=spec, decision=decision, namespace=namespace):
+        return  # asked again next tick, the run's startedAt unchanged (the wait's clock)
     if decision.start_evaluation is not None:
         start_evaluation(
             settings, runner, spec=spec, decision=decision, namespace=namespace, name=name,
@@ -360,6 +365,36 @@ def run_load_tests(
         mlflow_version=mlflow_version,
         make_plan=lambda args: plan_load_test(request.spec, **args),
     )  # fmt: skip
+
+
+def gateway_serves_table(
+    settings: OperatorSettings, *, spec: ModelDeploymentSpec, decision: Decision, namespace: str
+) -> bool:
+    """Before a gate run through the gateway starts: does the gateway serve the routing table
+    this operator wrote (`check_served_table`)? False: wait (the phase message says so)."""
+    status = decision.status
+    request = decision.start_evaluation or decision.start_load_test
+    run = status.evaluation if decision.start_evaluation is not None else status.load_test
+    if (
+        request is None
+        or run is None
+        or not settings.loadtest_gateway_url
+        or spec.route.router != "gateway"
+        or settings.loadtest_verify_table_s <= 0
+    ):
+        return True
+    written = str(GatewayRouter(settings).read_table(namespace).get("version") or "")
+    check = check_served_table(
+        written,
+        served_table_version(settings.loadtest_gateway_url),
+        waited_s=(datetime.now(UTC) - run.started_at).total_seconds(),
+        limit_s=settings.loadtest_verify_table_s,
+    )
+    if not check.start:
+        status.message = f"{status.message}: {check.note}" if status.message else check.note
+    elif check.warning:
+        decision.events.append(Transition("GatewayTableNotVerified", check.note, warning=True))
+    return check.start
 
 
 class GatePlanArgs(TypedDict):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,9 @@ class TableMirror:
         self.url, self.model = url, model
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
+        # A changed table reaches the gateway this long after it was first seen, as a mounted
+        # ConfigMap reaches a pod late (the kubelet's sync).
+        self.lag_s = 0.0
 
     def _read(self) -> dict[str, Any] | None:
         try:
@@ -73,6 +77,7 @@ class TableMirror:
 
     def _run(self) -> None:
         last: Any = None
+        pending: tuple[Any, float] | None = None  # a changed table and when it was first seen
         while not self.stop.wait(0.5):
             table = self._read()
             if table is None:
@@ -80,9 +85,13 @@ class TableMirror:
             routes = copy.deepcopy(table.get("routes") or {})
             for backend in (routes.get(self.namespace) or {}).get("backends", []):
                 backend["url"], backend["model"] = self.url, self.model
-            if routes != last:
+            if routes == last:
+                continue
+            if pending is None or pending[0] != routes:
+                pending = (routes, time.monotonic())
+            if time.monotonic() - pending[1] >= self.lag_s:
                 write_table(self.path, routes, version=str(table.get("version", "1")))
-                last = routes
+                last, pending = routes, None
 
 
 @pytest.fixture
@@ -207,8 +216,20 @@ def replay(kube: Kube, name: str, namespace: str, target: str) -> Result:
 def test_a_passed_evaluation_is_in_the_release_manifest_and_replays_to_the_same_metrics(
     kube: Kube, namespace: str, operator: Operator, rag_gateway: tuple[Proc, TableMirror]
 ) -> None:
-    proc, _ = rag_gateway
+    proc, mirror = rag_gateway
     name = start_evaluated_canary(kube, namespace, operator, "handbook")
+    # The gateway gets each new table 10 s late: the evaluation, pinned to the canary, waits
+    # until the gateway serves the table with the canary at its weight (verifyWeight).
+    mirror.lag_s = 10.0
+    waiting = wait_for(
+        kube,
+        namespace,
+        name,
+        lambda s: "waiting for the gateway to serve routing table" in (s.get("message") or ""),
+        timeout=120,
+        operator=operator,
+    )
+    assert waiting["message"].startswith("step 2/3: evaluation running: waiting for the gateway")
     released = wait_for(
         kube,
         namespace,
@@ -239,6 +260,11 @@ def test_a_passed_evaluation_is_in_the_release_manifest_and_replays_to_the_same_
     )  # fmt: skip
     manifest = json.loads(cm["data"]["manifest.json"])
     assert manifest["evaluations"] == [record]
+    unverified = kube.kubectl(
+        "get", "events", "-n", namespace, "--field-selector", "reason=GatewayTableNotVerified",
+        "-o", "name",
+    ).stdout  # fmt: skip
+    assert not unverified.strip(), "the run started before the gateway served the table"
 
     # Run again through the real gateway (now serving revision 2 as the stable), the golden
     # set read back from its ConfigMap: every deterministic metric exactly as recorded.

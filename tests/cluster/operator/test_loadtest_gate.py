@@ -53,7 +53,12 @@ def gate_gateway(engine: EngineHandle, namespace: str, tmp_path: Path) -> Iterat
 
 @pytest.fixture
 def operator_extra_env(gate_gateway: Proc) -> dict[str, str]:
-    return {"LLMOPS_OPERATOR_LOADTEST_GATEWAY_URL": gate_gateway.url}
+    # This gateway routes by the table above, not the operator's: it never serves the version
+    # the operator writes, so the gate does not wait for it (test_evaluation_gate's does).
+    return {
+        "LLMOPS_OPERATOR_LOADTEST_GATEWAY_URL": gate_gateway.url,
+        "LLMOPS_OPERATOR_LOADTEST_VERIFY_TABLE_S": "0",
+    }
 
 
 def gateway_requests(proc: Proc, alias: str) -> dict[str, float]:

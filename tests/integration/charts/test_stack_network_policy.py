@@ -103,6 +103,7 @@ NEEDED_LOCAL = [
     ("stack-prometheus", "dns", 53, "UDP"),
     ("operator", "stack-prometheus", 9090, "TCP"),
     ("operator", "mlflow", 5000, "TCP"),  # the release's own MLflow
+    ("operator", "gateway", 8080, "TCP"),  # its /readyz, before a gate run through it
     ("neighbour", "mlflow", 5000, "TCP"),  # gate Jobs, helm test
     ("mlflow", "dns", 53, "UDP"),
     # global.tracing: OTLP from the gateway, the operator and vLLM to the collector, to Jaeger
@@ -205,3 +206,18 @@ def test_should_let_process_gates_load_the_gateway_and_the_revisions(charts: Cha
     assert allowed(docs, ("operator", "gateway", 8080, "TCP"))
     assert allowed(docs, ("operator", "revision", 8000, "TCP"))
     assert not allowed(docs, ("operator", "milvus", 19530, "TCP"))
+
+
+def test_should_let_the_operator_ask_the_gateway_its_table_only_when_gates_go_through_it(
+    charts: Charts,
+) -> None:
+    """With gates through the gateway (`loadTest.gatewayUrl`), the operator reads its
+    ``/readyz`` before a run (`loadTest.verifyTableSeconds`); the gate's Job sends the load."""
+    path = ("operator", "gateway", 8080, "TCP")
+    assert not allowed(charts.render("llmops-stack", {}), path)
+    through = {"gatewayUrl": "http://r-rag-gateway:8080"}
+    docs = charts.render("llmops-stack", {"llmops-operator": {"loadTest": through}})
+    assert allowed(docs, path)
+    assert not allowed(docs, ("operator", "vllm", 8000, "TCP"))
+    unverified = {"llmops-operator": {"loadTest": {**through, "verifyTableSeconds": 0}}}
+    assert not allowed(charts.render("llmops-stack", unverified), path)

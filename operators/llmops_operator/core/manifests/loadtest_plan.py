@@ -104,3 +104,39 @@ def plan_load_test(
         tracking_uri, model_name, version = mlflow_version
         mlflow = (tracking_uri, f"{model_name}/{version}")
     return LoadTestPlan(target, profile, spec.gate_document(), duration_s + grace_s, mlflow)
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    """Whether a gate run through the gateway may start (`check_served_table`)."""
+
+    start: bool
+    note: str = ""  # why it waits, or the warning it starts with
+    warning: bool = False
+
+
+def check_served_table(
+    written: str, served: str | None, *, waited_s: float, limit_s: float
+) -> TableCheck:
+    """Argo Rollouts' ``verifyWeight`` for the gateway: a run pinned to the candidate starts
+    once the gateway serves the routing table the operator wrote (``written``, its
+    ``version``), since a mounted ConfigMap reaches the pod a minute or so after it changes,
+    and until then the gateway routes by the old one (a candidate it has no backend for
+    answers every pinned request with an error). ``served``: what its ``/readyz`` reports
+    (None: it did not answer). After ``limit_s`` the run starts anyway, with a warning."""
+    if limit_s <= 0 or not written or served == written:
+        return TableCheck(start=True)
+    now_serving = f"it serves {served}" if served else "its /readyz did not say"
+    if waited_s < limit_s:
+        return TableCheck(
+            start=False,
+            note=f"waiting for the gateway to serve routing table {written} ({now_serving})",
+        )
+    return TableCheck(
+        start=True,
+        note=(
+            f"the gateway did not serve routing table {written} within {limit_s:g} s "
+            f"({now_serving}); the gate run starts anyway and may measure the old routing"
+        ),
+        warning=True,
+    )

@@ -8,7 +8,12 @@ import pytest
 
 from llmops_loadtest.core.gate import Gate
 from llmops_loadtest.core.profile import Profile
-from llmops_operator.core.manifests.loadtest_plan import LoadTestPlanError, plan_load_test
+from llmops_operator.core.manifests.loadtest_plan import (
+    LoadTestPlanError,
+    TableCheck,
+    check_served_table,
+    plan_load_test,
+)
 from llmops_operator.core.spec.schema import LoadTestSpec, SpecError, parse_spec, template_of
 from tests.unit.operator.sim import make_spec
 
@@ -125,3 +130,18 @@ def test_a_registry_revision_logs_its_report_against_its_version() -> None:
     )
     assert plan.mlflow == ("http://mlflow:5000", "gemma/7")
     assert plan_for(gate_spec()).mlflow is None
+
+
+def test_a_gate_run_waits_until_the_gateway_serves_the_table_written() -> None:
+    assert check_served_table("v2", "v2", waited_s=0, limit_s=120) == TableCheck(start=True)
+    waiting = check_served_table("v2", "v1", waited_s=30, limit_s=120)
+    assert not waiting.start and not waiting.warning
+    assert waiting.note == "waiting for the gateway to serve routing table v2 (it serves v1)"
+    silent = check_served_table("v2", None, waited_s=30, limit_s=120)
+    assert not silent.start and "(its /readyz did not say)" in silent.note
+    late = check_served_table("v2", "v1", waited_s=120, limit_s=120)
+    assert late.start and late.warning
+    assert late.note.startswith("the gateway did not serve routing table v2 within 120 s")
+    # Not asked to wait, or no table written by this operator: start at once.
+    assert check_served_table("v2", "v1", waited_s=0, limit_s=0).start
+    assert check_served_table("", "v1", waited_s=0, limit_s=120).start
