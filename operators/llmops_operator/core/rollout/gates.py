@@ -48,12 +48,9 @@ def run_analysis(tick: Tick, gate: AnalysisSpec, step: int) -> tuple[GateVerdict
         # since warm-up): a rate needs two scrapes in it, so this batch is shown but not
         # counted, and the next interval measures again over a longer window.
         window_s = window_seconds(gate, warm_end, tick.now)
-        filling = window_s < parse_duration(gate.window) and all(
-            m.no_data for m in tick.obs.measurements if m.result is not MeasurementResult.SUCCESSFUL
-        )
-        counted = not filling or all(
-            m.result is MeasurementResult.SUCCESSFUL for m in tick.obs.measurements
-        )
+        pending = [m for m in tick.obs.measurements if m.result is not MeasurementResult.SUCCESSFUL]
+        filling = window_s < parse_duration(gate.window)
+        counted = not (filling and pending and all(m.no_data for m in pending))
         note = "" if counted else f"window still filling ({window_s} s of {gate.window}): "
         batch = [
             AnalysisRun(

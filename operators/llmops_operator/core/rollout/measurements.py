@@ -268,10 +268,10 @@ def window_seconds(gate: AnalysisSpec, warm_end: datetime, now: datetime) -> int
 
 def evaluate(gate: AnalysisSpec, runs: list[AnalysisRun]) -> tuple[GateVerdict, str]:
     """Add up the batches of one gate (runs of one step, grouped by their instant)."""
+    runs = [run for run in runs if run.counted]  # no data over a window still filling: left out
     batches: dict[datetime, list[AnalysisRun]] = {}
     for run in runs:
-        if run.counted:  # a batch with no data over a window still filling is not counted
-            batches.setdefault(run.at, []).append(run)
+        batches.setdefault(run.at, []).append(run)
     failed = inconclusive = 0
     for batch in batches.values():
         results = {run.result for run in batch}
@@ -283,14 +283,10 @@ def evaluate(gate: AnalysisSpec, runs: list[AnalysisRun]) -> tuple[GateVerdict, 
         f"{len(batches)}/{gate.count} measurements, {failed} failed, {inconclusive} inconclusive"
     )
     if failed > gate.failure_limit:
-        worst = next(
-            r for r in reversed(runs) if r.counted and r.result is MeasurementResult.FAILED
-        )
+        worst = next(r for r in reversed(runs) if r.result is MeasurementResult.FAILED)
         return GateVerdict.FAILED, f"{summary}; {worst.metric}: {worst.message}"
     if inconclusive > gate.inconclusive_limit:
-        last = next(
-            r for r in reversed(runs) if r.counted and r.result is MeasurementResult.INCONCLUSIVE
-        )
+        last = next(r for r in reversed(runs) if r.result is MeasurementResult.INCONCLUSIVE)
         return GateVerdict.INCONCLUSIVE, f"{summary}; {last.metric}: {last.message}"
     if len(batches) >= gate.count:
         return GateVerdict.SUCCESSFUL, summary
