@@ -4,6 +4,7 @@ one line and how it ended, and the tally of the steady client load."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -114,7 +115,7 @@ REVISION_1_ANNOTATION = "llmops.dev/demo-revision-1"
 def revision_1_digest(md: dict[str, Any]) -> str:
     """SHA-256 (16 hex) of the spec without the canary's steps: the steps are what the gate
     does to revision 2 (``--fail-gate`` changes only them), not what revision 1 runs."""
-    spec = json.loads(json.dumps(md["spec"]))
+    spec = copy.deepcopy(md["spec"])
     spec["strategy"]["canary"].pop("steps", None)
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]

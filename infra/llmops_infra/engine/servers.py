@@ -60,8 +60,9 @@ def build_server_specs(
     vLLM's automatic binding reserves one core for its scheduler and puts the worker on
     the other, so two servers on a 2-core machine would both compute on core 0. Binding
     each worker to its own core lets them start and serve side by side. Only the
-    generative server traces (when `otlp_traces_endpoint` is set): vLLM's pooling runner
-    makes no request span.
+    generative server traces (when `otlp_traces_endpoint` is set): the pooling runner would
+    make an ``llm_request`` span per embeddings batch as well (the pods' embedder does),
+    which nothing on the host reads.
     """
     generate = ServerSpec(
         name=GENERATE,
