@@ -32,6 +32,7 @@ from llmops_infra.engine import stop_engines
 from llmops_infra.errors import LlmopsError
 from llmops_infra.settings import LocalSettings
 from tests.cluster.kube import Kube
+from tests.jaeger import read_trace
 from tests.node import observability
 from tests.node.conftest import RESTRICTED, crictl
 from tests.node.test_node import port_forward
@@ -197,24 +198,6 @@ def test_should_answer_a_rag_query_with_citations_from_the_milvus_pod(stack: Sta
     assert body["citations"][0]["document"] == "retention.md"
 
 
-def read_spans(query_url: str, trace_id: str, wanted: set[tuple[str, str]]) -> dict[str, Any]:
-    """The trace from Jaeger's query API once it holds every (service, operation) of
-    ``wanted``: each process exports in batches of its own (vLLM's embedder too makes an
-    ``llm_request`` span, so an operation name alone is not enough)."""
-    deadline = time.monotonic() + 60
-    seen: set[tuple[str, str]] = set()
-    while time.monotonic() < deadline:
-        response = httpx.get(f"{query_url}/api/traces/{trace_id}", timeout=10)
-        if response.status_code == 200:
-            [found] = response.json()["data"]
-            services = {key: p["serviceName"] for key, p in found["processes"].items()}
-            seen = {(services[s["processID"]], s["operationName"]) for s in found["spans"]}
-            if wanted <= seen:
-                return dict(found)
-        time.sleep(1)
-    raise AssertionError(f"Jaeger has {sorted(seen)} of trace {trace_id}, wanted {sorted(wanted)}")
-
-
 def test_should_trace_a_rag_request_from_the_gateway_pod_to_the_vllm_pod_in_the_jaeger_pod(
     stack: Stack,
 ) -> None:
@@ -234,7 +217,7 @@ def test_should_trace_a_rag_request_from_the_gateway_pod_to_the_vllm_pod_in_the_
     gateway = {"rag docs", "retrieve docs", embed, generate}
     wanted = {("llmops-gateway", op) for op in gateway} | {("gemma-3-270m", "llm_request")}
     with port_forward(stack.kube, stack.namespace, f"svc/{RELEASE}-jaeger", 16686) as query:
-        found = read_spans(query, trace_id, wanted)
+        found = read_trace(query, trace_id, wanted)
 
     services = {key: process["serviceName"] for key, process in found["processes"].items()}
     by_id = {span["spanID"]: span for span in found["spans"]}

@@ -11,9 +11,7 @@ uvicorn process exporting OTLP/HTTP to the collector, and Milvus Lite.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -21,6 +19,7 @@ from llmops_infra.engine import EngineHandle
 from llmops_infra.engine.servers import GENERATE_MODEL
 from llmops_infra.traces import TracesHandle
 from tests.integration.gateway.procs import gateway, write_table
+from tests.jaeger import read_trace
 
 TRACE_ID = "5c3b7e0d9a1f4e2b8c6d4a2f1e0b9c8d"
 CALLER_SPAN = "a1b2c3d4e5f60718"
@@ -30,21 +29,6 @@ VLLM_SERVICE = "vllm-generate-traced"
 # The gateway's and vLLM's batch span processors export every 5 s; the collector and
 # Jaeger add well under a second.
 READ_BACK_TIMEOUT_S = 30.0
-
-
-def read_trace(query_url: str, trace_id: str, until: set[str]) -> dict[str, Any]:
-    """The trace from Jaeger's query API once it holds every operation in `until`."""
-    deadline = time.monotonic() + READ_BACK_TIMEOUT_S
-    seen: set[str] = set()
-    while time.monotonic() < deadline:
-        response = httpx.get(f"{query_url}/api/traces/{trace_id}", timeout=5)
-        if response.status_code == 200:
-            [found] = response.json()["data"]
-            seen = {span["operationName"] for span in found["spans"]}
-            if until <= seen:
-                return dict(found)
-        time.sleep(0.5)
-    raise AssertionError(f"Jaeger has {sorted(seen)} of trace {trace_id}, wanted {sorted(until)}")
 
 
 def test_should_store_one_rag_trace_from_the_gateway_to_vllm_in_jaeger(
@@ -91,16 +75,13 @@ def test_should_store_one_rag_trace_from_the_gateway_to_vllm_in_jaeger(
         )
         assert ingest.status_code == 200, ingest.text
         assert answer.status_code == 200, answer.text
+        gateway_spans = {"rag docs-qa", "retrieve policies", f"embed {MINILM}",
+                         f"generate {GENERATE_MODEL}"}  # fmt: skip
         found = read_trace(
             trace_store.ports.query_url,
             TRACE_ID,
-            until={
-                "rag docs-qa",
-                "retrieve policies",
-                f"embed {MINILM}",
-                f"generate {GENERATE_MODEL}",
-                "llm_request",
-            },
+            {("llmops-gateway", op) for op in gateway_spans} | {(VLLM_SERVICE, "llm_request")},
+            timeout_s=READ_BACK_TIMEOUT_S,
         )
 
     services = {key: process["serviceName"] for key, process in found["processes"].items()}
